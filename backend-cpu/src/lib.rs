@@ -42,6 +42,10 @@ impl Backend for CpuBackend {
         x
     }
 
+    fn as_mut_slice(x: &mut Vec<f32>) -> &mut [f32] {
+        x
+    }
+
     fn to_vec(x: &Vec<f32>) -> Vec<f32> {
         x.clone()
     }

@@ -424,6 +424,10 @@ pub trait Backend: Copy + Clone + Default + Debug + Send + Sync + 'static {
     /// Views the values of a buffer.
     fn as_slice(x: &Self::Storage) -> &[f32];
 
+    /// Views the values of a buffer for writing (used for in-place updates of a buffer nothing
+    /// else shares, such as an optimizer step).
+    fn as_mut_slice(x: &mut Self::Storage) -> &mut [f32];
+
     /// Copies the values out.
     fn to_vec(x: &Self::Storage) -> Vec<f32> {
         Self::as_slice(x).to_vec()

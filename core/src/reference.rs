@@ -500,6 +500,10 @@ impl crate::backend::Backend for ReferenceBackend {
         x
     }
 
+    fn as_mut_slice(x: &mut Vec<f32>) -> &mut [f32] {
+        x
+    }
+
     fn unary(op: UnaryOp, x: &Vec<f32>) -> Vec<f32> {
         unary(op, x)
     }

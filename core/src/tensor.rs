@@ -323,6 +323,26 @@ impl<B: Backend> Tensor<B> {
         });
     }
 
+    /// Updates the values in place, keeping identity, shape and `requires_grad`: `f` gets the
+    /// values to overwrite. The buffer is written directly when nothing else shares it (the steady
+    /// state of an optimizer step), else copied first. Any graph this tensor headed is forgotten.
+    pub fn update_data(&mut self, f: impl FnOnce(&mut [f32])) {
+        let grad = if self.requires_grad() { Grad::Leaf } else { Grad::None };
+        let inner = match Arc::get_mut(&mut self.inner) {
+            Some(inner) if matches!(inner.grad, Grad::Leaf | Grad::None) => inner,
+            _ => {
+                self.inner = Arc::new(Inner {
+                    id: self.inner.id,
+                    data: Arc::clone(&self.inner.data),
+                    shape: self.inner.shape.clone(),
+                    grad,
+                });
+                Arc::get_mut(&mut self.inner).expect("a freshly made Arc is unique")
+            }
+        };
+        f(B::as_mut_slice(Arc::make_mut(&mut inner.data)));
+    }
+
     /// The name of the op that made this tensor, if it was recorded.
     pub fn op_name(&self) -> Option<&'static str> {
         match &self.inner.grad {

@@ -232,3 +232,22 @@ fn softmax_cross_entropy_matches_its_definition() {
     let g = loss.backward();
     close_all(&g.get(&logits).unwrap().to_vec(), &[-0.334_759, 0.244_728, 0.090_031]);
 }
+
+#[test]
+fn update_data_writes_in_place_and_keeps_identity() {
+    // Gradient descent on y = Σw² with lr 0.25: w ← w − 0.25·2w = w/2.
+    let mut w = T::from_vec(vec![2.0, -4.0], [2]).require_grad();
+    let id = w.id();
+    let g = w.square().sum().backward().get(&w).unwrap().clone();
+    let snapshot = w.clone();
+    w.update_data(|values| {
+        for (v, d) in values.iter_mut().zip(g.as_slice()) {
+            *v -= 0.25 * d;
+        }
+    });
+    assert_eq!(w.to_vec(), vec![1.0, -2.0]);
+    assert_eq!(w.id(), id);
+    assert!(w.requires_grad());
+    // A clone taken before the update still sees the old values (the buffer was shared, so copied).
+    assert_eq!(snapshot.to_vec(), vec![2.0, -4.0]);
+}

@@ -30,7 +30,11 @@ impl<B: Backend> Backward<B> for Binary {
             BinaryOp::Add => (dy.clone(), dy.clone()),
             BinaryOp::Sub => (dy.clone(), dy.neg()),
             // The mul node swaps its inputs: d(ab)/da = b, d(ab)/db = a.
-            BinaryOp::Mul => (dy.mul(b), dy.mul(a)),
+            BinaryOp::Mul => {
+                let da = if a.is_tracked() { dy.mul(b) } else { dy.clone() };
+                let db = if b.is_tracked() { dy.mul(a) } else { dy.clone() };
+                (da, db)
+            }
             // d(a/b) = dy/b, −dy·a/b² = −dy·y/b
             BinaryOp::Div => {
                 let da = dy.div(b);
@@ -52,7 +56,7 @@ impl<B: Backend> Backward<B> for Binary {
             }
             _ => unreachable!("comparisons record no node"),
         };
-        vec![Some(da.sum_to(a.shape())), Some(db.sum_to(b.shape()))]
+        vec![a.is_tracked().then(|| da.sum_to(a.shape())), b.is_tracked().then(|| db.sum_to(b.shape()))]
     }
 }
 

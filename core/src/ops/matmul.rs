@@ -22,11 +22,14 @@ impl<B: Backend> Backward<B> for Matmul {
         let (ta, tb) = (self.lhs_t, self.rhs_t);
         // With C = op(A)·op(B): d op(A) = dC·op(B)ᵀ and d op(B) = op(A)ᵀ·dC; transpose back where
         // the operand was stored transposed.
-        let da = if ta { b.matmul_t(dy, tb, true) } else { dy.matmul_t(b, false, !tb) };
-        let db = if tb { dy.matmul_t(a, true, ta) } else { a.matmul_t(dy, !ta, false) };
         // A 2-D operand shared by every batch item collects the sum over the batch.
         let fold = |g: Tensor<B>, like: &Tensor<B>| if g.rank() > like.rank() { g.sum_axis(0, false) } else { g };
-        vec![Some(fold(da, a)), Some(fold(db, b))]
+        // An input that needs no gradient (the data batch of a first layer) costs no product.
+        let da =
+            a.is_tracked().then(|| fold(if ta { b.matmul_t(dy, tb, true) } else { dy.matmul_t(b, false, !tb) }, a));
+        let db =
+            b.is_tracked().then(|| fold(if tb { dy.matmul_t(a, true, ta) } else { a.matmul_t(dy, !ta, false) }, b));
+        vec![da, db]
     }
 }
 
