@@ -65,11 +65,15 @@ pub fn shape(dims: &[usize]) -> Shape {
 }
 
 /// Runs the whole conformance suite for a backend: one `#[test]` per check. Pass the backend's
-/// full path (`my_crate::MyBackend`).
+/// full path (`my_crate::MyBackend`), and optionally `setup = expr` to run before each check (for
+/// example to force a kernel set).
 #[macro_export]
 macro_rules! conformance_suite {
     ($backend:ty) => {
-        $crate::__conformance_tests! { $backend;
+        $crate::conformance_suite!($backend, setup = ());
+    };
+    ($backend:ty, setup = $setup:expr) => {
+        $crate::__conformance_tests! { $backend; $setup;
             elementwise {
                 unary_hand_values, unary_matches_reference_at_every_length,
                 binary_hand_values, binary_broadcasting_matches_reference, comparisons_give_zero_or_one,
@@ -101,7 +105,7 @@ macro_rules! conformance_suite {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {
-    ($backend:ty; $($family:ident { $($test:ident),* $(,)? })*) => {
+    ($backend:ty; $setup:expr; $($family:ident { $($test:ident),* $(,)? })*) => {
         mod conformance {
             #[allow(unused_imports)]
             use super::*;
@@ -112,6 +116,7 @@ macro_rules! __conformance_tests {
                     $(
                         #[test]
                         fn $test() {
+                            $setup;
                             $crate::conformance::$family::$test::<$backend>();
                         }
                     )*

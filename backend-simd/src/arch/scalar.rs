@@ -1,0 +1,70 @@
+//! Safe scalar twins of the AVX2 kernels in `x86_avx2.rs`: the fallback on other CPUs or with
+//! `NEURITE_SIMD=scalar`, and the reference the vector kernels are tested against. Each arm is its
+//! own loop so the compiler can still vectorise the simple ones.
+
+use neurite_core::backend::{BinaryOp, UnaryOp};
+use neurite_core::reference;
+
+/// `op` on every element of `x` into `out`.
+pub(crate) fn unary(op: UnaryOp, x: &[f32], out: &mut [f32]) {
+    macro_rules! map {
+        ($f:expr) => {{
+            let f = $f;
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = f(v);
+            }
+        }};
+    }
+    match op {
+        UnaryOp::Neg => map!(|v: f32| -v),
+        UnaryOp::Square => map!(|v: f32| v * v),
+        UnaryOp::Relu => map!(|v: f32| v.max(0.0)),
+        UnaryOp::AddScalar(c) => map!(|v: f32| v + c),
+        UnaryOp::MulScalar(c) => map!(|v: f32| v * c),
+        other => map!(|v: f32| other.apply(v)),
+    }
+}
+
+/// One output row of a binary op (see `x86_avx2::binary_row`).
+pub(crate) fn binary_row(op: BinaryOp, out: &mut [f32], a: &[f32], sa: usize, b: &[f32], sb: usize) {
+    macro_rules! run {
+        ($f:expr) => {{
+            let f = $f;
+            match (sa, sb) {
+                (1, 1) => out.iter_mut().zip(a.iter().zip(b)).for_each(|(o, (&x, &y))| *o = f(x, y)),
+                (1, 0) => out.iter_mut().zip(a).for_each(|(o, &x)| *o = f(x, b[0])),
+                (0, 1) => out.iter_mut().zip(b).for_each(|(o, &y)| *o = f(a[0], y)),
+                _ => out.fill(f(a[0], b[0])),
+            }
+        }};
+    }
+    match op {
+        BinaryOp::Add => run!(|x: f32, y: f32| x + y),
+        BinaryOp::Sub => run!(|x: f32, y: f32| x - y),
+        BinaryOp::Mul => run!(|x: f32, y: f32| x * y),
+        BinaryOp::Div => run!(|x: f32, y: f32| x / y),
+        other => run!(move |x: f32, y: f32| other.apply(x, y)),
+    }
+}
+
+/// Σx in order.
+pub(crate) fn sum(x: &[f32]) -> f32 {
+    x.iter().sum()
+}
+
+/// max x (−∞ when empty).
+pub(crate) fn max(x: &[f32]) -> f32 {
+    x.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// `acc += x`.
+pub(crate) fn add_assign(acc: &mut [f32], x: &[f32]) {
+    for (a, &v) in acc.iter_mut().zip(x) {
+        *a += v;
+    }
+}
+
+/// Softmax or log-softmax of one row in place.
+pub(crate) fn softmax_row(row: &mut [f32], log: bool) {
+    reference::softmax_row(row, log);
+}
