@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Buffers shorter than this are not pooled: the allocator serves them cheaply.
 const MIN_POOLED: usize = 1024;
@@ -18,6 +19,14 @@ struct Pool {
 }
 
 static POOL: Mutex<Option<Pool>> = Mutex::new(None);
+
+/// Buffers of pooled size that had to be freshly allocated (pool misses), for tests and reports.
+static FRESH: AtomicUsize = AtomicUsize::new(0);
+
+/// How many pooled-size buffers were allocated fresh (not taken from the pool) so far.
+pub fn fresh_allocations() -> usize {
+    FRESH.load(Ordering::Relaxed)
+}
 
 fn with_pool<R>(f: impl FnOnce(&mut Pool) -> R) -> R {
     // A poisoned pool only means another thread panicked mid-push; its contents are still valid.
@@ -46,6 +55,7 @@ impl Buffer {
             if let Some(data) = reused {
                 return Buffer { data };
             }
+            FRESH.fetch_add(1, Ordering::Relaxed);
         }
         Buffer { data: vec![0.0; len] }
     }

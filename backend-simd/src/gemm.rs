@@ -1,7 +1,8 @@
 //! The only caller of `matrixmultiply::sgemm`. Operands stored transposed are read through
-//! strides, never copied. Large products are cut into output tiles whose boundaries depend only on
-//! the shape; rayon runs the tiles, each one single-threaded sgemm over the whole k range, so every
-//! output value is computed the same way at any thread count.
+//! strides, never copied. Large products are cut into one output tile per rayon thread; each tile
+//! is one single-threaded sgemm over the whole k range. sgemm computes every output value the same
+//! way whichever tile it falls in (fixed kc blocks of k, summed in order), so results are
+//! bit-identical at any thread count, as `tests/determinism.rs` checks.
 
 use neurite_core::backend::MatmulSpec;
 use rayon::prelude::*;
@@ -101,10 +102,13 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
         unsafe { sgemm_raw(m, k, n, a, b, c.as_mut_ptr(), n) };
         return;
     }
-    // Eight tiles along the longer side (a function of the shape only), at least MIN_TILE wide.
+    // One tile per thread along the longer side, at least MIN_TILE wide. Fewer, larger tiles
+    // pack the shared operand fewer times. The split cannot change any output value: sgemm sums
+    // each output over k in fixed kc-sized blocks whatever rows or columns share its call.
+    let tiles = rayon::current_num_threads().max(1);
     let out = SharedOut(c.as_mut_ptr());
     if m >= n {
-        let tile = m.div_ceil(8).max(MIN_TILE).next_multiple_of(8);
+        let tile = m.div_ceil(tiles).max(MIN_TILE).next_multiple_of(8);
         (0..m.div_ceil(tile)).into_par_iter().for_each(|t| {
             let r0 = t * tile;
             let rows = tile.min(m - r0);
@@ -114,7 +118,7 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
             unsafe { sgemm_raw(rows, k, n, a_tile, b, out.get().add(r0 * n), n) };
         });
     } else {
-        let tile = n.div_ceil(8).max(MIN_TILE).next_multiple_of(8);
+        let tile = n.div_ceil(tiles).max(MIN_TILE).next_multiple_of(8);
         (0..n.div_ceil(tile)).into_par_iter().for_each(|t| {
             let c0 = t * tile;
             let cols = tile.min(n - c0);
@@ -123,6 +127,24 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
             // m·n output, which no other tile writes; `c` is exclusively borrowed for the call.
             unsafe { sgemm_raw(m, k, cols, a, b_tile, out.get().add(c0), n) };
         });
+    }
+}
+
+/// Products with at most this many multiply-adds skip sgemm: its packing costs more than the
+/// arithmetic (the course's 2-4-1 network, a scalar loss).
+const SMALL: usize = 4096;
+
+/// `c = a·b` by direct loops, for tiny products.
+fn small_product(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+    for i in 0..m {
+        let row = &mut c[i * n..(i + 1) * n];
+        row.fill(0.0);
+        for p in 0..k {
+            let av = a.data[i * a.row_stride + p * a.col_stride];
+            for (j, cv) in row.iter_mut().enumerate() {
+                *cv += av * b.data[p * b.row_stride + j * b.col_stride];
+            }
+        }
     }
 }
 
@@ -135,7 +157,11 @@ pub(crate) fn matmul(lhs: &[f32], rhs: &[f32], spec: MatmulSpec, out: &mut [f32]
     let item = |b: usize, c: &mut [f32]| {
         let a = Operand::new(&lhs[b * spec.lhs_stride()..], m, k, spec.lhs_transposed);
         let bm = Operand::new(&rhs[b * spec.rhs_stride()..], k, n, spec.rhs_transposed);
-        sgemm(m, k, n, a, bm, c);
+        if m * k * n <= SMALL {
+            small_product(m, k, n, a, bm, c);
+        } else {
+            sgemm(m, k, n, a, bm, c);
+        }
     };
     if batch > 1 && 2 * m * n * k < PARALLEL_FLOPS {
         // Many small products: one task per batch item.

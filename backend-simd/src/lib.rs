@@ -17,7 +17,7 @@ mod elementwise;
 mod gemm;
 mod reduce;
 
-pub use buffer::{Buffer, clear_pool};
+pub use buffer::{Buffer, clear_pool, fresh_allocations};
 
 use neurite_core::backend::{Backend, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
 use neurite_core::reference;

@@ -325,7 +325,9 @@ impl<B: Backend> Tensor<B> {
 
     /// Updates the values in place, keeping identity, shape and `requires_grad`: `f` gets the
     /// values to overwrite. The buffer is written directly when nothing else shares it (the steady
-    /// state of an optimizer step), else copied first. Any graph this tensor headed is forgotten.
+    /// state of an optimizer step), else copied first — so drop the loss (and with it the graph,
+    /// which holds clones of every parameter) before updating. Any graph this tensor headed is
+    /// forgotten.
     pub fn update_data(&mut self, f: impl FnOnce(&mut [f32])) {
         let grad = if self.requires_grad() { Grad::Leaf } else { Grad::None };
         let inner = match Arc::get_mut(&mut self.inner) {

@@ -1,26 +1,160 @@
 //! `cargo xtask`: developer tasks that are not part of the build.
 //!
-//! `cargo xtask bench` will run the criterion benchmarks of every backend and print a comparison
-//! table; issue #3 ("backend-simd and `cargo xtask bench`") builds it. Until then the task says so
-//! and exits with status 2 instead of pretending to measure anything.
+//! - `cargo xtask bench` runs the criterion benches of every backend (`xtask/benches/backends.rs`)
+//!   and prints the comparison table, also written to `target/bench/REPORT.md`.
+//! - `cargo xtask bench --quick [--json]` measures the same workloads in-process in a short fixed
+//!   run; `--json` prints one object per line for scripts.
 #![forbid(unsafe_code)]
 
-use std::process::ExitCode;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use neurite_backend_cpu::CpuBackend;
+use neurite_backend_simd::SimdBackend;
+use neurite_core::Backend;
+use xtask::report::{self, Figure};
+use xtask::workloads::{self, Workload};
+
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,NAME…]]
+
+  bench            criterion benchmarks of every backend, then a comparison table
+                   (also written to target/bench/REPORT.md)
+  --quick          a short fixed in-process run instead of criterion
+  --json           with --quick: one JSON object per line
+  --only NAMES     only these workloads (e.g. matmul,mlp_train_step)";
 
 fn main() -> ExitCode {
-    let task = std::env::args().nth(1);
-    match task.as_deref() {
-        Some("bench") => {
-            eprintln!("error: `cargo xtask bench` is not built yet (issue #3: backend-simd and cargo xtask bench)");
-            ExitCode::from(2)
-        }
-        Some(other) => {
-            eprintln!("error: unknown task `{other}`; tasks: bench");
-            ExitCode::from(2)
-        }
-        None => {
-            eprintln!("usage: cargo xtask <task>\ntasks:\n  bench   benchmark every backend (issue #3)");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let Some((task, rest)) = args.split_first() else { bail!("no task given\n{USAGE}") };
+    if task != "bench" {
+        bail!("unknown task `{task}`\n{USAGE}");
+    }
+    let mut quick = false;
+    let mut json = false;
+    let mut only: Option<Vec<String>> = None;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => quick = true,
+            "--json" => json = true,
+            "--only" => {
+                let names = it.next().context("--only needs a list of workload names")?;
+                only = Some(names.split(',').map(str::to_string).collect());
+            }
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown flag `{other}`\n{USAGE}"),
+        }
+    }
+    if json && !quick {
+        bail!("--json goes with --quick");
+    }
+    let keep = |w: &Workload| only.as_ref().is_none_or(|names| names.iter().any(|n| n == w.name));
+    let figures = if quick { quick_run(&keep, json) } else { criterion_run(&only)? };
+    if !json {
+        let table = report::table(&figures);
+        println!("{table}");
+        let dir = target_dir().join("bench");
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let path = dir.join("REPORT.md");
+        let threads = rayon_threads();
+        let body = format!(
+            "# Neurite backend benchmarks\n\n{} run, {threads} rayon thread(s).\n\n{table}",
+            if quick { "Quick in-process" } else { "Criterion" }
+        );
+        std::fs::write(&path, body).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn rayon_threads() -> String {
+    std::env::var("RAYON_NUM_THREADS")
+        .unwrap_or_else(|_| std::thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or("?".into()))
+}
+
+fn quick_one<B: Backend>(keep: &dyn Fn(&Workload) -> bool, json: bool, out: &mut Vec<Figure>) {
+    for mut w in workloads::all::<B>().into_iter().filter(|w| keep(w)) {
+        let per_second = report::measure(&mut w, Duration::from_millis(300), 5, Duration::from_millis(200));
+        let f =
+            Figure { backend: B::name().into(), name: w.name.into(), shape: w.shape.clone(), unit: w.unit, per_second };
+        if json {
+            println!(
+                "{{\"backend\": \"{}\", \"bench\": \"{}\", \"value\": {:.1}, \"unit\": \"{}\"}}",
+                f.backend,
+                f.script_name(),
+                f.value(),
+                f.unit_name()
+            );
+        } else {
+            eprintln!("{:>6} {:<22} {:>12.1} {}", f.backend, f.script_name(), f.value(), f.unit_name());
+        }
+        out.push(f);
+    }
+}
+
+fn quick_run(keep: &dyn Fn(&Workload) -> bool, json: bool) -> Vec<Figure> {
+    let mut figures = Vec::new();
+    quick_one::<SimdBackend>(keep, json, &mut figures);
+    quick_one::<CpuBackend>(keep, json, &mut figures);
+    figures
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target"))
+}
+
+fn criterion_run(only: &Option<Vec<String>>) -> Result<Vec<Figure>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(["bench", "--package", "xtask", "--bench", "backends", "--"]);
+    if let Some(names) = only {
+        cmd.arg(format!("^({})/", names.join("|")));
+    }
+    let status = cmd.status().context("running cargo bench")?;
+    if !status.success() {
+        bail!("cargo bench failed with {status}");
+    }
+    // Read each benchmark's median back from criterion's output.
+    let root = target_dir().join("criterion");
+    let mut figures = Vec::new();
+    for backend in [SimdBackend::name(), CpuBackend::name()] {
+        for w in workloads::all::<SimdBackend>() {
+            if only.as_ref().is_some_and(|names| !names.iter().any(|n| n == w.name)) {
+                continue;
+            }
+            let path = root.join(w.name).join(&w.shape).join(backend).join("new").join("estimates.json");
+            let Ok(text) = std::fs::read_to_string(&path) else { continue };
+            let v: serde_json::Value =
+                serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
+            let median_ns = v["median"]["point_estimate"].as_f64().context("estimates.json without a median")?;
+            figures.push(Figure {
+                backend: backend.into(),
+                name: w.name.into(),
+                shape: w.shape.clone(),
+                unit: w.unit,
+                per_second: w.per_iter as f64 / (median_ns * 1e-9),
+            });
+        }
+    }
+    if figures.is_empty() {
+        bail!("no criterion results found under {}", root.display());
+    }
+    Ok(figures)
 }

@@ -1,0 +1,31 @@
+//! Criterion benchmarks of every workload on every backend, ids `name/shape/backend`
+//! (`matmul/256x256x256/simd`), with the workload's throughput (FLOPs, samples or elements) so
+//! reports read GFLOP/s or samples/s. Run through `cargo xtask bench`.
+
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use neurite_backend_cpu::CpuBackend;
+use neurite_backend_simd::SimdBackend;
+use neurite_core::Backend;
+use xtask::workloads::{self, Workload};
+
+fn register<B: Backend>(c: &mut Criterion) {
+    for Workload { name, shape, per_iter, mut run, .. } in workloads::all::<B>() {
+        let mut group = c.benchmark_group(name);
+        group.throughput(Throughput::Elements(per_iter));
+        group.measurement_time(Duration::from_secs(3));
+        group.warm_up_time(Duration::from_millis(700));
+        group.sample_size(20);
+        group.bench_function(BenchmarkId::new(shape, B::name()), |b| b.iter(&mut run));
+        group.finish();
+    }
+}
+
+fn backends(c: &mut Criterion) {
+    register::<SimdBackend>(c);
+    register::<CpuBackend>(c);
+}
+
+criterion_group!(benches, backends);
+criterion_main!(benches);

@@ -1,0 +1,144 @@
+//! Measuring workloads in-process (the `--quick` run) and turning figures into the comparison
+//! table: each figure beside the other backend's and, for FLOP counts, as a share of the
+//! machine's FP32 peak.
+
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+use crate::workloads::{Unit, Workload};
+
+/// One measured figure.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    /// Backend name (`cpu`, `simd`).
+    pub backend: String,
+    /// Workload group (`matmul`).
+    pub name: String,
+    /// Workload shape (`256x256x256`).
+    pub shape: String,
+    /// What the workload counts.
+    pub unit: Unit,
+    /// Units per second.
+    pub per_second: f64,
+}
+
+impl Figure {
+    /// The value in the unit reports use: GFLOP/s, samples/s or Melem/s.
+    pub fn value(&self) -> f64 {
+        match self.unit {
+            Unit::Flops => self.per_second / 1e9,
+            Unit::Samples => self.per_second,
+            Unit::Elements => self.per_second / 1e6,
+        }
+    }
+
+    /// The unit of [`Figure::value`].
+    pub fn unit_name(&self) -> &'static str {
+        match self.unit {
+            Unit::Flops => "GFLOP/s",
+            Unit::Samples => "samples/s",
+            Unit::Elements => "Melem/s",
+        }
+    }
+
+    /// The short name scripts use (`sgemm_256` for the 256³ product, else the group name).
+    pub fn script_name(&self) -> String {
+        if self.name == "matmul" {
+            format!("sgemm_{}", self.shape.split('x').next().unwrap_or("?"))
+        } else {
+            self.name.clone()
+        }
+    }
+}
+
+/// Runs `w` for about `warm_up`, then takes the median rate of `samples` timed batches each of
+/// about `per_sample`.
+pub fn measure(w: &mut Workload, warm_up: Duration, samples: usize, per_sample: Duration) -> f64 {
+    let start = Instant::now();
+    let mut iters_done = 0u64;
+    while start.elapsed() < warm_up || iters_done < 2 {
+        (w.run)();
+        iters_done += 1;
+    }
+    let per_iter = start.elapsed().as_secs_f64() / iters_done as f64;
+    let batch = ((per_sample.as_secs_f64() / per_iter).ceil() as u64).max(1);
+    let mut rates: Vec<f64> = (0..samples)
+        .map(|_| {
+            let t = Instant::now();
+            for _ in 0..batch {
+                (w.run)();
+            }
+            (batch * w.per_iter) as f64 / t.elapsed().as_secs_f64()
+        })
+        .collect();
+    rates.sort_by(f64::total_cmp);
+    rates[rates.len() / 2]
+}
+
+/// The machine's nominal FP32 peak in GFLOP/s: cores × 32 FLOP/cycle (two 8-wide FMA units, as on
+/// Zen 3 and recent Intel cores) × the clock `/proc/cpuinfo` reports. `None` off Linux.
+pub fn fp32_peak_gflops() -> Option<(f64, String)> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    let mhz: f64 = info.lines().find(|l| l.starts_with("cpu MHz"))?.split(':').nth(1)?.trim().parse().ok()?;
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let peak = cores as f64 * 32.0 * mhz / 1000.0;
+    Some((peak, format!("{cores} cores × 32 FLOP/cycle × {:.2} GHz = {peak:.1} GFLOP/s", mhz / 1000.0)))
+}
+
+/// The comparison table in Markdown: one row per workload, one column per backend, the
+/// simd/cpu ratio and, for FLOP workloads, each backend's share of the FP32 peak.
+pub fn table(figures: &[Figure]) -> String {
+    let peak = fp32_peak_gflops();
+    let mut backends: Vec<String> = Vec::new();
+    for f in figures {
+        if !backends.contains(&f.backend) {
+            backends.push(f.backend.clone());
+        }
+    }
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for f in figures {
+        let key = (f.name.clone(), f.shape.clone());
+        if !rows.contains(&key) {
+            rows.push(key);
+        }
+    }
+    let mut out = String::new();
+    let _ = write!(out, "| workload | shape | unit |");
+    for b in &backends {
+        let _ = write!(out, " {b} |");
+    }
+    let _ = writeln!(out, " simd / cpu |");
+    let _ = write!(out, "|---|---|---|");
+    for _ in &backends {
+        let _ = write!(out, "---:|");
+    }
+    let _ = writeln!(out, "---:|");
+    for (name, shape) in rows {
+        let find = |b: &str| figures.iter().find(|f| f.name == name && f.shape == shape && f.backend == b);
+        let Some(any) = backends.iter().find_map(|b| find(b)) else { continue };
+        let _ = write!(out, "| {name} | {shape} | {} |", any.unit_name());
+        for b in &backends {
+            match find(b) {
+                Some(f) => {
+                    let share = match (&peak, f.unit) {
+                        (Some((p, _)), Unit::Flops) => format!(" ({:.0} % of peak)", 100.0 * f.value() / p),
+                        _ => String::new(),
+                    };
+                    let _ = write!(out, " {:.1}{share} |", f.value());
+                }
+                None => {
+                    let _ = write!(out, " – |");
+                }
+            }
+        }
+        let ratio = match (find("simd"), find("cpu")) {
+            (Some(s), Some(c)) if c.value() > 0.0 => format!("{:.2}×", s.value() / c.value()),
+            _ => "–".into(),
+        };
+        let _ = writeln!(out, " {ratio} |");
+    }
+    if let Some((_, how)) = peak {
+        let _ = writeln!(out, "\nFP32 peak: {how}.");
+    }
+    out
+}
