@@ -6,6 +6,7 @@ use neurite_core::backend::{Backend, BinaryOp, MatmulSpec, ReduceOp};
 use neurite_core::reference::ReferenceBackend as R;
 use neurite_core::{Rng, Shape};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 fn close(got: &[f32], want: &[f32], tol: f32) -> Result<(), TestCaseError> {
     prop_assert_eq!(got.len(), want.len());
@@ -37,7 +38,13 @@ fn data(n: usize, seed: u64) -> Vec<f32> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    // A fixed seed: the same cases on every run and machine, so CI cannot flake.
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        rng_seed: RngSeed::Fixed(0x6e65_7572),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn binary_ops_match_reference((sa, sb) in broadcast_pair(), seed in 0u64..1000, swap in any::<bool>()) {

@@ -81,8 +81,13 @@ fn col2im_from(cols: &[f32], ld: usize, col0: usize, spec: &Conv2dSpec, img: &mu
                     let y = oy * s.0 + ky - p.0;
                     let dst = &mut plane[y * spec.width..(y + 1) * spec.width];
                     let src = &row[oy * ow..(oy + 1) * ow];
-                    for ox in x_lo..x_hi {
-                        dst[ox * s.1 + kx - p.1] += src[ox];
+                    if s.1 == 1 && x_hi > x_lo {
+                        let x0 = x_lo + kx - p.1;
+                        crate::arch::add_assign(&mut dst[x0..x0 + (x_hi - x_lo)], &src[x_lo..x_hi]);
+                    } else {
+                        for ox in x_lo..x_hi {
+                            dst[ox * s.1 + kx - p.1] += src[ox];
+                        }
                     }
                 }
                 r += 1;
@@ -117,13 +122,14 @@ pub(crate) fn col2im(cols: &[f32], spec: &Conv2dSpec) -> Buffer {
     out
 }
 
-/// The column matrix `[C·kh·kw, g·P]` of images `n0..n0 + g`.
-fn chunk_cols(x: &[f32], spec: &Conv2dSpec, n0: usize, g: usize) -> Vec<f32> {
+/// The column matrix `[C·kh·kw, g·P]` of images `n0..n0 + g` (every entry written, so the
+/// pooled buffer needs no zeroing).
+fn chunk_cols(x: &[f32], spec: &Conv2dSpec, n0: usize, g: usize) -> Buffer {
     let p = spec.out_h() * spec.out_w();
     let image = spec.in_channels * spec.height * spec.width;
-    let mut cols = vec![0.0; spec.patch_len() * g * p];
+    let mut cols = Buffer::uninit(spec.patch_len() * g * p);
     for i in 0..g {
-        im2col_into(&x[(n0 + i) * image..(n0 + i + 1) * image], spec, &mut cols, g * p, i * p);
+        im2col_into(&x[(n0 + i) * image..(n0 + i + 1) * image], spec, cols.as_mut_slice(), g * p, i * p);
     }
     cols
 }
@@ -140,8 +146,16 @@ pub(crate) fn conv2d(x: &[f32], w: &[f32], spec: &Conv2dSpec) -> Buffer {
         let n0 = c * g;
         let gi = y_chunk.len() / (f * p);
         let cols = chunk_cols(x, spec, n0, gi);
-        let mut out = vec![0.0; f * gi * p];
-        gemm::sgemm(f, kk, gi * p, Operand::new(w, f, kk, false), Operand::new(&cols, kk, gi * p, false), &mut out);
+        let mut out = Buffer::uninit(f * gi * p);
+        let out = out.as_mut_slice();
+        gemm::sgemm(
+            f,
+            kk,
+            gi * p,
+            Operand::new(w, f, kk, false),
+            Operand::new(cols.as_slice(), kk, gi * p, false),
+            out,
+        );
         // [F, g·P] → [g, F, P]
         for i in 0..gi {
             for fi in 0..f {
@@ -154,17 +168,18 @@ pub(crate) fn conv2d(x: &[f32], w: &[f32], spec: &Conv2dSpec) -> Buffer {
 }
 
 /// `dy` of images `n0..n0 + g` rearranged from `[g, F, P]` to `[F, g·P]`.
-fn chunk_dy(dy: &[f32], spec: &Conv2dSpec, n0: usize, g: usize) -> Vec<f32> {
+fn chunk_dy(dy: &[f32], spec: &Conv2dSpec, n0: usize, g: usize) -> Buffer {
     let p = spec.out_h() * spec.out_w();
     let f = spec.out_channels;
-    let mut out = vec![0.0; f * g * p];
+    let mut buffer = Buffer::uninit(f * g * p);
+    let out = buffer.as_mut_slice();
     for i in 0..g {
         for fi in 0..f {
             let src = &dy[((n0 + i) * f + fi) * p..((n0 + i) * f + fi + 1) * p];
             out[fi * g * p + i * p..fi * g * p + (i + 1) * p].copy_from_slice(src);
         }
     }
-    out
+    buffer
 }
 
 pub(crate) fn conv2d_backward_input(dy: &[f32], w: &[f32], spec: &Conv2dSpec) -> Buffer {
@@ -180,11 +195,12 @@ pub(crate) fn conv2d_backward_input(dy: &[f32], w: &[f32], spec: &Conv2dSpec) ->
         let n0 = c * g;
         let gi = dx_chunk.len() / image;
         let dyc = chunk_dy(dy, spec, n0, gi);
-        let mut dcols = vec![0.0; kk * gi * p];
+        let mut dcols = Buffer::uninit(kk * gi * p);
         // dcols = Wᵀ·dy, with W read transposed through strides.
-        gemm::sgemm(kk, f, gi * p, Operand::new(w, kk, f, true), Operand::new(&dyc, f, gi * p, false), &mut dcols);
+        let wt = Operand::new(w, kk, f, true);
+        gemm::sgemm(kk, f, gi * p, wt, Operand::new(dyc.as_slice(), f, gi * p, false), dcols.as_mut_slice());
         for i in 0..gi {
-            col2im_from(&dcols, gi * p, i * p, spec, &mut dx_chunk[i * image..(i + 1) * image]);
+            col2im_from(dcols.as_slice(), gi * p, i * p, spec, &mut dx_chunk[i * image..(i + 1) * image]);
         }
     });
     dx
@@ -208,8 +224,8 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
                 f,
                 gi * p,
                 kk,
-                Operand::new(&dyc, f, gi * p, false),
-                Operand::new(&cols, gi * p, kk, true),
+                Operand::new(dyc.as_slice(), f, gi * p, false),
+                Operand::new(cols.as_slice(), gi * p, kk, true),
                 &mut dw,
             );
             dw
@@ -220,6 +236,30 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
         crate::arch::add_assign(dw.as_mut_slice(), part);
     }
     dw
+}
+
+/// 2×2 windows with stride 2 and no padding (the common case), without the general window walk.
+/// Same winners as the reference: the first of equal values in row-major window order, and a
+/// NaN wins.
+fn max_pool_2x2_plane(plane: &[f32], base: usize, spec: &Pool2dSpec, out: &mut [f32], argmax: &mut [usize]) {
+    let (w, ow) = (spec.width, spec.out_w());
+    for oy in 0..spec.out_h() {
+        let r0 = 2 * oy * w;
+        for ox in 0..ow {
+            let i0 = r0 + 2 * ox;
+            let mut best_i = i0;
+            let mut best = plane[i0];
+            for i in [i0 + 1, i0 + w, i0 + w + 1] {
+                let v = plane[i];
+                if v > best || (v.is_nan() && !best.is_nan()) {
+                    best = v;
+                    best_i = i;
+                }
+            }
+            out[oy * ow + ox] = best;
+            argmax[oy * ow + ox] = base + best_i;
+        }
+    }
 }
 
 pub(crate) fn max_pool2d(x: &[f32], spec: &Pool2dSpec) -> (Buffer, Vec<usize>) {

@@ -8,6 +8,7 @@ use neurite_core::backend::{Backend, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpe
 use neurite_core::conformance::elementwise::UNARY_OPS;
 use neurite_core::{Rng, Shape};
 use proptest::prelude::*;
+use proptest::test_runner::RngSeed;
 
 fn close(what: &str, got: &[f32], want: &[f32], tol: f32) -> Result<(), TestCaseError> {
     prop_assert_eq!(got.len(), want.len());
@@ -35,7 +36,13 @@ fn v(x: &<S as Backend>::Storage) -> Vec<f32> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    // A fixed seed: the same cases on every run and machine, so CI cannot flake.
+    #![proptest_config(ProptestConfig {
+        cases: 48,
+        rng_seed: RngSeed::Fixed(0x6e65_7572),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn unary_ops_match(n in dim(), extra in 0usize..3000, seed in 0u64..1000) {
@@ -76,9 +83,21 @@ proptest! {
         let shape = Shape::new(dims.clone());
         let axis = axis_pick % dims.len();
         let x = data(shape.numel(), seed);
-        for op in [ReduceOp::Sum, ReduceOp::Mean, ReduceOp::Max, ReduceOp::Min, ReduceOp::ArgMax] {
-            if op == ReduceOp::Mean && dims[axis] == 0 { continue; }
+        for op in [ReduceOp::Max, ReduceOp::Min, ReduceOp::ArgMax] {
             close(&format!("{op:?}"), &v(&S::reduce(op, &s(&x), &shape, axis)), &C::reduce(op, &x, &shape, axis), 1e-5)?;
+        }
+        // Sums are compared relative to Σ|x| of their lane (the condition of the sum): the two
+        // backends add in different orders, and cancellation can leave a small total.
+        let abs: Vec<f32> = x.iter().map(|v| v.abs()).collect();
+        let scale = C::reduce(ReduceOp::Sum, &abs, &shape, axis);
+        for op in [ReduceOp::Sum, ReduceOp::Mean] {
+            if op == ReduceOp::Mean && dims[axis] == 0 { continue; }
+            let got = v(&S::reduce(op, &s(&x), &shape, axis));
+            let want = C::reduce(op, &x, &shape, axis);
+            let len = if op == ReduceOp::Mean { dims[axis] as f32 } else { 1.0 };
+            for i in 0..want.len() {
+                prop_assert!((got[i] - want[i]).abs() <= 1e-5 * (1.0 + scale[i] / len), "{:?} element {}: {} vs {}", op, i, got[i], want[i]);
+            }
         }
         let cols = *dims.last().unwrap();
         let rows = shape.numel().checked_div(cols).unwrap_or(0);

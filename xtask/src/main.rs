@@ -23,7 +23,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
                    (also written to target/bench/REPORT.md)
   --quick          a short fixed in-process run instead of criterion
   --json           with --quick: one JSON object per line
-  --only NAMES     only these workloads (e.g. matmul,mlp_train_step)";
+  --only NAMES     only these workloads (e.g. matmul,mlp_train_step)
+  --backend NAME   with --quick: only this backend (cpu or simd)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -44,6 +45,7 @@ fn run(args: &[String]) -> Result<()> {
     let mut quick = false;
     let mut json = false;
     let mut only: Option<Vec<String>> = None;
+    let mut backend: Option<String> = None;
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -53,6 +55,7 @@ fn run(args: &[String]) -> Result<()> {
                 let names = it.next().context("--only needs a list of workload names")?;
                 only = Some(names.split(',').map(str::to_string).collect());
             }
+            "--backend" => backend = Some(it.next().context("--backend needs cpu or simd")?.clone()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -64,7 +67,15 @@ fn run(args: &[String]) -> Result<()> {
         bail!("--json goes with --quick");
     }
     let keep = |w: &Workload| only.as_ref().is_none_or(|names| names.iter().any(|n| n == w.name));
-    let figures = if quick { quick_run(&keep, json) } else { criterion_run(&only)? };
+    if let Some(b) = &backend {
+        if b != "cpu" && b != "simd" {
+            bail!("unknown backend `{b}`; backends: cpu, simd");
+        }
+        if !quick {
+            bail!("--backend goes with --quick");
+        }
+    }
+    let figures = if quick { quick_run(&keep, json, backend.as_deref()) } else { criterion_run(&only)? };
     if !json {
         let table = report::table(&figures);
         println!("{table}");
@@ -107,10 +118,14 @@ fn quick_one<B: Backend>(keep: &dyn Fn(&Workload) -> bool, json: bool, out: &mut
     }
 }
 
-fn quick_run(keep: &dyn Fn(&Workload) -> bool, json: bool) -> Vec<Figure> {
+fn quick_run(keep: &dyn Fn(&Workload) -> bool, json: bool, backend: Option<&str>) -> Vec<Figure> {
     let mut figures = Vec::new();
-    quick_one::<SimdBackend>(keep, json, &mut figures);
-    quick_one::<CpuBackend>(keep, json, &mut figures);
+    if backend.is_none_or(|b| b == SimdBackend::name()) {
+        quick_one::<SimdBackend>(keep, json, &mut figures);
+    }
+    if backend.is_none_or(|b| b == CpuBackend::name()) {
+        quick_one::<CpuBackend>(keep, json, &mut figures);
+    }
     figures
 }
 
