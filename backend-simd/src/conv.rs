@@ -268,12 +268,18 @@ pub(crate) fn max_pool2d(x: &[f32], spec: &Pool2dSpec) -> (Buffer, Vec<usize>) {
     let planes = spec.batch * spec.channels;
     let mut out = Buffer::uninit(planes * out_plane);
     let mut idx = vec![0usize; planes * out_plane];
+    let fast = spec.kernel == (2, 2) && spec.stride == (2, 2) && spec.padding == (0, 0);
     if out_plane > 0 {
-        out.as_mut_slice()
-            .par_chunks_mut(out_plane)
-            .zip(idx.par_chunks_mut(out_plane))
-            .enumerate()
-            .for_each(|(p, (o, i))| reference::max_pool2d_plane(&x[p * plane..(p + 1) * plane], p * plane, spec, o, i));
+        out.as_mut_slice().par_chunks_mut(out_plane).zip(idx.par_chunks_mut(out_plane)).enumerate().for_each(
+            |(p, (o, i))| {
+                let src = &x[p * plane..(p + 1) * plane];
+                if fast {
+                    max_pool_2x2_plane(src, p * plane, spec, o, i)
+                } else {
+                    reference::max_pool2d_plane(src, p * plane, spec, o, i)
+                }
+            },
+        );
     }
     (out, idx)
 }
