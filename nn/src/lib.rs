@@ -1,12 +1,54 @@
-//! Neural-network building blocks for Neurite: the `Module` abstraction, layers (Linear, Conv2d,
-//! pooling, Dropout, BatchNorm), activations, losses, initializers and regularization, generic over
-//! `B: Backend`.
+//! Neural-network building blocks for Neurite, generic over `B: Backend`: the [`Module`] trait
+//! and [`Sequential`]; layers ([`Linear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`], [`Flatten`],
+//! [`Dropout`], [`BatchNorm1d`], [`BatchNorm2d`]); activations as functions and as a layer
+//! ([`Activation`]); losses ([`loss`]); initializers ([`Init`]); L1/L2 penalties
+//! ([`regularization`]); checkpoints ([`checkpoint`]) and safetensors interchange
+//! ([`interchange`]); and MNIST data loading ([`data`]). Tensor ops and their gradients are
+//! `neurite-core`'s; optimizers are `neurite-optim`'s.
 //!
-//! This crate is a placeholder in the workspace; issue #4 ("nn: layers, activations, losses,
-//! initializers, dropout, batch norm, regularization, checkpoints") fills it. The tensor ops it will
-//! be built from (`matmul_t`, `conv2d`, `max_pool2d`, `softmax_cross_entropy`, …) already live in
-//! `neurite-core`.
+//! ```
+//! # fn demo<B: neurite_core::Backend>() {
+//! use neurite_core::{Rng, Tensor};
+//! use neurite_nn::{Activation, Init, LinearConfig, Module, Sequential, loss};
+//!
+//! let mut rng = Rng::seed(7);
+//! let model = Sequential::<B>::new()
+//!     .with(LinearConfig::new(4, 8).with_init(Init::He).init::<B>(&mut rng))
+//!     .with(Activation::Relu)
+//!     .with(LinearConfig::new(8, 3).init::<B>(&mut rng));
+//! let x = Tensor::<B>::randn([5, 4], 0.0, 1.0, &mut rng);
+//! let labels = Tensor::<B>::from_vec(vec![0.0, 1.0, 2.0, 1.0, 0.0], [5]);
+//! let grads = loss::cross_entropy(&model.forward(&x), &labels).backward();
+//! assert!(model.params().iter().all(|(_, p)| grads.get(p).is_some()));
+//! # }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod activation;
+pub mod checkpoint;
+mod codec;
+pub mod data;
+pub mod init;
+pub mod interchange;
+pub mod layers;
+pub mod loss;
+pub mod metrics;
+pub mod module;
+pub mod regularization;
+pub mod spec;
+pub mod state;
+
+pub use activation::Activation;
+pub use checkpoint::{Checkpoint, CheckpointError, load_model, save_model};
+pub use init::Init;
+pub use interchange::{Imported, InterchangeError, export_safetensors, import_safetensors};
+pub use layers::{
+    AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, Flatten, Linear,
+    LinearConfig, MaxPool2d,
+};
+pub use module::{Module, Sequential, Summary, SummaryRow};
+pub use spec::{LayerSpec, SpecError, build_sequential};
+pub use state::StateError;
 
 pub use neurite_core as core;

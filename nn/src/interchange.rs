@@ -1,0 +1,270 @@
+//! Export to and import from safetensors, the format PyTorch, candle and burn read. Tensors keep
+//! PyTorch's layouts and names (`layers.0.weight` `[out, in]`, `layers.2.weight`
+//! `[out, in, kh, kw]`, batch norm's `running_mean` and `running_var`), all little-endian f32.
+//! Two metadata entries make the file self-describing:
+//! - `architecture`: the JSON list of layers (type and settings, in order; see [`LayerSpec`]);
+//! - `preprocessing`: how raw u8 pixels become the input (scale, mean, std, layout).
+//!
+//! The crate's README shows the PyTorch script that rebuilds the network from these.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use neurite_core::{Backend, TensorRecord};
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+
+use crate::checkpoint::{ReadError, read_limited, write_atomic};
+use crate::data::Preprocessing;
+use crate::module::{Module, Sequential};
+use crate::spec::{LayerSpec, SpecError, build_sequential};
+use crate::state::{StateError, collect_state, restore_state};
+
+/// The largest safetensors file [`import_safetensors`] reads (1 GiB).
+pub const MAX_SAFETENSORS_BYTES: u64 = 1 << 30;
+/// The metadata key of the layer list.
+pub const ARCHITECTURE_KEY: &str = "architecture";
+/// The metadata key of the preprocessing description.
+pub const PREPROCESSING_KEY: &str = "preprocessing";
+
+/// Why an export or import failed. Each message starts with the file.
+#[derive(Debug, thiserror::Error)]
+pub enum InterchangeError {
+    /// The file system refused.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Larger than the limit.
+    #[error("{path}: {size} bytes is over the limit of {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// Not valid safetensors (the parser's message), or not writable as such.
+    #[error("{path}: safetensors: {message}")]
+    Format {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A required metadata entry is absent.
+    #[error("{path}: metadata entry `{key}` is missing")]
+    MissingMetadata {
+        /// The file.
+        path: String,
+        /// The key.
+        key: String,
+    },
+    /// A metadata entry is not the JSON expected.
+    #[error("{path}: metadata entry `{key}`: {message}")]
+    Metadata {
+        /// The file.
+        path: String,
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A tensor is not f32.
+    #[error("{path}: tensor `{name}` has dtype {dtype}, expected F32")]
+    DType {
+        /// The file.
+        path: String,
+        /// The tensor.
+        name: String,
+        /// Its dtype.
+        dtype: String,
+    },
+    /// The tensors do not match the architecture.
+    #[error("{path}: {source}")]
+    State {
+        /// The file.
+        path: String,
+        /// The mismatch.
+        #[source]
+        source: StateError,
+    },
+    /// The architecture cannot be built (custom layers, bad settings).
+    #[error("{path}: {source}")]
+    Spec {
+        /// The file.
+        path: String,
+        /// The cause.
+        #[source]
+        source: SpecError,
+    },
+    /// The model being imported into has another architecture.
+    #[error("{path}: architecture mismatch: file has {found}, model is {expected}")]
+    Architecture {
+        /// The file.
+        path: String,
+        /// The model's layers, as JSON.
+        expected: String,
+        /// The file's layers, as JSON.
+        found: String,
+    },
+}
+
+/// The safetensors bytes of `model`: its parameters and buffers under their path names, with
+/// the `architecture` and `preprocessing` metadata entries.
+///
+/// # Errors
+/// [`InterchangeError::Format`] (path `<memory>`) if a setting cannot be written as JSON (a
+/// non-finite value) or the header would be too large.
+pub fn to_safetensors_bytes<B: Backend>(
+    model: &Sequential<B>,
+    preprocessing: &Preprocessing,
+) -> Result<Vec<u8>, InterchangeError> {
+    let format = |message: String| InterchangeError::Format { path: "<memory>".to_string(), message };
+    let state = collect_state(model);
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = state
+        .into_iter()
+        .map(|(name, r)| (name, r.shape, r.data.iter().flat_map(|v| v.to_le_bytes()).collect()))
+        .collect();
+    let views = bytes
+        .iter()
+        .map(|(name, shape, data)| {
+            TensorView::new(Dtype::F32, shape.clone(), data)
+                .map(|v| (name.clone(), v))
+                .map_err(|e| format(e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut metadata = HashMap::new();
+    let architecture = serde_json::to_string(&model.architecture()).map_err(|e| format(e.to_string()))?;
+    metadata.insert(ARCHITECTURE_KEY.to_string(), architecture);
+    metadata.insert(
+        PREPROCESSING_KEY.to_string(),
+        serde_json::to_string(preprocessing).map_err(|e| format(e.to_string()))?,
+    );
+    metadata.insert("format".to_string(), "pt".to_string());
+    safetensors::serialize(views, Some(metadata)).map_err(|e| format(e.to_string()))
+}
+
+/// Writes `model` to `path` as safetensors (see [`to_safetensors_bytes`]), atomically.
+///
+/// # Errors
+/// As [`to_safetensors_bytes`], and [`InterchangeError::Io`].
+pub fn export_safetensors<B: Backend>(
+    model: &Sequential<B>,
+    preprocessing: &Preprocessing,
+    path: impl AsRef<Path>,
+) -> Result<(), InterchangeError> {
+    let path = path.as_ref();
+    let bytes = to_safetensors_bytes(model, preprocessing)?;
+    write_atomic(path, &bytes).map_err(|source| InterchangeError::Io { path: path.display().to_string(), source })
+}
+
+/// A network read from a safetensors file: its layers, preprocessing and tensors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    /// Where it came from (for error messages).
+    pub origin: String,
+    /// The layer list of the `architecture` entry.
+    pub architecture: Vec<LayerSpec>,
+    /// The `preprocessing` entry, if the file has one.
+    pub preprocessing: Option<Preprocessing>,
+    /// Every tensor, by name.
+    pub tensors: Vec<(String, TensorRecord)>,
+}
+
+impl Imported {
+    /// Parses safetensors bytes; `origin` names them in errors.
+    ///
+    /// # Errors
+    /// [`InterchangeError`] for invalid safetensors, missing or malformed metadata, or a tensor
+    /// that is not f32.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self, InterchangeError> {
+        let path = || origin.to_string();
+        let parsed = SafeTensors::deserialize(bytes)
+            .map_err(|e| InterchangeError::Format { path: path(), message: e.to_string() })?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| InterchangeError::Format { path: path(), message: e.to_string() })?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let entry = |key: &str| {
+            metadata.get(key).ok_or_else(|| InterchangeError::MissingMetadata { path: path(), key: key.to_string() })
+        };
+        let bad = |key: &str, e: serde_json::Error| InterchangeError::Metadata {
+            path: path(),
+            key: key.to_string(),
+            message: e.to_string(),
+        };
+        let architecture: Vec<LayerSpec> =
+            serde_json::from_str(entry(ARCHITECTURE_KEY)?).map_err(|e| bad(ARCHITECTURE_KEY, e))?;
+        let preprocessing = match metadata.get(PREPROCESSING_KEY) {
+            Some(text) => Some(serde_json::from_str(text).map_err(|e| bad(PREPROCESSING_KEY, e))?),
+            None => None,
+        };
+        let mut tensors = Vec::new();
+        for (name, view) in parsed.iter() {
+            if view.dtype() != Dtype::F32 {
+                return Err(InterchangeError::DType {
+                    path: path(),
+                    name: name.to_string(),
+                    dtype: format!("{:?}", view.dtype()),
+                });
+            }
+            let data: Vec<f32> =
+                view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            tensors.push((name.to_string(), TensorRecord { shape: view.shape().to_vec(), data }));
+        }
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Imported { origin: origin.to_string(), architecture, preprocessing, tensors })
+    }
+
+    /// Rebuilds the network (built-in layers only) with the imported tensors, in training mode.
+    ///
+    /// # Errors
+    /// [`InterchangeError::Spec`] for a layer that cannot be built, [`InterchangeError::State`]
+    /// for tensors that do not match it.
+    pub fn build<B: Backend>(&self) -> Result<Sequential<B>, InterchangeError> {
+        let mut model = build_sequential::<B>(&self.architecture, 0)
+            .map_err(|source| InterchangeError::Spec { path: self.origin.clone(), source })?;
+        self.restore(&mut model)?;
+        Ok(model)
+    }
+
+    /// Writes the imported tensors into `model`, which must have the file's architecture.
+    ///
+    /// # Errors
+    /// [`InterchangeError::Architecture`] for another network, [`InterchangeError::State`] for
+    /// tensors that do not match.
+    pub fn restore<B: Backend>(&self, model: &mut Sequential<B>) -> Result<(), InterchangeError> {
+        let expected = model.architecture();
+        if expected != self.architecture {
+            let json = |a: &[LayerSpec]| serde_json::to_string(a).unwrap_or_default();
+            return Err(InterchangeError::Architecture {
+                path: self.origin.clone(),
+                expected: json(&expected),
+                found: json(&self.architecture),
+            });
+        }
+        restore_state(model as &mut dyn Module<B>, &self.tensors)
+            .map_err(|source| InterchangeError::State { path: self.origin.clone(), source })
+    }
+}
+
+/// Reads a safetensors file of at most [`MAX_SAFETENSORS_BYTES`].
+///
+/// # Errors
+/// [`InterchangeError::Io`], [`InterchangeError::TooLarge`], else as [`Imported::from_bytes`].
+pub fn import_safetensors(path: impl AsRef<Path>) -> Result<Imported, InterchangeError> {
+    let path = path.as_ref();
+    let shown = path.display().to_string();
+    let bytes = read_limited(path, MAX_SAFETENSORS_BYTES).map_err(|e| match e {
+        ReadError::Io(source) => InterchangeError::Io { path: shown.clone(), source },
+        ReadError::TooLarge(size) => {
+            InterchangeError::TooLarge { path: shown.clone(), size, limit: MAX_SAFETENSORS_BYTES }
+        }
+    })?;
+    Imported::from_bytes(&bytes, &shown)
+}

@@ -1,0 +1,113 @@
+//! Losses, each a scalar tensor whose graph `backward` differentiates: mean squared error (the
+//! course's E = 1/(2N)·Σ‖d − y‖², or the plain mean), softmax cross-entropy fused with
+//! log-softmax (integer labels or one-hot/soft targets), and binary cross-entropy on
+//! probabilities (clamped) or on logits (stable through softplus).
+
+use neurite_core::{Backend, Tensor};
+
+/// How [`mse`] reduces the squared errors.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MseReduction {
+    /// The course's convention E = 1/(2N)·Σₙ‖dₙ − yₙ‖², N the batch size (the first dimension):
+    /// the ½ cancels the 2 of the derivative, so ∂E/∂y = (y − d)/N.
+    #[default]
+    HalfSumPerSample,
+    /// The plain mean over every element, PyTorch's `MSELoss()`.
+    Mean,
+}
+
+/// Mean squared error between `prediction` y and `target` d, of the same shape.
+///
+/// # Panics
+/// If the shapes differ.
+#[track_caller]
+pub fn mse<B: Backend>(prediction: &Tensor<B>, target: &Tensor<B>, reduction: MseReduction) -> Tensor<B> {
+    assert_eq!(
+        prediction.shape(),
+        target.shape(),
+        "mse: prediction {} and target {} differ",
+        prediction.shape(),
+        target.shape()
+    );
+    let squared = prediction.sub(target).square();
+    match reduction {
+        MseReduction::HalfSumPerSample => {
+            let n = prediction.dims().first().copied().unwrap_or(1).max(1);
+            squared.sum().mul_scalar(0.5 / n as f32)
+        }
+        MseReduction::Mean => squared.mean(),
+    }
+}
+
+/// Mean softmax cross-entropy of `[n, classes]` logits against integer `labels` (a `[n]` tensor
+/// of class indices): −(1/n)·Σᵢ log softmax(xᵢ)\[labelᵢ\]. Fused with log-softmax, so the
+/// gradient is the stable (softmax − one_hot)/n.
+///
+/// # Panics
+/// If `logits` is not 2-D, or `labels` is not `[n]` of integers in `0..classes`.
+#[track_caller]
+pub fn cross_entropy<B: Backend>(logits: &Tensor<B>, labels: &Tensor<B>) -> Tensor<B> {
+    assert_eq!(logits.rank(), 2, "cross_entropy: logits {} must be [n, classes]", logits.shape());
+    assert_eq!(
+        labels.dims(),
+        [logits.dims()[0]],
+        "cross_entropy: labels {} must be [{}] for logits {}",
+        labels.shape(),
+        logits.dims()[0],
+        logits.shape()
+    );
+    logits.softmax_cross_entropy(&labels.one_hot(logits.dims()[1]))
+}
+
+/// Mean softmax cross-entropy of `[n, classes]` logits against `[n, classes]` target
+/// distributions (one-hot rows for hard labels): −(1/n)·Σᵢ Σⱼ tᵢⱼ log softmax(xᵢ)ⱼ.
+///
+/// # Panics
+/// If the shapes differ or are not 2-D.
+#[track_caller]
+pub fn cross_entropy_one_hot<B: Backend>(logits: &Tensor<B>, targets: &Tensor<B>) -> Tensor<B> {
+    logits.softmax_cross_entropy(targets)
+}
+
+/// Probabilities are clamped to [ε, 1 − ε] with this ε before the logarithm in [`bce`].
+pub const BCE_EPS: f32 = 1e-7;
+
+/// Binary cross-entropy of probabilities p in (0, 1) against targets t in [0, 1], averaged over
+/// every element: −mean(t·ln p + (1 − t)·ln(1 − p)). p is clamped to [ε, 1 − ε] ([`BCE_EPS`]) so a
+/// saturated sigmoid gives a large finite loss, not infinity (where the clamp bites, the gradient
+/// is zero).
+///
+/// # Panics
+/// If the shapes differ.
+#[track_caller]
+pub fn bce<B: Backend>(probabilities: &Tensor<B>, targets: &Tensor<B>) -> Tensor<B> {
+    assert_eq!(
+        probabilities.shape(),
+        targets.shape(),
+        "bce: probabilities {} and targets {} differ",
+        probabilities.shape(),
+        targets.shape()
+    );
+    let p = probabilities.clamp(BCE_EPS, 1.0 - BCE_EPS);
+    let one_minus_t = targets.neg().add_scalar(1.0);
+    let log_likelihood = targets.mul(&p.log()).add(&one_minus_t.mul(&p.neg().add_scalar(1.0).log()));
+    log_likelihood.mean().neg()
+}
+
+/// Binary cross-entropy on logits x (before the sigmoid), averaged over every element:
+/// mean(softplus(x) − t·x), which equals the BCE of σ(x) but never takes the log of 0 or
+/// overflows (softplus is computed as max(x, 0) + ln(1 + e^−|x|)). Its gradient is (σ(x) − t)/n.
+///
+/// # Panics
+/// If the shapes differ.
+#[track_caller]
+pub fn bce_with_logits<B: Backend>(logits: &Tensor<B>, targets: &Tensor<B>) -> Tensor<B> {
+    assert_eq!(
+        logits.shape(),
+        targets.shape(),
+        "bce_with_logits: logits {} and targets {} differ",
+        logits.shape(),
+        targets.shape()
+    );
+    logits.softplus().sub(&targets.mul(logits)).mean()
+}

@@ -1,0 +1,313 @@
+//! Architectures as data: [`LayerSpec`] names a layer's type and settings, so a checkpoint can
+//! check that it is loaded into the same network, an export can tell PyTorch how to rebuild it,
+//! and [`build_sequential`] can rebuild a [`Sequential`] of built-in layers from the list alone.
+//! The JSON form (`{"type": "Linear", "in_features": 784, ...}`) uses PyTorch's argument names.
+
+use std::fmt;
+
+use neurite_core::{Backend, Rng, Stream};
+use serde::{Deserialize, Serialize};
+
+use crate::activation::Activation;
+use crate::layers::{
+    AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormConfig, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d,
+};
+use crate::module::{Module, Sequential};
+
+/// One layer's type and settings, in the terms of the matching PyTorch module.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum LayerSpec {
+    /// `nn.Linear(in_features, out_features, bias)`; weight `[out, in]`.
+    Linear {
+        /// Inputs per sample.
+        in_features: usize,
+        /// Outputs per sample.
+        out_features: usize,
+        /// Whether a bias is added.
+        bias: bool,
+    },
+    /// `nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias)`; weight
+    /// `[out, in, kh, kw]`.
+    Conv2d {
+        /// Input channels.
+        in_channels: usize,
+        /// Output channels (filters).
+        out_channels: usize,
+        /// Kernel height and width.
+        kernel_size: [usize; 2],
+        /// Vertical and horizontal stride.
+        stride: [usize; 2],
+        /// Zero padding on each side, vertically and horizontally.
+        padding: [usize; 2],
+        /// Whether a bias is added.
+        bias: bool,
+    },
+    /// `nn.MaxPool2d(kernel_size, stride, padding)`.
+    MaxPool2d {
+        /// Window height and width.
+        kernel_size: [usize; 2],
+        /// Vertical and horizontal stride.
+        stride: [usize; 2],
+        /// Padding on each side.
+        padding: [usize; 2],
+    },
+    /// `nn.AvgPool2d(kernel_size, stride, padding)` (padding counts as zeros, PyTorch's default).
+    AvgPool2d {
+        /// Window height and width.
+        kernel_size: [usize; 2],
+        /// Vertical and horizontal stride.
+        stride: [usize; 2],
+        /// Padding on each side.
+        padding: [usize; 2],
+    },
+    /// `nn.Flatten()`: `[n, ...] → [n, rest]`.
+    Flatten,
+    /// `nn.Dropout(p)`.
+    Dropout {
+        /// Probability of dropping a unit.
+        p: f32,
+    },
+    /// `nn.BatchNorm1d(num_features, eps, momentum)` on `[n, features]`.
+    BatchNorm1d {
+        /// Features (columns).
+        num_features: usize,
+        /// Added to the variance before the square root.
+        eps: f32,
+        /// Weight of the new batch in the running statistics.
+        momentum: f32,
+    },
+    /// `nn.BatchNorm2d(num_features, eps, momentum)` on `[n, channels, h, w]`.
+    BatchNorm2d {
+        /// Channels.
+        num_features: usize,
+        /// Added to the variance before the square root.
+        eps: f32,
+        /// Weight of the new batch in the running statistics.
+        momentum: f32,
+    },
+    /// `nn.ReLU()`.
+    ReLU,
+    /// `nn.Sigmoid()`.
+    Sigmoid,
+    /// `nn.Tanh()`.
+    Tanh,
+    /// `nn.LeakyReLU(negative_slope)`.
+    LeakyReLU {
+        /// Slope for negative inputs.
+        negative_slope: f32,
+    },
+    /// `nn.ELU(alpha)`.
+    ELU {
+        /// Scale of the negative branch.
+        alpha: f32,
+    },
+    /// `nn.GELU(approximate="tanh")`.
+    GELU,
+    /// `nn.Softmax(dim)`.
+    Softmax {
+        /// The axis that sums to one.
+        dim: usize,
+    },
+    /// A nested `nn.Sequential`.
+    Sequential {
+        /// Its layers, in order.
+        layers: Vec<LayerSpec>,
+    },
+    /// A layer defined outside this crate: its name and whatever settings it reports.
+    Custom {
+        /// The layer's name (`Swish`).
+        name: String,
+        /// Its settings, as JSON.
+        settings: serde_json::Value,
+    },
+}
+
+impl fmt::Display for LayerSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LayerSpec::Linear { in_features, out_features, bias } => {
+                write!(f, "Linear(in={in_features}, out={out_features}")?;
+                if !bias {
+                    write!(f, ", bias=false")?;
+                }
+                write!(f, ")")
+            }
+            LayerSpec::Conv2d { in_channels, out_channels, kernel_size, stride, padding, bias } => {
+                write!(
+                    f,
+                    "Conv2d(in={in_channels}, out={out_channels}, kernel={}x{}, stride={}x{}, padding={}x{}",
+                    kernel_size[0], kernel_size[1], stride[0], stride[1], padding[0], padding[1]
+                )?;
+                if !bias {
+                    write!(f, ", bias=false")?;
+                }
+                write!(f, ")")
+            }
+            LayerSpec::MaxPool2d { kernel_size, stride, padding }
+            | LayerSpec::AvgPool2d { kernel_size, stride, padding } => {
+                let name = if matches!(self, LayerSpec::MaxPool2d { .. }) { "MaxPool2d" } else { "AvgPool2d" };
+                write!(
+                    f,
+                    "{name}(kernel={}x{}, stride={}x{}, padding={}x{})",
+                    kernel_size[0], kernel_size[1], stride[0], stride[1], padding[0], padding[1]
+                )
+            }
+            LayerSpec::Flatten => write!(f, "Flatten"),
+            LayerSpec::Dropout { p } => write!(f, "Dropout(p={p})"),
+            LayerSpec::BatchNorm1d { num_features, eps, momentum } => {
+                write!(f, "BatchNorm1d({num_features}, eps={eps}, momentum={momentum})")
+            }
+            LayerSpec::BatchNorm2d { num_features, eps, momentum } => {
+                write!(f, "BatchNorm2d({num_features}, eps={eps}, momentum={momentum})")
+            }
+            LayerSpec::ReLU => write!(f, "ReLU"),
+            LayerSpec::Sigmoid => write!(f, "Sigmoid"),
+            LayerSpec::Tanh => write!(f, "Tanh"),
+            LayerSpec::LeakyReLU { negative_slope } => write!(f, "LeakyReLU({negative_slope})"),
+            LayerSpec::ELU { alpha } => write!(f, "ELU({alpha})"),
+            LayerSpec::GELU => write!(f, "GELU(tanh)"),
+            LayerSpec::Softmax { dim } => write!(f, "Softmax(dim={dim})"),
+            LayerSpec::Sequential { layers } => write!(f, "Sequential({} layers)", layers.len()),
+            LayerSpec::Custom { name, settings } => {
+                if settings.is_null() {
+                    write!(f, "{name}")
+                } else {
+                    write!(f, "{name}({settings})")
+                }
+            }
+        }
+    }
+}
+
+/// A layer list that cannot be turned into layers.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SpecError {
+    /// A custom layer: only its own crate knows how to build it.
+    #[error("layer {index}: cannot build custom layer `{name}` from its description")]
+    CustomLayer {
+        /// Position in the list.
+        index: usize,
+        /// The custom layer's name.
+        name: String,
+    },
+    /// A setting out of range (a zero size, a dropout probability outside [0, 1]).
+    #[error("layer {index}: invalid settings for {layer}: {reason}")]
+    InvalidSettings {
+        /// Position in the list.
+        index: usize,
+        /// The layer, as displayed.
+        layer: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+fn pair(a: [usize; 2]) -> (usize, usize) {
+    (a[0], a[1])
+}
+
+fn invalid(index: usize, spec: &LayerSpec, reason: &str) -> SpecError {
+    SpecError::InvalidSettings { index, layer: spec.to_string(), reason: reason.to_string() }
+}
+
+/// Checks settings that would make a layer constructor panic, so that descriptions read from
+/// files fail with an error instead.
+fn validate(index: usize, spec: &LayerSpec) -> Result<(), SpecError> {
+    let positive = |v: &[usize]| v.iter().all(|&d| d > 0);
+    match spec {
+        LayerSpec::Linear { in_features, out_features, .. } if !positive(&[*in_features, *out_features]) => {
+            Err(invalid(index, spec, "sizes must be positive"))
+        }
+        LayerSpec::Conv2d { in_channels, out_channels, kernel_size, stride, .. }
+            if !positive(&[*in_channels, *out_channels]) || !positive(kernel_size) || !positive(stride) =>
+        {
+            Err(invalid(index, spec, "sizes and strides must be positive"))
+        }
+        LayerSpec::MaxPool2d { kernel_size, stride, padding }
+        | LayerSpec::AvgPool2d { kernel_size, stride, padding }
+            if !positive(kernel_size)
+                || !positive(stride)
+                || 2 * padding[0] > kernel_size[0]
+                || 2 * padding[1] > kernel_size[1] =>
+        {
+            Err(invalid(index, spec, "window and stride must be positive, padding at most half the window"))
+        }
+        LayerSpec::Dropout { p } if !(0.0..=1.0).contains(p) => Err(invalid(index, spec, "p must lie in [0, 1]")),
+        LayerSpec::BatchNorm1d { num_features, eps, momentum }
+        | LayerSpec::BatchNorm2d { num_features, eps, momentum }
+            if *num_features == 0 || !(*eps > 0.0 && eps.is_finite()) || !(0.0..=1.0).contains(momentum) =>
+        {
+            Err(invalid(index, spec, "features must be positive, eps > 0 and momentum in [0, 1]"))
+        }
+        LayerSpec::LeakyReLU { negative_slope: v } | LayerSpec::ELU { alpha: v } if !v.is_finite() => {
+            Err(invalid(index, spec, "the slope must be finite"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Builds one built-in layer from its description. Parameters are initialised from `rng` with
+/// each layer's default initializer (a checkpoint or import then overwrites them).
+///
+/// # Errors
+/// [`SpecError`] for a custom layer or settings out of range.
+pub fn build_layer<B: Backend>(index: usize, spec: &LayerSpec, rng: &mut Rng) -> Result<Box<dyn Module<B>>, SpecError> {
+    validate(index, spec)?;
+    let layer: Box<dyn Module<B>> = match spec {
+        LayerSpec::Linear { in_features, out_features, bias } => {
+            Box::new(LinearConfig::new(*in_features, *out_features).with_bias(*bias).init::<B>(rng))
+        }
+        LayerSpec::Conv2d { in_channels, out_channels, kernel_size, stride, padding, bias } => Box::new(
+            Conv2dConfig::new(*in_channels, *out_channels, pair(*kernel_size))
+                .with_stride(pair(*stride))
+                .with_padding(pair(*padding))
+                .with_bias(*bias)
+                .init::<B>(rng),
+        ),
+        LayerSpec::MaxPool2d { kernel_size, stride, padding } => {
+            Box::new(MaxPool2d::new(pair(*kernel_size)).with_stride(pair(*stride)).with_padding(pair(*padding)))
+        }
+        LayerSpec::AvgPool2d { kernel_size, stride, padding } => {
+            Box::new(AvgPool2d::new(pair(*kernel_size)).with_stride(pair(*stride)).with_padding(pair(*padding)))
+        }
+        LayerSpec::Flatten => Box::new(Flatten),
+        LayerSpec::Dropout { p } => Box::new(Dropout::with_rng(*p, rng.fork())),
+        LayerSpec::BatchNorm1d { num_features, eps, momentum } => Box::new(BatchNorm1d::<B>::from_config(
+            BatchNormConfig::new(*num_features).with_eps(*eps).with_momentum(*momentum),
+        )),
+        LayerSpec::BatchNorm2d { num_features, eps, momentum } => Box::new(BatchNorm2d::<B>::from_config(
+            BatchNormConfig::new(*num_features).with_eps(*eps).with_momentum(*momentum),
+        )),
+        LayerSpec::ReLU => Box::new(Activation::Relu),
+        LayerSpec::Sigmoid => Box::new(Activation::Sigmoid),
+        LayerSpec::Tanh => Box::new(Activation::Tanh),
+        LayerSpec::LeakyReLU { negative_slope } => Box::new(Activation::LeakyRelu(*negative_slope)),
+        LayerSpec::ELU { alpha } => Box::new(Activation::Elu(*alpha)),
+        LayerSpec::GELU => Box::new(Activation::Gelu),
+        LayerSpec::Softmax { dim } => Box::new(Activation::Softmax(*dim)),
+        LayerSpec::Sequential { layers } => {
+            let mut inner = Sequential::new();
+            for (i, s) in layers.iter().enumerate() {
+                inner.push(build_layer(i, s, rng)?);
+            }
+            Box::new(inner)
+        }
+        LayerSpec::Custom { name, .. } => return Err(SpecError::CustomLayer { index, name: name.clone() }),
+    };
+    Ok(layer)
+}
+
+/// Rebuilds a [`Sequential`] of built-in layers from its description, initialising parameters
+/// from stream [`Stream::Init`] of `seed` (and dropout generators from it too).
+///
+/// # Errors
+/// [`SpecError`] if a layer is custom or has settings out of range.
+pub fn build_sequential<B: Backend>(architecture: &[LayerSpec], seed: u64) -> Result<Sequential<B>, SpecError> {
+    let mut rng = Rng::stream(seed, Stream::Init);
+    let mut model = Sequential::new();
+    for (i, spec) in architecture.iter().enumerate() {
+        model.push(build_layer(i, spec, &mut rng)?);
+    }
+    Ok(model)
+}
