@@ -1,11 +1,73 @@
-//! The one place that names a backend: `Selected` is `SimdBackend` with the `simd` feature, else
-//! `CpuBackend` with the `cpu` feature.
+//! The one place that names a backend. With both features compiled in (the default), a run picks
+//! one with `--backend cpu|simd`; `dispatch!` instantiates the generic code for each.
 
-#[cfg(feature = "simd")]
-pub type Selected = neurite_backend_simd::SimdBackend;
+/// Backends compiled into this binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// `neurite-backend-simd`: matrixmultiply sgemm and AVX2 kernels.
+    Simd,
+    /// `neurite-backend-cpu`: portable rayon kernels.
+    Cpu,
+}
 
-#[cfg(all(feature = "cpu", not(feature = "simd")))]
-pub type Selected = neurite_backend_cpu::CpuBackend;
+impl BackendKind {
+    /// The default: simd when compiled in, else cpu.
+    pub fn default_kind() -> BackendKind {
+        if cfg!(feature = "simd") { BackendKind::Simd } else { BackendKind::Cpu }
+    }
+
+    /// Parses `cpu` or `simd`, checking that it was compiled in.
+    ///
+    /// # Errors
+    /// A message naming the backends this binary has.
+    pub fn parse(name: &str) -> Result<BackendKind, String> {
+        let kind = match name {
+            "simd" => BackendKind::Simd,
+            "cpu" => BackendKind::Cpu,
+            other => return Err(format!("unknown backend `{other}`; this binary has: {}", Self::available().join(", "))),
+        };
+        if !Self::available().contains(&kind.name()) {
+            return Err(format!("backend `{name}` is not compiled in; rebuild with `--features {name}`"));
+        }
+        Ok(kind)
+    }
+
+    /// `"simd"` or `"cpu"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Simd => "simd",
+            BackendKind::Cpu => "cpu",
+        }
+    }
+
+    /// The names of the compiled-in backends.
+    pub fn available() -> Vec<&'static str> {
+        let mut v = Vec::new();
+        if cfg!(feature = "simd") {
+            v.push("simd");
+        }
+        if cfg!(feature = "cpu") {
+            v.push("cpu");
+        }
+        v
+    }
+}
+
+/// Runs a generic function on the chosen backend: `dispatch!(kind, run::<_>(args))` expands to a
+/// match that calls `run::<SimdBackend>` or `run::<CpuBackend>`.
+#[macro_export]
+macro_rules! dispatch {
+    ($kind:expr, $f:ident :: <_> ( $($arg:expr),* $(,)? )) => {
+        match $kind {
+            #[cfg(feature = "simd")]
+            $crate::backend::BackendKind::Simd => $f::<neurite_backend_simd::SimdBackend>($($arg),*),
+            #[cfg(feature = "cpu")]
+            $crate::backend::BackendKind::Cpu => $f::<neurite_backend_cpu::CpuBackend>($($arg),*),
+            #[allow(unreachable_patterns)]
+            other => unreachable!("backend {other:?} is not compiled in"),
+        }
+    };
+}
 
 #[cfg(not(any(feature = "cpu", feature = "simd")))]
 compile_error!("neurite-cli needs a backend: enable the `cpu` or `simd` feature");

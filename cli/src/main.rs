@@ -2,8 +2,8 @@
 //! XOR with core tensors; issue #7 adds `train`, `eval`, `predict`, `export` and `preview`.
 #![forbid(unsafe_code)]
 
-mod backend;
-mod xor;
+use neurite_cli::backend::BackendKind;
+use neurite_cli::{dispatch, xor};
 
 use std::process::ExitCode;
 
@@ -35,6 +35,10 @@ enum Command {
     },
 }
 
+fn run_xor<B: neurite_core::Backend>(config: &xor::XorConfig) -> usize {
+    xor::run::<B>(config)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -44,7 +48,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
             let config = xor::XorConfig { hidden, steps, lr, seed };
-            let correct = xor::run::<backend::Selected>(&config);
+            let correct = dispatch!(BackendKind::default_kind(), run_xor::<_>(&config));
             if correct == 4 { ExitCode::SUCCESS } else { ExitCode::from(1) }
         }
     }

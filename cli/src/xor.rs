@@ -5,9 +5,13 @@ use neurite_core::{Backend, Rng, Stream, Tensor, no_grad};
 
 /// Settings of the XOR run.
 pub struct XorConfig {
+    /// Hidden units.
     pub hidden: usize,
+    /// Gradient-descent steps.
     pub steps: usize,
+    /// Learning rate.
     pub lr: f32,
+    /// Seed of the initial weights.
     pub seed: u64,
 }
 

@@ -1,0 +1,274 @@
+//! PNG charts for training curves and experiments, drawn with plotters into an RGB buffer and
+//! encoded with `image`. The DejaVu Sans font is embedded (`assets/fonts`, Bitstream Vera licence),
+//! so no system font is needed. A figure is a grid of panels; each panel has a title, axis labels,
+//! and line, point or bar series with a legend.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+
+const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+
+/// How a series is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Style {
+    /// Points joined by straight lines.
+    Line,
+    /// Points joined by lines, each point also marked.
+    LineMarkers,
+    /// Vertical bars centred on each x, of the given width.
+    Bars(f64),
+}
+
+/// One named series of (x, y) points.
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// Legend entry.
+    pub name: String,
+    /// The points, in drawing order.
+    pub points: Vec<(f64, f64)>,
+    /// How to draw them.
+    pub style: Style,
+}
+
+impl Series {
+    /// A line series.
+    pub fn line(name: impl Into<String>, points: Vec<(f64, f64)>) -> Self {
+        Series { name: name.into(), points, style: Style::Line }
+    }
+
+    /// A bar series (histograms).
+    pub fn bars(name: impl Into<String>, points: Vec<(f64, f64)>, width: f64) -> Self {
+        Series { name: name.into(), points, style: Style::Bars(width) }
+    }
+}
+
+/// One chart of a figure.
+#[derive(Clone, Debug, Default)]
+pub struct Panel {
+    /// Title above the chart.
+    pub title: String,
+    /// Label of the x axis.
+    pub x_label: String,
+    /// Label of the y axis.
+    pub y_label: String,
+    /// The series; colours follow their order.
+    pub series: Vec<Series>,
+    /// Plot y on a log scale (non-positive values are dropped).
+    pub log_y: bool,
+    /// Fixed x range instead of the data's.
+    pub x_range: Option<(f64, f64)>,
+    /// Fixed y range instead of the data's.
+    pub y_range: Option<(f64, f64)>,
+    /// Series drawn thin and grey without a legend entry (contours behind trajectories).
+    pub background: Vec<Vec<(f64, f64)>>,
+}
+
+/// A figure that could not be drawn or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// Plotters failed to draw.
+    #[error("drawing {what}: {message}")]
+    Draw {
+        /// The panel or figure.
+        what: String,
+        /// What plotters said.
+        message: String,
+    },
+    /// The PNG could not be written.
+    #[error("{path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn register_embedded_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded TTF is valid; should registration ever fail, text falls back to nothing
+        // drawn rather than an error, so the result is deliberately ignored.
+        let _ = register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+fn draw_error(what: &str, e: impl std::fmt::Display) -> PlotError {
+    PlotError::Draw { what: what.to_string(), message: e.to_string() }
+}
+
+/// The range of the data along one axis, padded by 5 %, never empty.
+fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    if hi - lo < 1e-12 {
+        return (lo - 0.5, hi + 0.5);
+    }
+    let pad = 0.05 * (hi - lo);
+    (lo - pad, hi + pad)
+}
+
+/// Draws `panels` in a grid of `columns` columns, each panel `size` pixels, into an RGB image.
+///
+/// # Errors
+/// [`PlotError::Draw`] if plotters cannot lay out a panel.
+pub fn render(panels: &[Panel], columns: usize, size: (u32, u32)) -> Result<image::RgbImage, PlotError> {
+    register_embedded_font();
+    let columns = columns.clamp(1, panels.len().max(1));
+    let rows = panels.len().div_ceil(columns).max(1);
+    let (w, h) = (size.0 * columns as u32, size.1 * rows as u32);
+    let mut buffer = vec![255u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (w, h)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_error("figure", e))?;
+        let areas = root.split_evenly((rows, columns));
+        for (panel, area) in panels.iter().zip(areas.iter()) {
+            draw_panel(panel, area)?;
+        }
+        root.present().map_err(|e| draw_error("figure", e))?;
+    }
+    image::RgbImage::from_raw(w, h, buffer).ok_or_else(|| draw_error("figure", "buffer size"))
+}
+
+fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<(), PlotError> {
+    let what = &panel.title;
+    let transform = |y: f64| if panel.log_y { if y > 0.0 { y.log10() } else { f64::NAN } } else { y };
+    let all_points = || panel.series.iter().flat_map(|s| s.points.iter()).chain(panel.background.iter().flatten());
+    let x_range = panel.x_range.unwrap_or_else(|| {
+        let mut r = span(all_points().map(|p| p.0));
+        for s in &panel.series {
+            if let Style::Bars(width) = s.style {
+                r = (r.0 - width / 2.0, r.1 + width / 2.0);
+            }
+        }
+        r
+    });
+    let y_range = panel.y_range.map(|(a, b)| (transform(a), transform(b))).unwrap_or_else(|| {
+        let bars = panel.series.iter().any(|s| matches!(s.style, Style::Bars(_)));
+        let (lo, hi) = span(panel.series.iter().flat_map(|s| s.points.iter()).map(|p| transform(p.1)));
+        if bars && !panel.log_y { (lo.min(0.0), hi) } else { (lo, hi) }
+    });
+    let mut chart = ChartBuilder::on(area)
+        .caption(&panel.title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
+        .map_err(|e| draw_error(what, e))?;
+    let log_y = panel.log_y;
+    let y_fmt = move |v: &f64| if log_y { format!("{:.3}", 10f64.powf(*v)) } else { format!("{v:.3}") };
+    chart
+        .configure_mesh()
+        .x_desc(panel.x_label.as_str())
+        .y_desc(panel.y_label.as_str())
+        .y_label_formatter(&y_fmt)
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(|e| draw_error(what, e))?;
+    for line in &panel.background {
+        let pts: Vec<(f64, f64)> = line.iter().map(|&(x, y)| (x, transform(y))).filter(|p| p.1.is_finite()).collect();
+        chart.draw_series(LineSeries::new(pts, RGBColor(200, 200, 200))).map_err(|e| draw_error(what, e))?;
+    }
+    for (i, s) in panel.series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let pts: Vec<(f64, f64)> =
+            s.points.iter().map(|&(x, y)| (x, transform(y))).filter(|p| p.0.is_finite() && p.1.is_finite()).collect();
+        let drawn = match s.style {
+            Style::Line => chart.draw_series(LineSeries::new(pts, color.stroke_width(2))),
+            Style::LineMarkers => {
+                chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2))).map_err(|e| draw_error(what, e))?;
+                chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            }
+            Style::Bars(width) => {
+                let base = if panel.log_y { y_range.0 } else { 0.0 };
+                chart.draw_series(pts.into_iter().map(|(x, y)| {
+                    Rectangle::new([(x - width / 2.0, base), (x + width / 2.0, y)], color.mix(0.6).filled())
+                }))
+            }
+        }
+        .map_err(|e| draw_error(what, e))?;
+        drawn.label(s.name.clone()).legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 14, y + 4)], color.filled()));
+    }
+    if panel.series.iter().any(|s| !s.name.is_empty()) {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(|e| draw_error(what, e))?;
+    }
+    Ok(())
+}
+
+/// Renders and writes a PNG atomically (temporary file in the same folder, then rename).
+///
+/// # Errors
+/// [`PlotError`] if drawing or writing fails.
+pub fn save(path: &Path, panels: &[Panel], columns: usize, size: (u32, u32)) -> Result<(), PlotError> {
+    let img = render(panels, columns, size)?;
+    let mut bytes = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+        .map_err(|e| draw_error("png encoding", e))?;
+    crate::fsutil::write_atomic(path, &bytes).map_err(|source| PlotError::Write { path: path.display().to_string(), source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panel() -> Panel {
+        Panel {
+            title: "loss".into(),
+            x_label: "epoch".into(),
+            y_label: "loss".into(),
+            series: vec![
+                Series::line("train", vec![(1.0, 0.9), (2.0, 0.5), (3.0, 0.3)]),
+                Series::line("validation", vec![(1.0, 1.0), (2.0, 0.6), (3.0, 0.45)]),
+            ],
+            ..Panel::default()
+        }
+    }
+
+    #[test]
+    fn a_figure_has_the_grid_size_and_draws_in_colour() {
+        let img = render(&[panel(), panel(), panel()], 2, (300, 200)).expect("renders");
+        assert_eq!(img.dimensions(), (600, 400));
+        // The first series' blue appears somewhere, and text (dark pixels) was drawn.
+        let blue = img.pixels().filter(|p| p.0 == [31, 119, 180]).count();
+        let dark = img.pixels().filter(|p| p.0.iter().all(|&c| c < 60)).count();
+        assert!(blue > 50, "{blue} blue pixels");
+        assert!(dark > 200, "{dark} dark pixels (axes and text)");
+    }
+
+    #[test]
+    fn bars_log_scale_and_empty_panels_render() {
+        let mut p = panel();
+        p.series = vec![Series::bars("counts", vec![(0.05, 3.0), (0.15, 10.0), (0.25, 0.0)], 0.1)];
+        assert!(render(&[p.clone()], 1, (200, 150)).is_ok());
+        p.log_y = true;
+        assert!(render(&[p], 1, (200, 150)).is_ok());
+        assert!(render(&[Panel::default()], 1, (200, 150)).is_ok());
+    }
+}

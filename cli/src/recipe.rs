@@ -1,0 +1,319 @@
+//! Training recipes: every setting of `neurite train` in one serde struct, read from TOML
+//! (`--recipe FILE`), overridden by flags, validated, and written back beside the run's outputs
+//! (`recipe.toml`) so the run can be repeated exactly. Unknown keys and wrong types are errors.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Which network `neurite train` builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Fully connected: flatten, hidden layers, 10 outputs.
+    Mlp,
+    /// Two conv blocks (16 and 32 filters, 5×5, max-pool 2) and a linear classifier.
+    Cnn,
+}
+
+/// Mini-batch size, or the whole training set at once (full-batch gradient descent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchSize {
+    /// This many samples per step.
+    Samples(usize),
+    /// All training samples in one step.
+    Full,
+}
+
+impl Serialize for BatchSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            BatchSize::Samples(n) => s.serialize_u64(*n as u64),
+            BatchSize::Full => s.serialize_str("full"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BatchSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(BatchSize::Samples(n as usize)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl std::str::FromStr for BatchSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "full" {
+            return Ok(BatchSize::Full);
+        }
+        s.parse::<usize>()
+            .map(BatchSize::Samples)
+            .map_err(|_| format!("batch size `{s}` is neither a number nor `full`"))
+    }
+}
+
+impl fmt::Display for BatchSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchSize::Samples(n) => write!(f, "{n}"),
+            BatchSize::Full => write!(f, "full"),
+        }
+    }
+}
+
+/// Every setting of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct Recipe {
+    /// `mlp` or `cnn`.
+    pub model: ModelKind,
+    /// Hidden layer widths of the MLP.
+    pub hidden: Vec<usize>,
+    /// `relu`, `sigmoid`, `tanh` or `leaky-relu`.
+    pub activation: String,
+    /// `he`, `xavier`, `normal:STD` or `zeros`.
+    pub init: String,
+    /// `sgd`, `momentum`, `nesterov`, `adagrad`, `rmsprop`, `adam` or `adamw`.
+    pub optimizer: String,
+    /// Learning rate.
+    pub lr: f32,
+    /// Samples per step, or `full`.
+    pub batch_size: BatchSize,
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// L1 penalty λ (Cost = L + λ‖w‖₁ over weights).
+    pub l1: f32,
+    /// L2 penalty λ (Cost = L + λ/2‖w‖² over weights).
+    pub l2: f32,
+    /// Dropout probability after each hidden layer (0 = none).
+    pub dropout: f32,
+    /// Batch normalisation after each hidden layer.
+    pub batch_norm: bool,
+    /// Augmentation ops, comma-separated `name[:args]` (empty = none).
+    pub augment: String,
+    /// Training data (IDX folder, image folder or CSV); absent = the embedded 5,000 digits.
+    pub train_data: Option<PathBuf>,
+    /// Test data evaluated after training.
+    pub test_data: Option<PathBuf>,
+    /// Fraction of the training data held out for validation.
+    pub val_split: f32,
+    /// The seed of everything random in the run.
+    pub seed: u64,
+    /// `simd` or `cpu`.
+    pub backend: String,
+    /// Worker threads (absent = all cores).
+    pub threads: Option<usize>,
+}
+
+impl Default for Recipe {
+    fn default() -> Self {
+        Recipe {
+            model: ModelKind::Mlp,
+            hidden: vec![512, 256],
+            activation: "relu".into(),
+            init: "he".into(),
+            optimizer: "adam".into(),
+            lr: 1e-3,
+            batch_size: BatchSize::Samples(64),
+            epochs: 12,
+            l1: 0.0,
+            l2: 0.0,
+            dropout: 0.0,
+            batch_norm: false,
+            augment: String::new(),
+            train_data: None,
+            test_data: None,
+            val_split: 0.1,
+            seed: 1,
+            backend: crate::backend::BackendKind::default_kind().name().into(),
+            threads: None,
+        }
+    }
+}
+
+/// A recipe that cannot be read or used.
+#[derive(Debug, thiserror::Error)]
+pub enum RecipeError {
+    /// The file cannot be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed, has an unknown key or a wrong type.
+    #[error("{path}: {message}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message, first line.
+        message: String,
+    },
+    /// A setting is out of range.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Recipe {
+    /// Reads a recipe file.
+    ///
+    /// # Errors
+    /// [`RecipeError::Read`] or [`RecipeError::Parse`].
+    pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| RecipeError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text).map_err(|message| RecipeError::Parse { path: path.display().to_string(), message })
+    }
+
+    /// Parses recipe TOML; the error is one line.
+    ///
+    /// # Errors
+    /// The parser's message.
+    pub fn parse(text: &str) -> Result<Recipe, String> {
+        toml::from_str(text).map_err(|e| {
+            let msg = e.message().replace('\n', " ");
+            match e.span() {
+                Some(span) => {
+                    let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                    format!("line {line}: {msg}")
+                }
+                None => msg,
+            }
+        })
+    }
+
+    /// The recipe as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("a recipe always serialises")
+    }
+
+    /// Checks every setting that can be checked without data.
+    ///
+    /// # Errors
+    /// [`RecipeError::Invalid`] naming the setting and the accepted values.
+    pub fn validate(&self) -> Result<(), RecipeError> {
+        let bad = |m: String| Err(RecipeError::Invalid(m));
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("--lr must be a positive number, got {}", self.lr));
+        }
+        if self.epochs == 0 {
+            return bad("--epochs must be at least 1".into());
+        }
+        if let BatchSize::Samples(0) = self.batch_size {
+            return bad("--batch-size must be at least 1 (or `full`)".into());
+        }
+        for (name, v) in [("--l1", self.l1), ("--l2", self.l2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(format!("{name} must be a non-negative number, got {v}"));
+            }
+        }
+        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
+            return bad(format!("--dropout must be in [0, 1), got {}", self.dropout));
+        }
+        if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
+            return bad(format!("--val-split must be in [0, 1), got {}", self.val_split));
+        }
+        if self.model == ModelKind::Mlp && self.hidden.contains(&0) {
+            return bad("--hidden widths must be at least 1".into());
+        }
+        if self.threads == Some(0) {
+            return bad("--threads must be at least 1".into());
+        }
+        if !["relu", "sigmoid", "tanh", "leaky-relu"].contains(&self.activation.as_str()) {
+            return bad(format!("unknown activation `{}`; choose relu, sigmoid, tanh or leaky-relu", self.activation));
+        }
+        if !["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"].contains(&self.optimizer.as_str()) {
+            return bad(format!(
+                "unknown optimizer `{}`; choose sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw",
+                self.optimizer
+            ));
+        }
+        parse_init(&self.init).map_err(RecipeError::Invalid)?;
+        crate::backend::BackendKind::parse(&self.backend).map_err(RecipeError::Invalid)?;
+        Ok(())
+    }
+}
+
+/// The initializer named by `--init`: `he`, `xavier`, `zeros` or `normal:STD`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum InitChoice {
+    /// randn·√(2/n_in)
+    He,
+    /// randn/√n_in
+    Xavier,
+    /// All zeros.
+    Zeros,
+    /// N(0, σ²).
+    Normal(f32),
+}
+
+/// Parses an `--init` value.
+///
+/// # Errors
+/// A one-line message listing the accepted forms.
+pub fn parse_init(s: &str) -> Result<InitChoice, String> {
+    match s {
+        "he" => Ok(InitChoice::He),
+        "xavier" => Ok(InitChoice::Xavier),
+        "zeros" => Ok(InitChoice::Zeros),
+        _ => match s.strip_prefix("normal:").map(str::parse::<f32>) {
+            Some(Ok(std)) if std.is_finite() && std > 0.0 => Ok(InitChoice::Normal(std)),
+            _ => Err(format!("unknown init `{s}`; choose he, xavier, zeros or normal:STD (STD > 0)")),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recipe_round_trips_through_toml() {
+        let mut r = Recipe { batch_size: BatchSize::Full, hidden: vec![100, 100], ..Recipe::default() };
+        r.train_data = Some(PathBuf::from("data/mnist"));
+        let back = Recipe::parse(&r.to_toml()).expect("parses");
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn missing_keys_take_defaults_and_unknown_keys_fail() {
+        let r = Recipe::parse("epochs = 3\nbatch-size = 32\n").expect("parses");
+        assert_eq!((r.epochs, r.batch_size, r.lr), (3, BatchSize::Samples(32), 1e-3));
+        let err = Recipe::parse("epochs = 3\nlearning-rate = 0.1\n").unwrap_err();
+        assert!(err.starts_with("line 2: unknown field `learning-rate`"), "{err}");
+        let err = Recipe::parse("epochs = \"three\"\n").unwrap_err();
+        assert!(err.starts_with("line 1:"), "{err}");
+    }
+
+    #[test]
+    fn validation_names_the_bad_setting() {
+        let check = |r: Recipe| r.validate().unwrap_err().to_string();
+        assert_eq!(check(Recipe { lr: -1.0, ..Recipe::default() }), "--lr must be a positive number, got -1");
+        assert_eq!(check(Recipe { lr: f32::NAN, ..Recipe::default() }), "--lr must be a positive number, got NaN");
+        assert_eq!(check(Recipe { dropout: 1.0, ..Recipe::default() }), "--dropout must be in [0, 1), got 1");
+        assert_eq!(
+            check(Recipe { batch_size: BatchSize::Samples(0), ..Recipe::default() }),
+            "--batch-size must be at least 1 (or `full`)"
+        );
+        assert!(check(Recipe { init: "normal:-1".into(), ..Recipe::default() }).starts_with("unknown init"));
+        assert!(Recipe::default().validate().is_ok());
+    }
+
+    #[test]
+    fn init_choices_parse() {
+        assert_eq!(parse_init("normal:0.01"), Ok(InitChoice::Normal(0.01)));
+        assert_eq!(parse_init("he"), Ok(InitChoice::He));
+        assert!(parse_init("normal:x").is_err());
+    }
+}
