@@ -1,120 +1,131 @@
-//! A cache-blocked matrix product in plain Rust. Operands stored transposed are packed into
-//! row-major panels first (inside the kernel, as every BLAS does; the tensor is never copied
-//! transposed). The output is split into blocks of rows that rayon computes independently; every
-//! output value sums over k in the same order whatever the thread count.
+//! A packed, register-blocked matrix product in plain Rust (no BLAS, no intrinsics). B is packed
+//! once into panels of `NR` columns; each task takes a block of rows, packs `MR` rows of A at a time,
+//! and a 4×8 micro-kernel keeps its 32 accumulators in registers while it walks a `KC`-deep slice
+//! of k, then adds them into C. Transposed operands are read through strides while packing (the
+//! tensor is never copied transposed). Block boundaries depend only on the shape, and every output
+//! value sums its k range in the same order whatever thread computes it, so results are
+//! bit-identical at any thread count.
 
 use neurite_core::backend::MatmulSpec;
 use rayon::prelude::*;
 
 use crate::PARALLEL_THRESHOLD;
 
-/// Rows of the output computed by one task.
-const ROW_BLOCK: usize = 16;
-/// Depth of one pass over k: a `[KC, NC]` panel of rhs stays in cache while a row block uses it.
+/// Rows of the micro-kernel.
+const MR: usize = 4;
+/// Columns of the micro-kernel (two 4-wide SSE registers per row).
+const NR: usize = 8;
+/// Depth of one pass over k: an `MR × KC` sliver of A and a `KC × NR` panel of B stay in L1.
 const KC: usize = 256;
-/// Width of one pass over n.
-const NC: usize = 1024;
+/// Rows of C per parallel task.
+const ROW_BLOCK: usize = 64;
+
+/// A matrix read through strides: element (i, j) is `data[i·rs + j·cs]`.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    rs: usize,
+    cs: usize,
+}
+
+impl View<'_> {
+    #[inline]
+    fn at(&self, i: usize, j: usize) -> f32 {
+        self.data[i * self.rs + j * self.cs]
+    }
+}
 
 /// The product of `spec`, `[batch, m, n]`.
 pub(crate) fn matmul(lhs: &[f32], rhs: &[f32], spec: MatmulSpec) -> Vec<f32> {
     let MatmulSpec { batch, m, k, n, .. } = spec;
     let mut out = vec![0.0f32; batch * m * n];
-    if m == 0 || n == 0 {
+    if m == 0 || n == 0 || k == 0 {
         return out;
     }
-    let parallel = spec.flops() >= 2 * PARALLEL_THRESHOLD as u64 * 16;
-    // Pack each distinct operand matrix into row-major form once.
-    let pack =
-        |data: &[f32], batched: bool, stride: usize, rows: usize, cols: usize, transposed: bool| -> Vec<Vec<f32>> {
-            let count = if batched { batch } else { 1 };
-            (0..count)
-                .map(|b| {
-                    let src = &data[b * stride..b * stride + rows * cols];
-                    if transposed { transpose(src, cols, rows) } else { src.to_vec() }
-                })
-                .collect()
-        };
-    let a_packed = pack(lhs, spec.lhs_batched, spec.lhs_stride(), m, k, spec.lhs_transposed);
-    let b_packed = pack(rhs, spec.rhs_batched, spec.rhs_stride(), k, n, spec.rhs_transposed);
-    let task = |(block_index, c_block): (usize, &mut [f32])| {
-        let rows_per_batch = m.div_ceil(ROW_BLOCK);
-        let b = block_index / rows_per_batch;
-        let row0 = (block_index % rows_per_batch) * ROW_BLOCK;
-        let a = &a_packed[if spec.lhs_batched { b } else { 0 }];
-        let bm = &b_packed[if spec.rhs_batched { b } else { 0 }];
-        gemm_block(&a[row0 * k..], bm, c_block, k, n);
-    };
-    // Split each batch item's output into row blocks; blocks never straddle two batch items.
-    let mut blocks: Vec<(usize, &mut [f32])> = Vec::new();
+    let (lr, lc) = spec.lhs_strides();
+    let (rr, rc) = spec.rhs_strides();
+    let parallel = spec.flops() >= 32 * PARALLEL_THRESHOLD as u64;
     for (b, c) in out.chunks_mut(m * n).enumerate() {
-        for (r, block) in c.chunks_mut(ROW_BLOCK * n).enumerate() {
-            blocks.push((b * m.div_ceil(ROW_BLOCK) + r, block));
+        let a = View { data: &lhs[b * spec.lhs_stride()..], rs: lr, cs: lc };
+        let bm = View { data: &rhs[b * spec.rhs_stride()..], rs: rr, cs: rc };
+        let packed_b = pack_b(bm, k, n);
+        let task = |(block, c_rows): (usize, &mut [f32])| {
+            gemm_rows(a, block * ROW_BLOCK, c_rows, &packed_b, k, n);
+        };
+        if parallel {
+            c.par_chunks_mut(ROW_BLOCK * n).enumerate().for_each(task);
+        } else {
+            c.chunks_mut(ROW_BLOCK * n).enumerate().for_each(task);
         }
-    }
-    if parallel {
-        blocks.into_par_iter().for_each(task);
-    } else {
-        blocks.into_iter().for_each(task);
     }
     out
 }
 
-/// `c[rows, n] += a[rows, k] · b[k, n]`, all row-major; `rows = c.len() / n`.
-fn gemm_block(a: &[f32], b: &[f32], c: &mut [f32], k: usize, n: usize) {
+/// B `[k, n]` as panels of `NR` columns, each panel `k × NR` row-major, the last one zero-padded.
+fn pack_b(b: View<'_>, k: usize, n: usize) -> Vec<f32> {
+    let panels = n.div_ceil(NR);
+    let mut packed = vec![0.0f32; panels * k * NR];
+    for (jp, panel) in packed.chunks_mut(k * NR).enumerate() {
+        let j0 = jp * NR;
+        let width = NR.min(n - j0);
+        for p in 0..k {
+            let row = &mut panel[p * NR..p * NR + width];
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = b.at(p, j0 + j);
+            }
+        }
+    }
+    packed
+}
+
+/// Computes the rows `row0..row0 + c.len() / n` of C from A and packed B. For each k slice the
+/// whole row block of A is packed into slivers of `MR` rows; then each B panel (which stays in L1)
+/// meets every sliver in turn.
+fn gemm_rows(a: View<'_>, row0: usize, c: &mut [f32], packed_b: &[f32], k: usize, n: usize) {
     let rows = c.len() / n;
-    for j0 in (0..n).step_by(NC) {
-        let j1 = (j0 + NC).min(n);
-        for p0 in (0..k).step_by(KC) {
-            let p1 = (p0 + KC).min(k);
-            let mut i = 0;
-            // Four rows at a time: each rhs row segment is loaded once for four updates.
-            while i + 4 <= rows {
-                let (c0, rest) = c[i * n..(i + 4) * n].split_at_mut(n);
-                let (c1, rest) = rest.split_at_mut(n);
-                let (c2, c3) = rest.split_at_mut(n);
-                let (c0, c1, c2, c3) = (&mut c0[j0..j1], &mut c1[j0..j1], &mut c2[j0..j1], &mut c3[j0..j1]);
-                for p in p0..p1 {
-                    let a0 = a[i * k + p];
-                    let a1 = a[(i + 1) * k + p];
-                    let a2 = a[(i + 2) * k + p];
-                    let a3 = a[(i + 3) * k + p];
-                    let brow = &b[p * n + j0..p * n + j1];
-                    for (j, &bv) in brow.iter().enumerate() {
-                        c0[j] += a0 * bv;
-                        c1[j] += a1 * bv;
-                        c2[j] += a2 * bv;
-                        c3[j] += a3 * bv;
-                    }
+    let slivers = rows.div_ceil(MR);
+    let mut packed_a = vec![0.0f32; slivers * MR * KC];
+    for k0 in (0..k).step_by(KC) {
+        let depth = KC.min(k - k0);
+        // packed_a[s][p·MR + i] = A[row0 + s·MR + i, k0 + p], zero past the last row.
+        for (s, sliver) in packed_a.chunks_mut(MR * KC).enumerate() {
+            for p in 0..depth {
+                for i in 0..MR {
+                    let r = s * MR + i;
+                    sliver[p * MR + i] = if r < rows { a.at(row0 + r, k0 + p) } else { 0.0 };
                 }
-                i += 4;
             }
-            while i < rows {
-                let ci = &mut c[i * n + j0..i * n + j1];
-                for p in p0..p1 {
-                    let av = a[i * k + p];
-                    let brow = &b[p * n + j0..p * n + j1];
-                    for (cv, &bv) in ci.iter_mut().zip(brow) {
-                        *cv += av * bv;
+        }
+        for (jp, panel) in packed_b.chunks(k * NR).enumerate() {
+            let b_slice = &panel[k0 * NR..(k0 + depth) * NR];
+            let j0 = jp * NR;
+            let width = NR.min(n - j0);
+            for (s, sliver) in packed_a.chunks(MR * KC).enumerate() {
+                let acc = kernel(&sliver[..depth * MR], b_slice);
+                let i0 = s * MR;
+                for (i, acc_row) in acc.iter().enumerate().take(MR.min(rows - i0)) {
+                    let c_row = &mut c[(i0 + i) * n + j0..(i0 + i) * n + j0 + width];
+                    for (cv, &av) in c_row.iter_mut().zip(acc_row) {
+                        *cv += av;
                     }
                 }
-                i += 1;
             }
         }
     }
 }
 
-/// The transpose of a row-major `[rows, cols]` matrix, in cache-sized tiles.
-fn transpose(src: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    const TILE: usize = 32;
-    let mut out = vec![0.0; rows * cols];
-    for i0 in (0..rows).step_by(TILE) {
-        for j0 in (0..cols).step_by(TILE) {
-            for i in i0..(i0 + TILE).min(rows) {
-                for j in j0..(j0 + TILE).min(cols) {
-                    out[j * rows + i] = src[i * cols + j];
-                }
+/// The 4×8 micro-kernel: Σₚ a[p, i]·b[p, j] over one k slice, in registers.
+#[inline(always)]
+fn kernel(a: &[f32], b: &[f32]) -> [[f32; NR]; MR] {
+    let mut acc = [[0.0f32; NR]; MR];
+    for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
+        let bp: &[f32; NR] = bp.try_into().expect("panel rows are NR wide");
+        for i in 0..MR {
+            let av = ap[i];
+            for j in 0..NR {
+                acc[i][j] += av * bp[j];
             }
         }
     }
-    out
+    acc
 }
