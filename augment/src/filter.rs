@@ -1,0 +1,466 @@
+//! Blurs: Gaussian (separable, σ and kernel size), median (k × k window) and bilateral (σ_space,
+//! σ_color). Gaussian and bilateral read past the border by reflection, median by repeating the
+//! edge, so each preserves a constant image exactly.
+
+use neurite_core::Rng;
+
+use crate::batch::{ImageBatch, ImageSize, chance, draw, map_samples};
+use crate::geometry::{Fill, border_index};
+use crate::transform::Transform;
+
+/// The kernel size a Gaussian of `sigma` gets when none is given: 2⌈3σ⌉ + 1 (at least 1), which
+/// keeps all but 0.3% of the weight.
+pub fn auto_kernel_size(sigma: f32) -> usize {
+    if sigma > 0.0 { 2 * (3.0 * sigma).ceil() as usize + 1 } else { 1 }
+}
+
+/// The normalised 1-D Gaussian kernel of `size` taps (odd): wᵢ ∝ exp(−(i − r)²/(2σ²)) with
+/// r = size / 2, summing to 1. A σ of 0 (or less) gives the identity kernel.
+///
+/// # Panics
+/// If `size` is even.
+pub fn gaussian_kernel(sigma: f32, size: usize) -> Vec<f32> {
+    assert!(size % 2 == 1, "gaussian blur: kernel size {size} must be odd");
+    let r = (size / 2) as f32;
+    if sigma <= 0.0 {
+        return (0..size).map(|i| if i == size / 2 { 1.0 } else { 0.0 }).collect();
+    }
+    let weights: Vec<f64> =
+        (0..size).map(|i| (-((i as f32 - r) as f64).powi(2) / (2.0 * (sigma as f64).powi(2))).exp()).collect();
+    let total: f64 = weights.iter().sum();
+    weights.iter().map(|w| (w / total) as f32).collect()
+}
+
+/// Index tables for reading rows or columns `−r .. n + r` by `fill`.
+fn border_table(n: usize, r: usize, fill: Fill) -> Vec<usize> {
+    (0..n + 2 * r).map(|i| border_index(i as isize - r as isize, n, fill).unwrap_or(0)).collect()
+}
+
+/// Convolves one image `[C, H, W]` with `kernel` (odd length) along rows then columns, reflecting
+/// at the border, into `dst`.
+///
+/// # Panics
+/// If the lengths of `src`, `dst` and `size` disagree, or `kernel` has an even length.
+pub fn gaussian_blur(src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f32]) {
+    assert!(kernel.len() % 2 == 1, "gaussian blur: kernel size {} must be odd", kernel.len());
+    assert!(src.len() == size.len() && dst.len() == size.len(), "gaussian blur: buffer lengths");
+    let (h, w, r) = (size.height, size.width, kernel.len() / 2);
+    if size.is_empty() {
+        return;
+    }
+    let cols = border_table(w, r, Fill::Reflect);
+    let rows = border_table(h, r, Fill::Reflect);
+    let mut padded = vec![0.0f32; w + 2 * r];
+    let mut across = vec![0.0f32; h * w];
+    for (src_plane, dst_plane) in src.chunks(size.plane()).zip(dst.chunks_mut(size.plane())) {
+        // Rows: read each row once into a padded buffer, then slide the kernel along it.
+        for (row_in, row_out) in src_plane.chunks(w).zip(across.chunks_mut(w)) {
+            for (p, &i) in padded.iter_mut().zip(&cols) {
+                *p = row_in[i];
+            }
+            // One weighted, shifted copy of the row per tap: each pass vectorises.
+            row_out.fill(0.0);
+            for (t, &k) in kernel.iter().enumerate() {
+                for (out, v) in row_out.iter_mut().zip(&padded[t..t + w]) {
+                    *out += k * v;
+                }
+            }
+        }
+        // Columns: add whole weighted rows, which walks memory in order.
+        for (y, row_out) in dst_plane.chunks_mut(w).enumerate() {
+            row_out.fill(0.0);
+            for (k, &sy) in kernel.iter().zip(&rows[y..y + kernel.len()]) {
+                for (out, v) in row_out.iter_mut().zip(&across[sy * w..(sy + 1) * w]) {
+                    *out += k * v;
+                }
+            }
+        }
+    }
+}
+
+/// The median of three values.
+fn median3(a: f32, b: f32, c: f32) -> f32 {
+    a.min(b).max(a.max(b).min(c))
+}
+
+/// The value of rank `rank` (0 = smallest) among `k` sorted columns of `k` values each, laid one
+/// after the other in `columns`: a k-way merge stopped at that rank, choosing each step's column
+/// without a data-dependent branch.
+fn rank_of_sorted_columns(columns: &[f32], k: usize, rank: usize) -> f32 {
+    let mut heads = [0usize; 16];
+    let mut value = 0.0;
+    for _ in 0..=rank {
+        let (mut best, mut best_value) = (0, f32::INFINITY);
+        for (c, &h) in heads[..k].iter().enumerate() {
+            let v = if h < k { columns[c * k + h] } else { f32::INFINITY };
+            let better = v < best_value;
+            best = if better { c } else { best };
+            best_value = if better { v } else { best_value };
+        }
+        value = best_value;
+        heads[best] += 1;
+    }
+    value
+}
+
+/// The 3 × 3 median of one plane, vectorisable across each row: every padded column is sorted
+/// into (lo ≤ mid ≤ hi) once per row, and the median of a window of three sorted columns is
+/// med(max of the lows, med of the mids, min of the highs).
+fn median3x3_plane(src: &[f32], h: usize, w: usize, dst: &mut [f32]) {
+    let cols = border_table(w, 1, Fill::Edge);
+    let rows = border_table(h, 1, Fill::Edge);
+    let mut padded = [vec![0.0f32; w + 2], vec![0.0f32; w + 2], vec![0.0f32; w + 2]];
+    let (mut lo, mut mid, mut hi) = (vec![0.0f32; w + 2], vec![0.0f32; w + 2], vec![0.0f32; w + 2]);
+    for (y, row_out) in dst.chunks_mut(w).enumerate() {
+        for (row, &sy) in padded.iter_mut().zip(&rows[y..y + 3]) {
+            let line = &src[sy * w..(sy + 1) * w];
+            row[1..=w].copy_from_slice(line);
+            row[0] = line[cols[0]];
+            row[w + 1] = line[cols[w + 1]];
+        }
+        for j in 0..w + 2 {
+            let (a, b, c) = (padded[0][j], padded[1][j], padded[2][j]);
+            lo[j] = a.min(b).min(c);
+            hi[j] = a.max(b).max(c);
+            mid[j] = median3(a, b, c);
+        }
+        for (x, out) in row_out.iter_mut().enumerate() {
+            let low = lo[x].max(lo[x + 1]).max(lo[x + 2]);
+            let high = hi[x].min(hi[x + 1]).min(hi[x + 2]);
+            *out = median3(low, median3(mid[x], mid[x + 1], mid[x + 2]), high);
+        }
+    }
+}
+
+/// Puts `a` and `b` in order without a branch.
+#[inline(always)]
+fn order(v: &mut [f32], a: usize, b: usize) {
+    let (lo, hi) = (v[a].min(v[b]), v[a].max(v[b]));
+    v[a] = lo;
+    v[b] = hi;
+}
+
+/// Sorts a short column: optimal sorting networks (branch-free) for 3 and 5 values, insertion
+/// sort otherwise.
+fn sort_small(v: &mut [f32]) {
+    match v.len() {
+        3 => {
+            order(v, 0, 1);
+            order(v, 1, 2);
+            order(v, 0, 1);
+        }
+        5 => {
+            for (a, b) in [(0, 1), (3, 4), (2, 4), (2, 3), (0, 3), (0, 2), (1, 4), (1, 3), (1, 2)] {
+                order(v, a, b);
+            }
+        }
+        _ => {
+            for i in 1..v.len() {
+                let mut j = i;
+                while j > 0 && v[j] < v[j - 1] {
+                    v.swap(j, j - 1);
+                    j -= 1;
+                }
+            }
+        }
+    }
+}
+
+/// Replaces each value by the median of its `k × k` window in the same channel (k odd, at most
+/// 15), repeating the edge pixels past the border.
+///
+/// Each window column is sorted once per output row and shared by the `k` windows that contain it.
+/// For k = 3 the median of three sorted columns (lo ≤ mid ≤ hi) is med(max of the lows, med of
+/// the mids, min of the highs); larger windows merge their sorted columns up to the middle rank.
+///
+/// # Panics
+/// If `k` is even or larger than 15, or the buffer lengths disagree with `size`.
+pub fn median_blur(src: &[f32], size: ImageSize, k: usize, dst: &mut [f32]) {
+    assert!(k % 2 == 1 && k <= 15, "median blur: window size {k} must be odd and at most 15");
+    assert!(src.len() == size.len() && dst.len() == size.len(), "median blur: buffer lengths");
+    let (h, w, r) = (size.height, size.width, k / 2);
+    if size.is_empty() {
+        return;
+    }
+    let cols = border_table(w, r, Fill::Edge);
+    let rows = border_table(h, r, Fill::Edge);
+    let mut sorted = vec![0.0f32; (w + 2 * r) * k];
+    for (src_plane, dst_plane) in src.chunks(size.plane()).zip(dst.chunks_mut(size.plane())) {
+        if k == 3 {
+            median3x3_plane(src_plane, h, w, dst_plane);
+            continue;
+        }
+        for (y, row_out) in dst_plane.chunks_mut(w).enumerate() {
+            for (column, &sx) in sorted.chunks_mut(k).zip(&cols) {
+                for (v, &sy) in column.iter_mut().zip(&rows[y..y + k]) {
+                    *v = src_plane[sy * w + sx];
+                }
+                sort_small(column);
+            }
+            for (x, out) in row_out.iter_mut().enumerate() {
+                *out = rank_of_sorted_columns(&sorted[x * k..(x + k) * k], k, k * k / 2);
+            }
+        }
+    }
+}
+
+/// exp(−d²/(2σ²)) as a function of d² ≤ `max_d2`, tabulated with linear interpolation (error
+/// below 10⁻⁵ of the peak). The table stops where the weight falls below e⁻¹⁶ (≈ 10⁻⁷) if that
+/// comes before `max_d2`; past its end the weight is 0 (or, rounding past `max_d2`, the last entry).
+struct RangeWeights {
+    per_unit: f32,
+    table: Vec<f32>,
+    beyond: f32,
+}
+
+impl RangeWeights {
+    const STEPS: usize = 4096;
+
+    fn new(sigma: f32, max_d2: f32) -> Self {
+        let k = 1.0 / (2.0 * sigma as f64 * sigma as f64);
+        let tail = 16.0 / k;
+        let end = tail.min(max_d2 as f64).max(1e-12);
+        let table: Vec<f32> =
+            (0..=Self::STEPS + 1).map(|i| (-(i as f64 * end / Self::STEPS as f64) * k).exp() as f32).collect();
+        let beyond = if tail <= max_d2 as f64 { 0.0 } else { table[Self::STEPS] };
+        RangeWeights { per_unit: (Self::STEPS as f64 / end) as f32, table, beyond }
+    }
+
+    #[inline]
+    fn weight(&self, d2: f32) -> f32 {
+        let t = d2 * self.per_unit;
+        if t < Self::STEPS as f32 {
+            let i = t as usize;
+            let f = t - i as f32;
+            self.table[i] + (self.table[i + 1] - self.table[i]) * f
+        } else {
+            self.beyond
+        }
+    }
+}
+
+/// Edge-preserving blur: each pixel becomes the mean of its (2r + 1)² neighbourhood, r = ⌈3σ_space⌉,
+/// weighted by exp(−d²/(2σ_space²)) for the distance d in pixels times exp(−Δ²/(2σ_color²)) for the
+/// colour difference Δ (Euclidean over the channels; the second factor is tabulated). Reflects at
+/// the border. As σ_color → ∞ it becomes the Gaussian blur of σ_space.
+///
+/// # Panics
+/// If the buffer lengths disagree with `size`.
+pub fn bilateral_blur(src: &[f32], size: ImageSize, sigma_space: f32, sigma_color: f32, dst: &mut [f32]) {
+    assert!(src.len() == size.len() && dst.len() == size.len(), "bilateral blur: buffer lengths");
+    if size.is_empty() {
+        return;
+    }
+    let taps = auto_kernel_size(sigma_space);
+    let r = taps / 2;
+    let g = gaussian_kernel(sigma_space, taps);
+    let (c, h, w, plane) = (size.channels, size.height, size.width, size.plane());
+    let cols = border_table(w, r, Fill::Reflect);
+    let rows = border_table(h, r, Fill::Reflect);
+    // Δ² is at most C·(max − min)².
+    let (lowest, highest) = src.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    let range = (highest - lowest).max(0.0);
+    let colour = RangeWeights::new(sigma_color, c as f32 * range * range);
+    let spatial: Vec<f32> = g.iter().flat_map(|gy| g.iter().map(move |gx| gy * gx)).collect();
+    let geometry = Neighbourhood { w, plane, taps, rows: &rows, cols: &cols, spatial: &spatial, colour: &colour };
+    match c {
+        1 => bilateral_fixed::<1>(src, h, &geometry, dst),
+        3 => bilateral_fixed::<3>(src, h, &geometry, dst),
+        _ => {
+            // Any other channel count: one channel at a time would change the colour distance, so
+            // go through the channels of each neighbour in a loop.
+            let mut centre = vec![0.0f32; c];
+            let mut acc = vec![0.0f32; c];
+            for y in 0..h {
+                for x in 0..w {
+                    for (ch, v) in centre.iter_mut().enumerate() {
+                        *v = src[ch * plane + y * w + x];
+                    }
+                    acc.fill(0.0);
+                    let mut total = 0.0f32;
+                    for (dy, &sy) in rows[y..y + taps].iter().enumerate() {
+                        for (dx, &sx) in cols[x..x + taps].iter().enumerate() {
+                            let q = sy * w + sx;
+                            let d2: f32 =
+                                centre.iter().enumerate().map(|(ch, &v)| (src[ch * plane + q] - v).powi(2)).sum();
+                            let weight = spatial[dy * taps + dx] * colour.weight(d2);
+                            total += weight;
+                            for (ch, a) in acc.iter_mut().enumerate() {
+                                *a += weight * src[ch * plane + q];
+                            }
+                        }
+                    }
+                    for (ch, a) in acc.iter().enumerate() {
+                        dst[ch * plane + y * w + x] = a / total;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What the bilateral kernel needs besides the pixels.
+struct Neighbourhood<'a> {
+    w: usize,
+    plane: usize,
+    taps: usize,
+    rows: &'a [usize],
+    cols: &'a [usize],
+    spatial: &'a [f32],
+    colour: &'a RangeWeights,
+}
+
+/// The bilateral blur for a channel count known at compile time (1 or 3), so the per-neighbour
+/// work has no inner loops left.
+fn bilateral_fixed<const C: usize>(src: &[f32], h: usize, n: &Neighbourhood<'_>, dst: &mut [f32]) {
+    let (w, plane, taps) = (n.w, n.plane, n.taps);
+    let channels: [&[f32]; C] = std::array::from_fn(|ch| &src[ch * plane..(ch + 1) * plane]);
+    for y in 0..h {
+        for x in 0..w {
+            let centre: [f32; C] = std::array::from_fn(|ch| channels[ch][y * w + x]);
+            let mut acc = [0.0f32; C];
+            let mut total = 0.0f32;
+            for (dy, &sy) in n.rows[y..y + taps].iter().enumerate() {
+                let spatial = &n.spatial[dy * taps..(dy + 1) * taps];
+                for (&s, &sx) in spatial.iter().zip(&n.cols[x..x + taps]) {
+                    let q = sy * w + sx;
+                    let value: [f32; C] = std::array::from_fn(|ch| channels[ch][q]);
+                    let d2: f32 = (0..C).map(|ch| (value[ch] - centre[ch]).powi(2)).sum();
+                    let weight = s * n.colour.weight(d2);
+                    total += weight;
+                    for ch in 0..C {
+                        acc[ch] += weight * value[ch];
+                    }
+                }
+            }
+            for ch in 0..C {
+                dst[ch * plane + y * w + x] = acc[ch] / total;
+            }
+        }
+    }
+}
+
+/// Gaussian blur with σ uniform in `sigma` (drawn per sample) and a fixed or automatic kernel size.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GaussianBlur {
+    /// Range of σ in pixels (equal ends for a fixed σ).
+    pub sigma: (f32, f32),
+    /// Kernel size (odd); `None` picks [`auto_kernel_size`] of each sample's σ.
+    pub kernel_size: Option<usize>,
+    /// Probability of blurring a sample.
+    pub p: f32,
+}
+
+impl GaussianBlur {
+    /// A fixed σ with the automatic kernel size, always applied.
+    pub fn new(sigma: f32) -> Self {
+        GaussianBlur { sigma: (sigma, sigma), kernel_size: None, p: 1.0 }
+    }
+}
+
+impl Transform for GaussianBlur {
+    fn name(&self) -> &'static str {
+        "gaussian-blur"
+    }
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let params = draw(batch.len(), rng, |rng| {
+            chance(rng, self.p).then(|| {
+                let sigma = rng.uniform_range(self.sigma.0, self.sigma.1);
+                gaussian_kernel(sigma, self.kernel_size.unwrap_or_else(|| auto_kernel_size(sigma)))
+            })
+        });
+        let size = batch.size();
+        map_samples(batch, &params, size, |kernel, src, dst| gaussian_blur(src, size, kernel, dst))
+    }
+}
+
+/// Median blur over a `size × size` window (3 and 5 are usual; odd sizes up to 15 work).
+/// Applying one of another size panics, as [`median_blur`] does.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MedianBlur {
+    /// Window size (odd).
+    pub size: usize,
+    /// Probability of blurring a sample.
+    pub p: f32,
+}
+
+impl MedianBlur {
+    /// A `size × size` median, always applied.
+    pub fn new(size: usize) -> Self {
+        MedianBlur { size, p: 1.0 }
+    }
+}
+
+impl Transform for MedianBlur {
+    fn name(&self) -> &'static str {
+        "median-blur"
+    }
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
+        let (size, k) = (batch.size(), self.size);
+        map_samples(batch, &params, size, |_, src, dst| median_blur(src, size, k, dst))
+    }
+}
+
+/// Bilateral blur with fixed σ_space (pixels) and σ_color (value units).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BilateralBlur {
+    /// Spatial σ in pixels.
+    pub sigma_space: f32,
+    /// Colour σ in value units (0.1 keeps edges whose sides differ by more than about 0.2).
+    pub sigma_color: f32,
+    /// Probability of blurring a sample.
+    pub p: f32,
+}
+
+impl BilateralBlur {
+    /// Bilateral blur, always applied.
+    pub fn new(sigma_space: f32, sigma_color: f32) -> Self {
+        BilateralBlur { sigma_space, sigma_color, p: 1.0 }
+    }
+}
+
+impl Transform for BilateralBlur {
+    fn name(&self) -> &'static str {
+        "bilateral-blur"
+    }
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
+        let size = batch.size();
+        map_samples(batch, &params, size, |_, src, dst| {
+            bilateral_blur(src, size, self.sigma_space, self.sigma_color, dst)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tabulated_range_weights_follow_the_exponential() {
+        for (sigma, max_d2) in [(0.1f32, 3.0f32), (0.05, 1.0), (2.0, 3.0), (1e6, 3.0)] {
+            let table = RangeWeights::new(sigma, max_d2);
+            for i in 0..=3000 {
+                let d2 = max_d2 * i as f32 / 3000.0;
+                let exact = (-(d2 as f64) / (2.0 * (sigma as f64).powi(2))).exp() as f32;
+                let got = table.weight(d2);
+                assert!((got - exact).abs() < 1e-5, "σ {sigma}, d² {d2}: {got} vs {exact}");
+            }
+        }
+    }
+
+    #[test]
+    fn sorting_networks_sort() {
+        let mut rng = neurite_core::Rng::seed(3);
+        for len in [3, 5, 7] {
+            for _ in 0..200 {
+                let mut v = rng.uniform_vec(len, 0.0, 1.0);
+                let mut want = v.clone();
+                want.sort_by(f32::total_cmp);
+                sort_small(&mut v);
+                assert_eq!(v, want);
+            }
+        }
+    }
+}

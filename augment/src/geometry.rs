@@ -1,0 +1,512 @@
+//! Geometric transforms: flips, translation, random crop from a padded image (the CIFAR recipe),
+//! random resized crop (zoom), and resizing (bilinear, nearest). The per-image kernels they run
+//! ([`flip_horizontal`], [`shift_crop`], [`resize_region`], …) are public, for tests and for code
+//! that wants one image at fixed parameters.
+
+use neurite_core::Rng;
+
+use crate::batch::{ImageBatch, ImageSize, chance, draw, map_samples, update_samples};
+use crate::transform::Transform;
+
+/// What a pixel outside the source image reads as, when a transform looks past the border.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fill {
+    /// A constant value (0 is black).
+    Constant(f32),
+    /// The nearest edge pixel, repeated (`a a | a b c | c c`).
+    Edge,
+    /// The image mirrored about its edge pixel, which is not repeated (`c b | a b c | b a`).
+    Reflect,
+}
+
+/// The source index that coordinate `i` (possibly outside `0..n`) reads under `fill`, or `None`
+/// for a constant fill (or an empty axis).
+pub fn border_index(i: isize, n: usize, fill: Fill) -> Option<usize> {
+    if n == 0 {
+        return None;
+    }
+    if (0..n as isize).contains(&i) {
+        return Some(i as usize);
+    }
+    match fill {
+        Fill::Constant(_) => None,
+        Fill::Edge => Some(i.clamp(0, n as isize - 1) as usize),
+        Fill::Reflect => {
+            if n == 1 {
+                return Some(0);
+            }
+            let period = 2 * (n as isize - 1);
+            let m = i.rem_euclid(period);
+            Some(if m < n as isize { m } else { period - m } as usize)
+        }
+    }
+}
+
+/// A rectangle of an image, in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Region {
+    /// First row.
+    pub top: usize,
+    /// First column.
+    pub left: usize,
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+}
+
+impl Region {
+    /// The whole of an image of `size`.
+    pub fn whole(size: ImageSize) -> Self {
+        Region { top: 0, left: 0, height: size.height, width: size.width }
+    }
+
+    /// Whether pixel (`y`, `x`) lies inside.
+    pub fn contains(&self, y: usize, x: usize) -> bool {
+        (self.top..self.top + self.height).contains(&y) && (self.left..self.left + self.width).contains(&x)
+    }
+}
+
+/// Mirrors one image `[C, H, W]` left to right, in place.
+pub fn flip_horizontal(image: &mut [f32], size: ImageSize) {
+    if size.width == 0 {
+        return;
+    }
+    image.chunks_mut(size.width).for_each(<[f32]>::reverse);
+}
+
+/// Mirrors one image `[C, H, W]` top to bottom, in place.
+pub fn flip_vertical(image: &mut [f32], size: ImageSize) {
+    let (h, w) = (size.height, size.width);
+    if size.plane() == 0 {
+        return;
+    }
+    for plane in image.chunks_mut(size.plane()) {
+        for y in 0..h / 2 {
+            let (upper, lower) = plane.split_at_mut((h - 1 - y) * w);
+            upper[y * w..(y + 1) * w].swap_with_slice(&mut lower[..w]);
+        }
+    }
+}
+
+/// Writes `dst[c, y, x] = src[c, y + top, x + left]` for an output of `out_h × out_w`, reading
+/// pixels outside the source by `fill`. A translation by (dx, dy) is `top = −dy, left = −dx`; a
+/// crop of a padded image is `top = offset − padding`.
+///
+/// # Panics
+/// If `dst` does not hold `C · out_h · out_w` values.
+#[allow(clippy::too_many_arguments)]
+pub fn shift_crop(
+    src: &[f32],
+    size: ImageSize,
+    top: isize,
+    left: isize,
+    out_h: usize,
+    out_w: usize,
+    fill: Fill,
+    dst: &mut [f32],
+) {
+    assert_eq!(dst.len(), size.channels * out_h * out_w, "shift_crop: output length");
+    let constant = if let Fill::Constant(v) = fill { v } else { 0.0 };
+    let cols: Vec<Option<usize>> = (0..out_w).map(|x| border_index(x as isize + left, size.width, fill)).collect();
+    // The columns that read the source directly form one run, copied with a single memcpy.
+    let inside = |x: usize| (0..size.width as isize).contains(&(x as isize + left));
+    let first = (0..out_w).find(|&x| inside(x)).unwrap_or(out_w);
+    let end = (first..out_w).find(|&x| !inside(x)).unwrap_or(out_w);
+    for c in 0..size.channels {
+        let plane = &src[c * size.plane()..(c + 1) * size.plane()];
+        for y in 0..out_h {
+            let row_out = &mut dst[(c * out_h + y) * out_w..(c * out_h + y + 1) * out_w];
+            let Some(sy) = border_index(y as isize + top, size.height, fill) else {
+                row_out.fill(constant);
+                continue;
+            };
+            let row_in = &plane[sy * size.width..(sy + 1) * size.width];
+            if first < end {
+                let s0 = (first as isize + left) as usize;
+                row_out[first..end].copy_from_slice(&row_in[s0..s0 + (end - first)]);
+            }
+            for x in (0..first).chain(end..out_w) {
+                row_out[x] = cols[x].map_or(constant, |sx| row_in[sx]);
+            }
+        }
+    }
+}
+
+/// How a resize computes an output pixel from the source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Interpolation {
+    /// The source pixel whose cell holds the output pixel's top-left corner (PyTorch's
+    /// `nearest`): `src = ⌊dst · in / out⌋`.
+    Nearest,
+    /// A weighted mean of the four nearest source pixels, with pixel centres aligned (PyTorch's
+    /// `bilinear`, `align_corners = false`): `src = (dst + ½) · in / out − ½`, clamped to the image.
+    Bilinear,
+}
+
+/// For each output index along one axis: the two source indices and the weight of the second.
+fn axis_taps(start: usize, len: usize, out: usize, interpolation: Interpolation) -> Vec<(usize, usize, f32)> {
+    let scale = len as f32 / out as f32;
+    (0..out)
+        .map(|i| match interpolation {
+            Interpolation::Nearest => {
+                let s = ((i as f32 * scale) as usize).min(len - 1);
+                (start + s, start + s, 0.0)
+            }
+            Interpolation::Bilinear => {
+                let s = ((i as f32 + 0.5) * scale - 0.5).max(0.0);
+                let s0 = (s as usize).min(len - 1);
+                let s1 = (s0 + 1).min(len - 1);
+                (start + s0, start + s1, s - s0 as f32)
+            }
+        })
+        .collect()
+}
+
+/// Resamples `region` of `src` to `out_h × out_w` (a crop and a resize in one pass).
+///
+/// # Panics
+/// If the region is empty or not inside the image, or `dst` does not hold `C · out_h · out_w`
+/// values.
+pub fn resize_region(
+    src: &[f32],
+    size: ImageSize,
+    region: Region,
+    out_h: usize,
+    out_w: usize,
+    interpolation: Interpolation,
+    dst: &mut [f32],
+) {
+    assert!(
+        region.height > 0
+            && region.width > 0
+            && region.top + region.height <= size.height
+            && region.left + region.width <= size.width,
+        "resize: region {region:?} is not inside a {}×{} image",
+        size.height,
+        size.width
+    );
+    assert_eq!(dst.len(), size.channels * out_h * out_w, "resize: output length");
+    let rows = axis_taps(region.top, region.height, out_h, interpolation);
+    let cols = axis_taps(region.left, region.width, out_w, interpolation);
+    let w = size.width;
+    for c in 0..size.channels {
+        let plane = &src[c * size.plane()..(c + 1) * size.plane()];
+        for (y, &(y0, y1, ly)) in rows.iter().enumerate() {
+            let (r0, r1) = (&plane[y0 * w..(y0 + 1) * w], &plane[y1 * w..(y1 + 1) * w]);
+            let row_out = &mut dst[(c * out_h + y) * out_w..(c * out_h + y + 1) * out_w];
+            for (out, &(x0, x1, lx)) in row_out.iter_mut().zip(&cols) {
+                let top = r0[x0] + (r0[x1] - r0[x0]) * lx;
+                let bottom = r1[x0] + (r1[x1] - r1[x0]) * lx;
+                *out = top + (bottom - top) * ly;
+            }
+        }
+    }
+}
+
+/// Mirrors each image left to right with probability `p`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HorizontalFlip {
+    /// Probability of flipping a sample.
+    pub p: f32,
+}
+
+impl HorizontalFlip {
+    /// Flips with probability `p` (0.5 is usual).
+    pub fn new(p: f32) -> Self {
+        HorizontalFlip { p }
+    }
+}
+
+impl Transform for HorizontalFlip {
+    fn name(&self) -> &'static str {
+        "flip"
+    }
+    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
+        let size = batch.size();
+        update_samples(&mut batch, &params, |_, img| flip_horizontal(img, size));
+        batch
+    }
+}
+
+/// Mirrors each image top to bottom with probability `p`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct VerticalFlip {
+    /// Probability of flipping a sample.
+    pub p: f32,
+}
+
+impl VerticalFlip {
+    /// Flips with probability `p`.
+    pub fn new(p: f32) -> Self {
+        VerticalFlip { p }
+    }
+}
+
+impl Transform for VerticalFlip {
+    fn name(&self) -> &'static str {
+        "vflip"
+    }
+    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
+        let size = batch.size();
+        update_samples(&mut batch, &params, |_, img| flip_vertical(img, size));
+        batch
+    }
+}
+
+/// Shifts each image by whole pixels (dx, dy), each uniform in −max..=max, filling the uncovered
+/// border by `fill`. Positive dx moves the content right, positive dy down.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Translate {
+    /// Largest horizontal shift in pixels.
+    pub max_dx: usize,
+    /// Largest vertical shift in pixels.
+    pub max_dy: usize,
+    /// What the uncovered border shows.
+    pub fill: Fill,
+    /// Probability of shifting a sample.
+    pub p: f32,
+}
+
+impl Translate {
+    /// Shifts by up to `max` pixels along each axis, always applied.
+    pub fn new(max: usize, fill: Fill) -> Self {
+        Translate { max_dx: max, max_dy: max, fill, p: 1.0 }
+    }
+
+    /// Translates one image by exactly (`dx`, `dy`).
+    pub fn shift(src: &[f32], size: ImageSize, dx: isize, dy: isize, fill: Fill, dst: &mut [f32]) {
+        shift_crop(src, size, -dy, -dx, size.height, size.width, fill, dst);
+    }
+}
+
+impl Transform for Translate {
+    fn name(&self) -> &'static str {
+        "translate"
+    }
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let pick = |rng: &mut Rng, max: usize| rng.below(2 * max + 1) as isize - max as isize;
+        let params = draw(batch.len(), rng, |rng| {
+            chance(rng, self.p).then(|| {
+                let dx = pick(rng, self.max_dx);
+                (dx, pick(rng, self.max_dy))
+            })
+        });
+        let size = batch.size();
+        map_samples(batch, &params, size, |&(dx, dy), src, dst| Translate::shift(src, size, dx, dy, self.fill, dst))
+    }
+}
+
+/// Pads each image by `padding` pixels on every side, then cuts a window of the original size (or
+/// of `size`) at a uniformly random position: the CIFAR-10 recipe (`padding` 4, zero fill). A
+/// skipped sample gets the centre window.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RandomCrop {
+    /// Padding on each side, in pixels.
+    pub padding: usize,
+    /// Output `(height, width)`; `None` keeps the input size.
+    pub size: Option<(usize, usize)>,
+    /// What the padding holds.
+    pub fill: Fill,
+    /// Probability of a random (rather than centred) window.
+    pub p: f32,
+}
+
+impl RandomCrop {
+    /// Pads by `padding` with `fill` and crops back to the input size, always applied.
+    pub fn new(padding: usize, fill: Fill) -> Self {
+        RandomCrop { padding, size: None, fill, p: 1.0 }
+    }
+}
+
+impl Transform for RandomCrop {
+    fn name(&self) -> &'static str {
+        "crop"
+    }
+    fn output_size(&self, input: ImageSize) -> ImageSize {
+        let (h, w) = self.size.unwrap_or((input.height, input.width));
+        input.with_hw(h, w)
+    }
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let size = batch.size();
+        let out = self.output_size(size);
+        let (room_h, room_w) = (size.height + 2 * self.padding, size.width + 2 * self.padding);
+        assert!(
+            out.height <= room_h && out.width <= room_w,
+            "crop: a {}×{} window does not fit a {}×{} image padded by {}",
+            out.height,
+            out.width,
+            size.height,
+            size.width,
+            self.padding
+        );
+        let (slack_h, slack_w) = (room_h - out.height, room_w - out.width);
+        let pad = self.padding as isize;
+        let params = draw(batch.len(), rng, |rng| {
+            let (oy, ox) = if chance(rng, self.p) {
+                let oy = rng.below(slack_h + 1);
+                (oy, rng.below(slack_w + 1))
+            } else {
+                (slack_h / 2, slack_w / 2)
+            };
+            Some((oy as isize - pad, ox as isize - pad))
+        });
+        map_samples(batch, &params, out, |&(top, left), src, dst| {
+            shift_crop(src, size, top, left, out.height, out.width, self.fill, dst)
+        })
+    }
+}
+
+/// Crops a random region — its area a uniform fraction in `scale` of the image, its aspect ratio
+/// (width / height) log-uniform in `ratio` — and resizes it to the output size: "zoom" is crop
+/// then rescale. The region is drawn as torchvision's `RandomResizedCrop` does (up to ten tries,
+/// then a centred crop). A skipped sample is resized whole.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RandomResizedCrop {
+    /// Range of the region's area as a fraction of the image's.
+    pub scale: (f32, f32),
+    /// Range of the region's aspect ratio, width / height.
+    pub ratio: (f32, f32),
+    /// Output `(height, width)`; `None` keeps the input size.
+    pub size: Option<(usize, usize)>,
+    /// How the region is resampled.
+    pub interpolation: Interpolation,
+    /// Probability of a random (rather than whole-image) region.
+    pub p: f32,
+}
+
+impl RandomResizedCrop {
+    /// Area fraction in `scale`, aspect ratio in [3/4, 4/3], bilinear, output of the input size.
+    pub fn new(scale: (f32, f32)) -> Self {
+        RandomResizedCrop {
+            scale,
+            ratio: (0.75, 4.0 / 3.0),
+            size: None,
+            interpolation: Interpolation::Bilinear,
+            p: 1.0,
+        }
+    }
+
+    /// Draws a region of an image of `height × width` as torchvision does.
+    pub fn draw_region(&self, height: usize, width: usize, rng: &mut Rng) -> Region {
+        let area = (height * width) as f32;
+        let (log_lo, log_hi) = (self.ratio.0.ln(), self.ratio.1.ln());
+        for _ in 0..10 {
+            let target = area * rng.uniform_range(self.scale.0, self.scale.1);
+            let aspect = rng.uniform_range(log_lo, log_hi).exp();
+            let w = (target * aspect).sqrt().round() as usize;
+            let h = (target / aspect).sqrt().round() as usize;
+            if (1..=width).contains(&w) && (1..=height).contains(&h) {
+                let top = rng.below(height - h + 1);
+                let left = rng.below(width - w + 1);
+                return Region { top, left, height: h, width: w };
+            }
+        }
+        // Fallback: the largest centred region whose ratio is within range.
+        let in_ratio = width as f32 / height as f32;
+        let (w, h) = if in_ratio < self.ratio.0.min(self.ratio.1) {
+            (width, ((width as f32 / self.ratio.0.min(self.ratio.1)).round() as usize).clamp(1, height))
+        } else if in_ratio > self.ratio.0.max(self.ratio.1) {
+            (((height as f32 * self.ratio.0.max(self.ratio.1)).round() as usize).clamp(1, width), height)
+        } else {
+            (width, height)
+        };
+        Region { top: (height - h) / 2, left: (width - w) / 2, height: h, width: w }
+    }
+}
+
+impl Transform for RandomResizedCrop {
+    fn name(&self) -> &'static str {
+        "resized-crop"
+    }
+    fn output_size(&self, input: ImageSize) -> ImageSize {
+        let (h, w) = self.size.unwrap_or((input.height, input.width));
+        input.with_hw(h, w)
+    }
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        let size = batch.size();
+        let out = self.output_size(size);
+        let params = draw(batch.len(), rng, |rng| {
+            Some(if chance(rng, self.p) { self.draw_region(size.height, size.width, rng) } else { Region::whole(size) })
+        });
+        map_samples(batch, &params, out, |&region, src, dst| {
+            resize_region(src, size, region, out.height, out.width, self.interpolation, dst)
+        })
+    }
+}
+
+/// Resizes every image to `height × width` (deterministic; no probability).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Resize {
+    /// Output height.
+    pub height: usize,
+    /// Output width.
+    pub width: usize,
+    /// Bilinear or nearest.
+    pub interpolation: Interpolation,
+}
+
+impl Resize {
+    /// Resizes to `height × width`.
+    pub fn new(height: usize, width: usize, interpolation: Interpolation) -> Self {
+        Resize { height, width, interpolation }
+    }
+}
+
+impl Transform for Resize {
+    fn name(&self) -> &'static str {
+        "resize"
+    }
+    fn output_size(&self, input: ImageSize) -> ImageSize {
+        input.with_hw(self.height, self.width)
+    }
+    fn apply_batch(&self, batch: ImageBatch, _rng: &mut Rng) -> ImageBatch {
+        let size = batch.size();
+        let out = self.output_size(size);
+        if out == size {
+            // Both interpolations sample every source pixel at its own centre.
+            return batch;
+        }
+        let params = vec![Some(()); batch.len()];
+        map_samples(batch, &params, out, |_, src, dst| {
+            resize_region(src, size, Region::whole(size), out.height, out.width, self.interpolation, dst)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reflect_mirrors_without_repeating_the_edge() {
+        // a b c → index −2..5 reads c b | a b c | b a
+        let got: Vec<_> = (-2..5).map(|i| border_index(i, 3, Fill::Reflect).unwrap()).collect();
+        assert_eq!(got, [2, 1, 0, 1, 2, 1, 0]);
+        let edge: Vec<_> = (-2..5).map(|i| border_index(i, 3, Fill::Edge).unwrap()).collect();
+        assert_eq!(edge, [0, 0, 0, 1, 2, 2, 2]);
+        assert_eq!(border_index(-1, 3, Fill::Constant(0.0)), None);
+    }
+
+    #[test]
+    fn bilinear_resize_of_the_same_size_is_the_identity() {
+        let size = ImageSize::new(1, 3, 4);
+        let src: Vec<f32> = (0..12).map(|i| i as f32 / 11.0).collect();
+        let mut dst = vec![0.0; 12];
+        resize_region(&src, size, Region::whole(size), 3, 4, Interpolation::Bilinear, &mut dst);
+        assert_eq!(dst, src);
+    }
+
+    #[test]
+    fn bilinear_upscale_by_two_interpolates_between_centres() {
+        // [0, 1] → centres at −¼, ¼, ¾, 1¼ of the source: 0, ¼, ¾, 1 after clamping.
+        let size = ImageSize::new(1, 1, 2);
+        let mut dst = vec![0.0; 4];
+        resize_region(&[0.0, 1.0], size, Region::whole(size), 1, 4, Interpolation::Bilinear, &mut dst);
+        assert_eq!(dst, [0.0, 0.25, 0.75, 1.0]);
+        resize_region(&[0.0, 1.0], size, Region::whole(size), 1, 4, Interpolation::Nearest, &mut dst);
+        assert_eq!(dst, [0.0, 0.0, 1.0, 1.0]);
+    }
+}

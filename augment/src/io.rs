@@ -1,0 +1,314 @@
+//! Image files: PNG and JPEG decoded (through the `image` crate, with explicit size and memory
+//! limits checked on the header before any pixel is decoded) into `[1, C, H, W]` tensors in [0, 1],
+//! grey (C = 1) or RGB (C = 3); tensors saved as 8-bit PNG, written to a temporary file and renamed
+//! so a failed save never leaves half a file. Every failure is an [`ImageError`] naming the file.
+
+use std::fs;
+use std::io::{Cursor, Read, Write};
+use std::path::{Path, PathBuf};
+
+use image::{ColorType, DynamicImage, ImageFormat, ImageReader, Limits};
+use neurite_core::{Backend, Tensor};
+
+use crate::batch::{ImageBatch, ImageSize};
+
+/// Something wrong with an image file, or a tensor that cannot be saved as one.
+#[derive(Debug, thiserror::Error)]
+pub enum ImageError {
+    /// The file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is larger than [`DecodeLimits::max_file_bytes`].
+    #[error("{}: file is {size} bytes, more than the limit of {limit} bytes", path.display())]
+    FileTooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The bytes are neither PNG nor JPEG.
+    #[error("{}: not a png or jpeg image", path.display())]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The header announces an image larger than the limits allow.
+    #[error("{}: image is {width}×{height} pixels, more than the limit of {max_width}×{max_height}", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Announced width.
+        width: u32,
+        /// Announced height.
+        height: u32,
+        /// Widest accepted.
+        max_width: u32,
+        /// Tallest accepted.
+        max_height: u32,
+    },
+    /// Decoding would need more memory than [`DecodeLimits::max_alloc`].
+    #[error("{}: decoding needs more memory than the limit of {limit} bytes", path.display())]
+    OverMemoryLimit {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
+    /// The decoder rejected the data (truncated or corrupt file).
+    #[error("{}: cannot decode {format} image: {source}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// `"png"` or `"jpeg"`.
+        format: &'static str,
+        /// The decoder's error.
+        source: image::ImageError,
+    },
+    /// The tensor is not one grey or RGB image.
+    #[error("{}: cannot save a tensor of shape {shape} as an image, expected [1, C, H, W] or [C, H, W] with C = 1 or 3", path.display())]
+    Shape {
+        /// The file.
+        path: PathBuf,
+        /// The tensor's shape.
+        shape: String,
+    },
+    /// The PNG encoder failed.
+    #[error("{}: cannot encode png: {source}", path.display())]
+    Encode {
+        /// The file.
+        path: PathBuf,
+        /// The encoder's error.
+        source: image::ImageError,
+    },
+    /// The file could not be written.
+    #[error("{}: cannot write: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Bounds on what a decoder may read and allocate, so a decompression bomb (a small file whose
+/// header announces 100 000 × 100 000 pixels) fails at once with [`ImageError::TooLarge`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DecodeLimits {
+    /// Widest image accepted, in pixels.
+    pub max_width: u32,
+    /// Tallest image accepted, in pixels.
+    pub max_height: u32,
+    /// Most memory the decoder may allocate, in bytes.
+    pub max_alloc: u64,
+    /// Largest file read, in bytes.
+    pub max_file_bytes: u64,
+}
+
+impl DecodeLimits {
+    /// 16 384 × 16 384 pixels, 1 GiB of decoder memory, 256 MiB files.
+    pub const DEFAULT: DecodeLimits =
+        DecodeLimits { max_width: 16_384, max_height: 16_384, max_alloc: 1 << 30, max_file_bytes: 256 << 20 };
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The channels an image is decoded to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Channels {
+    /// Grey for grey files (with or without alpha), RGB for colour ones.
+    Auto,
+    /// One channel (colour images converted to luma).
+    Grey,
+    /// Three channels (grey repeated; alpha dropped).
+    Rgb,
+}
+
+fn format_name(format: ImageFormat) -> &'static str {
+    match format {
+        ImageFormat::Png => "png",
+        _ => "jpeg",
+    }
+}
+
+/// Decodes PNG or JPEG `bytes` into one image; `path` only names the source in errors.
+///
+/// # Errors
+/// [`ImageError::UnsupportedFormat`] for other bytes, [`ImageError::TooLarge`] or
+/// [`ImageError::OverMemoryLimit`] past `limits`, [`ImageError::Decode`] for corrupt data.
+pub fn decode_image(
+    bytes: &[u8],
+    path: &Path,
+    channels: Channels,
+    limits: &DecodeLimits,
+) -> Result<ImageBatch, ImageError> {
+    let path_buf = || path.to_path_buf();
+    let format = match image::guess_format(bytes) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
+        _ => return Err(ImageError::UnsupportedFormat { path: path_buf() }),
+    };
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_width);
+    decoder_limits.max_image_height = Some(limits.max_height);
+    decoder_limits.max_alloc = Some(limits.max_alloc);
+    let reader = |limits: Limits| {
+        let mut r = ImageReader::with_format(Cursor::new(bytes), format);
+        r.limits(limits);
+        r
+    };
+    let decode_error = |source: image::ImageError| match source {
+        image::ImageError::Limits(_) => ImageError::OverMemoryLimit { path: path_buf(), limit: limits.max_alloc },
+        source => ImageError::Decode { path: path_buf(), format: format_name(format), source },
+    };
+    // The header alone first (no limits, it allocates nothing), for a message with the sizes.
+    let (width, height) = reader(Limits::no_limits()).into_dimensions().map_err(decode_error)?;
+    if width > limits.max_width || height > limits.max_height {
+        return Err(ImageError::TooLarge {
+            path: path_buf(),
+            width,
+            height,
+            max_width: limits.max_width,
+            max_height: limits.max_height,
+        });
+    }
+    let image = reader(decoder_limits).decode().map_err(decode_error)?;
+    Ok(to_batch(image, channels))
+}
+
+fn to_batch(image: DynamicImage, channels: Channels) -> ImageBatch {
+    let grey = match channels {
+        Channels::Grey => true,
+        Channels::Rgb => false,
+        Channels::Auto => matches!(image.color(), ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16),
+    };
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    if grey {
+        let data = image.to_luma32f().into_raw();
+        return ImageBatch::new(data, 1, ImageSize::new(1, h, w));
+    }
+    // Interleaved RGB → planar [3, H, W].
+    let rgb = image.into_rgb32f().into_raw();
+    let mut data = vec![0.0f32; 3 * h * w];
+    for (i, px) in rgb.chunks_exact(3).enumerate() {
+        for (c, &v) in px.iter().enumerate() {
+            data[c * h * w + i] = v;
+        }
+    }
+    ImageBatch::new(data, 1, ImageSize::new(3, h, w))
+}
+
+/// Reads a PNG or JPEG file into one image, within `limits`.
+///
+/// # Errors
+/// [`ImageError::Read`] if the file cannot be read, [`ImageError::FileTooLarge`] past
+/// `limits.max_file_bytes`, else as [`decode_image`].
+pub fn read_image(path: &Path, channels: Channels, limits: &DecodeLimits) -> Result<ImageBatch, ImageError> {
+    let read_error = |source| ImageError::Read { path: path.to_path_buf(), source };
+    let file = fs::File::open(path).map_err(read_error)?;
+    let size = file.metadata().map_err(read_error)?.len();
+    if size > limits.max_file_bytes {
+        return Err(ImageError::FileTooLarge { path: path.to_path_buf(), size, limit: limits.max_file_bytes });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limits.max_file_bytes).read_to_end(&mut bytes).map_err(read_error)?;
+    decode_image(&bytes, path, channels, limits)
+}
+
+/// Loads a PNG or JPEG file as a `[1, C, H, W]` tensor with values in [0, 1]: C = 1 for a grey
+/// file, 3 for a colour one (alpha dropped), within [`DecodeLimits::DEFAULT`].
+///
+/// # Errors
+/// As [`read_image`].
+pub fn load_image<B: Backend>(path: impl AsRef<Path>) -> Result<Tensor<B>, ImageError> {
+    load_image_as(path, Channels::Auto)
+}
+
+/// Loads a PNG or JPEG file as a `[1, C, H, W]` tensor with the asked channels.
+///
+/// # Errors
+/// As [`read_image`].
+pub fn load_image_as<B: Backend>(path: impl AsRef<Path>, channels: Channels) -> Result<Tensor<B>, ImageError> {
+    Ok(read_image(path.as_ref(), channels, &DecodeLimits::DEFAULT)?.into_tensor())
+}
+
+/// The 8-bit PNG encoding of one image `[C, H, W]` (C = 1 or 3), values clamped to [0, 1] and
+/// rounded to the nearest of 256 levels.
+///
+/// # Errors
+/// [`ImageError::Shape`] for other channel counts, [`ImageError::Encode`] if encoding fails;
+/// `path` only names the destination in them.
+pub fn encode_png(image: &[f32], size: ImageSize, path: &Path) -> Result<Vec<u8>, ImageError> {
+    let shape_error = || ImageError::Shape {
+        path: path.to_path_buf(),
+        shape: format!("[{}, {}, {}]", size.channels, size.height, size.width),
+    };
+    let (w, h) =
+        (u32::try_from(size.width).map_err(|_| shape_error())?, u32::try_from(size.height).map_err(|_| shape_error())?);
+    let quantise = |v: f32| (v.clamp(0.0, 1.0) * 255.0).round() as u8;
+    let plane = size.plane();
+    let (pixels, color) = match size.channels {
+        1 => (image.iter().map(|&v| quantise(v)).collect::<Vec<u8>>(), image::ExtendedColorType::L8),
+        3 => {
+            let mut interleaved = vec![0u8; 3 * plane];
+            for (i, px) in interleaved.chunks_exact_mut(3).enumerate() {
+                for (c, out) in px.iter_mut().enumerate() {
+                    *out = quantise(image[c * plane + i]);
+                }
+            }
+            (interleaved, image::ExtendedColorType::Rgb8)
+        }
+        _ => return Err(shape_error()),
+    };
+    if w == 0 || h == 0 {
+        return Err(shape_error());
+    }
+    let mut out = Vec::new();
+    image::ImageEncoder::write_image(image::codecs::png::PngEncoder::new(&mut out), &pixels, w, h, color)
+        .map_err(|source| ImageError::Encode { path: path.to_path_buf(), source })?;
+    Ok(out)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
+    let write_error = |source| ImageError::Write { path: path.to_path_buf(), source };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
+    file.write_all(bytes).map_err(write_error)?;
+    file.as_file().sync_all().map_err(write_error)?;
+    file.persist(path).map_err(|e| write_error(e.error))?;
+    Ok(())
+}
+
+/// Saves one image `[C, H, W]` (C = 1 or 3) as an 8-bit PNG.
+///
+/// # Errors
+/// As [`encode_png`], and [`ImageError::Write`] if the file cannot be written.
+pub fn write_png(image: &[f32], size: ImageSize, path: &Path) -> Result<(), ImageError> {
+    write_atomically(path, &encode_png(image, size, path)?)
+}
+
+/// Saves a `[1, C, H, W]` or `[C, H, W]` tensor (C = 1 or 3, values in [0, 1]) as an 8-bit PNG.
+///
+/// # Errors
+/// [`ImageError::Shape`] for other shapes, else as [`write_png`].
+pub fn save_png<B: Backend>(image: &Tensor<B>, path: impl AsRef<Path>) -> Result<(), ImageError> {
+    let path = path.as_ref();
+    let size = match *image.dims() {
+        [1, c, h, w] | [c, h, w] => ImageSize::new(c, h, w),
+        _ => return Err(ImageError::Shape { path: path.to_path_buf(), shape: image.shape().to_string() }),
+    };
+    write_png(image.as_slice(), size, path)
+}

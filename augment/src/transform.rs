@@ -1,0 +1,133 @@
+//! The [`Transform`] trait every augmentation implements, [`TransformExt::apply`] to run one on a
+//! `Tensor<B>`, and [`Pipeline`], an ordered list of transforms that is itself a transform. The
+//! transforms live in `geometry.rs`, `color.rs`, `filter.rs` and `noise.rs`.
+
+use std::fmt;
+
+use neurite_core::{Backend, Rng, Tensor};
+
+use crate::batch::{ImageBatch, ImageSize};
+
+/// A random image transform on a batch `[N, C, H, W]` with values in [0, 1].
+///
+/// Each sample gets its own random parameters, all drawn from `rng` on the calling thread in
+/// sample order before any pixel is touched; the pixels are then computed (in parallel for large
+/// batches). So the same generator state gives the same output at any thread count and on any
+/// backend. Each transform has a probability `p` of being applied to a sample; a skipped sample
+/// passes through unchanged (size-changing transforms apply their identity, e.g. a whole-image
+/// crop, then resize).
+pub trait Transform: Send + Sync + fmt::Debug {
+    /// The transform's name in pipeline specs (`"flip"`, `"gaussian-blur"`); see [`crate::spec`].
+    fn name(&self) -> &'static str;
+
+    /// The size of each output image for input images of `input` (the same, unless the transform
+    /// crops or resizes to a fixed size).
+    fn output_size(&self, input: ImageSize) -> ImageSize {
+        input
+    }
+
+    /// Transforms every image of `batch`, drawing the per-sample parameters from `rng`.
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch;
+}
+
+/// Runs a [`Transform`] on a tensor: implemented for every transform, including `dyn Transform`.
+pub trait TransformExt: Transform {
+    /// Transforms a `[N, C, H, W]` batch on backend `B` (values in [0, 1]). The result is a new
+    /// tensor outside any autodiff graph.
+    ///
+    /// # Panics
+    /// If `x` is not 4-D, or a transform does not fit the images (a crop larger than the image).
+    #[track_caller]
+    fn apply<B: Backend>(&self, x: &Tensor<B>, rng: &mut Rng) -> Tensor<B> {
+        self.apply_batch(ImageBatch::from_tensor(x), rng).into_tensor()
+    }
+}
+
+impl<T: Transform + ?Sized> TransformExt for T {}
+
+impl<T: Transform + ?Sized> Transform for Box<T> {
+    fn name(&self) -> &'static str {
+        (**self).name()
+    }
+    fn output_size(&self, input: ImageSize) -> ImageSize {
+        (**self).output_size(input)
+    }
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        (**self).apply_batch(batch, rng)
+    }
+}
+
+/// Transforms applied one after the other, each to the whole batch, each drawing its parameters
+/// from the same generator in turn.
+///
+/// ```
+/// use neurite_augment::{Fill, HorizontalFlip, Pipeline, RandomCrop, TransformExt};
+/// # fn demo<B: neurite_core::Backend>(batch: &neurite_core::Tensor<B>) {
+/// let pipeline = Pipeline::new().then(RandomCrop::new(4, Fill::Constant(0.0))).then(HorizontalFlip::new(0.5));
+/// let mut rng = neurite_core::Rng::stream(7, neurite_core::Stream::Augment);
+/// let augmented = pipeline.apply(batch, &mut rng);
+/// # }
+/// ```
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    steps: Vec<Box<dyn Transform>>,
+}
+
+impl Pipeline {
+    /// An empty pipeline (the identity).
+    pub fn new() -> Self {
+        Pipeline { steps: Vec::new() }
+    }
+
+    /// This pipeline followed by `step`.
+    #[must_use]
+    pub fn then(mut self, step: impl Transform + 'static) -> Self {
+        self.steps.push(Box::new(step));
+        self
+    }
+
+    /// Appends a step.
+    pub fn push(&mut self, step: Box<dyn Transform>) {
+        self.steps.push(step);
+    }
+
+    /// The steps, in order.
+    pub fn steps(&self) -> &[Box<dyn Transform>] {
+        &self.steps
+    }
+
+    /// The number of steps.
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
+    /// Whether there is no step.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// The steps' names, comma-separated (`"crop,flip,brightness"`).
+    pub fn names(&self) -> String {
+        self.steps.iter().map(|s| s.name()).collect::<Vec<_>>().join(",")
+    }
+}
+
+impl Transform for Pipeline {
+    fn name(&self) -> &'static str {
+        "pipeline"
+    }
+
+    fn output_size(&self, input: ImageSize) -> ImageSize {
+        self.steps.iter().fold(input, |size, s| s.output_size(size))
+    }
+
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.steps.iter().fold(batch, |b, s| s.apply_batch(b, rng))
+    }
+}
+
+impl FromIterator<Box<dyn Transform>> for Pipeline {
+    fn from_iter<I: IntoIterator<Item = Box<dyn Transform>>>(iter: I) -> Self {
+        Pipeline { steps: iter.into_iter().collect() }
+    }
+}
