@@ -10,21 +10,23 @@ use neurite_backend_simd::SimdBackend;
 use neurite_core::Backend;
 use xtask::workloads::{self, Workload};
 
-fn register<B: Backend>(c: &mut Criterion) {
-    for Workload { name, shape, per_iter, mut run, .. } in workloads::all::<B>() {
+fn register(c: &mut Criterion, backend: &str, list: Vec<Workload>) {
+    for Workload { name, shape, per_iter, mut run, .. } in list {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(per_iter));
         group.measurement_time(Duration::from_secs(3));
         group.warm_up_time(Duration::from_millis(700));
         group.sample_size(20);
-        group.bench_function(BenchmarkId::new(shape, B::name()), |b| b.iter(&mut run));
+        group.bench_function(BenchmarkId::new(shape, backend), |b| b.iter(&mut run));
         group.finish();
     }
 }
 
 fn backends(c: &mut Criterion) {
-    register::<SimdBackend>(c);
-    register::<CpuBackend>(c);
+    register(c, SimdBackend::name(), workloads::all::<SimdBackend>());
+    register(c, CpuBackend::name(), workloads::all::<CpuBackend>());
+    // Augmentation runs on host data whatever the backend: registered once.
+    register(c, "host", workloads::augmentation());
 }
 
 criterion_group!(benches, backends);

@@ -17,6 +17,9 @@ use neurite_core::Backend;
 use xtask::report::{self, Figure};
 use xtask::workloads::{self, Workload};
 
+/// The pseudo-backend of augmentation workloads, which run on host data.
+const HOST: &str = "host";
+
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,NAME…]]
 
   bench            criterion benchmarks of every backend, then a comparison table
@@ -24,7 +27,7 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --quick          a short fixed in-process run instead of criterion
   --json           with --quick: one JSON object per line
   --only NAMES     only these workloads (e.g. matmul,mlp_train_step)
-  --backend NAME   with --quick: only this backend (cpu or simd)";
+  --backend NAME   with --quick: only this backend (cpu, simd, or host for augmentation)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -55,7 +58,7 @@ fn run(args: &[String]) -> Result<()> {
                 let names = it.next().context("--only needs a list of workload names")?;
                 only = Some(names.split(',').map(str::to_string).collect());
             }
-            "--backend" => backend = Some(it.next().context("--backend needs cpu or simd")?.clone()),
+            "--backend" => backend = Some(it.next().context("--backend needs cpu, simd or host")?.clone()),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -66,10 +69,10 @@ fn run(args: &[String]) -> Result<()> {
     if json && !quick {
         bail!("--json goes with --quick");
     }
-    let keep = |w: &Workload| only.as_ref().is_none_or(|names| names.iter().any(|n| n == w.name));
+    let keep = |w: &Workload| only.as_ref().is_none_or(|names| names.iter().any(|n| *n == w.name));
     if let Some(b) = &backend {
-        if b != "cpu" && b != "simd" {
-            bail!("unknown backend `{b}`; backends: cpu, simd");
+        if b != "cpu" && b != "simd" && b != HOST {
+            bail!("unknown backend `{b}`; backends: cpu, simd, host (augmentation)");
         }
         if !quick {
             bail!("--backend goes with --quick");
@@ -118,8 +121,32 @@ fn quick_one<B: Backend>(keep: &dyn Fn(&Workload) -> bool, json: bool, out: &mut
     }
 }
 
+/// Prints one figure as a JSON line or a progress line.
+fn emit(f: &Figure, json: bool) {
+    if json {
+        println!(
+            "{{\"backend\": \"{}\", \"bench\": \"{}\", \"value\": {:.1}, \"unit\": \"{}\"}}",
+            f.backend,
+            f.script_name(),
+            f.value(),
+            f.unit_name()
+        );
+    } else {
+        eprintln!("{:>6} {:<22} {:<18} {:>12.1} {}", f.backend, f.script_name(), f.shape, f.value(), f.unit_name());
+    }
+}
+
 fn quick_run(keep: &dyn Fn(&Workload) -> bool, json: bool, backend: Option<&str>) -> Vec<Figure> {
     let mut figures = Vec::new();
+    if backend.is_none_or(|b| b == HOST) {
+        for mut w in workloads::augmentation().into_iter().filter(|w| keep(w)) {
+            let per_second = report::measure(&mut w, Duration::from_millis(200), 5, Duration::from_millis(100));
+            let f =
+                Figure { backend: HOST.into(), name: w.name.clone(), shape: w.shape.clone(), unit: w.unit, per_second };
+            emit(&f, json);
+            figures.push(f);
+        }
+    }
     if backend.is_none_or(|b| b == SimdBackend::name()) {
         quick_one::<SimdBackend>(keep, json, &mut figures);
     }
@@ -149,19 +176,24 @@ fn criterion_run(only: &Option<Vec<String>>) -> Result<Vec<Figure>> {
     // Read each benchmark's median back from criterion's output.
     let root = target_dir().join("criterion");
     let mut figures = Vec::new();
-    for backend in [SimdBackend::name(), CpuBackend::name()] {
-        for w in workloads::all::<SimdBackend>() {
-            if only.as_ref().is_some_and(|names| !names.iter().any(|n| n == w.name)) {
+    let runs = [
+        (SimdBackend::name(), workloads::all::<SimdBackend>()),
+        (CpuBackend::name(), workloads::all::<CpuBackend>()),
+        (HOST, workloads::augmentation()),
+    ];
+    for (backend, list) in runs {
+        for w in list {
+            if only.as_ref().is_some_and(|names| !names.iter().any(|n| *n == w.name)) {
                 continue;
             }
-            let path = root.join(w.name).join(&w.shape).join(backend).join("new").join("estimates.json");
+            let path = root.join(&w.name).join(&w.shape).join(backend).join("new").join("estimates.json");
             let Ok(text) = std::fs::read_to_string(&path) else { continue };
             let v: serde_json::Value =
                 serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
             let median_ns = v["median"]["point_estimate"].as_f64().context("estimates.json without a median")?;
             figures.push(Figure {
                 backend: backend.into(),
-                name: w.name.into(),
+                name: w.name.clone(),
                 shape: w.shape.clone(),
                 unit: w.unit,
                 per_second: w.per_iter as f64 / (median_ns * 1e-9),

@@ -41,10 +41,13 @@ impl Figure {
         }
     }
 
-    /// The short name scripts use (`sgemm_256` for the 256³ product, else the group name).
+    /// The short name scripts use: `sgemm_256` for the 256³ product, `augment_flip_28` for a
+    /// transform on 28×28 images, else the group name.
     pub fn script_name(&self) -> String {
         if self.name == "matmul" {
             format!("sgemm_{}", self.shape.split('x').next().unwrap_or("?"))
+        } else if self.name.starts_with("augment_") {
+            format!("{}_{}", self.name, self.shape.split('x').nth(1).unwrap_or("?"))
         } else {
             self.name.clone()
         }

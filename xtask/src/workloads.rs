@@ -3,6 +3,8 @@
 //! them. Shapes come from real models: the MNIST MLP 784-512-256-10, a two-layer MNIST CNN, the
 //! course's XOR network.
 
+use neurite_augment::spec::{catalogue, typical_pipeline};
+use neurite_augment::{ImageBatch, ImageSize, Transform};
 use neurite_core::{Backend, Rng, Tensor, no_grad};
 
 /// What one iteration of a workload counts.
@@ -18,8 +20,8 @@ pub enum Unit {
 
 /// A ready-to-run workload: call `run` once per iteration.
 pub struct Workload {
-    /// Group name (`matmul`, `mlp_train_step`, …).
-    pub name: &'static str,
+    /// Group name (`matmul`, `mlp_train_step`, `augment_flip`, …).
+    pub name: String,
     /// The shape part of the id (`256x256x256`).
     pub shape: String,
     /// What `per_iter` counts.
@@ -36,7 +38,7 @@ pub fn sgemm<B: Backend>(n: usize) -> Workload {
     let a = Tensor::<B>::randn([n, n], 0.0, 1.0, &mut rng);
     let b = Tensor::<B>::randn([n, n], 0.0, 1.0, &mut rng);
     Workload {
-        name: "matmul",
+        name: "matmul".into(),
         shape: format!("{n}x{n}x{n}"),
         unit: Unit::Flops,
         per_iter: 2 * (n * n * n) as u64,
@@ -101,7 +103,7 @@ pub fn mlp_train_step<B: Backend>() -> Workload {
     let mut mlp = Mlp::<B>::new(&[784, 512, 256, 10], &mut rng);
     let (x, t) = synthetic_batch::<B>(128, 784, 10, &mut rng);
     Workload {
-        name: "mlp_train_step",
+        name: "mlp_train_step".into(),
         shape: "784-512-256-10xb128".into(),
         unit: Unit::Samples,
         per_iter: 128,
@@ -118,7 +120,7 @@ pub fn mlp_infer<B: Backend>() -> Workload {
     let mlp = Mlp::<B>::new(&[784, 512, 256, 10], &mut rng);
     let (x, _) = synthetic_batch::<B>(1000, 784, 10, &mut rng);
     Workload {
-        name: "mlp_infer",
+        name: "mlp_infer".into(),
         shape: "784-512-256-10xb1000".into(),
         unit: Unit::Samples,
         per_iter: 1000,
@@ -144,7 +146,7 @@ pub fn cnn_train_step<B: Backend>() -> Workload {
     let labels: Vec<f32> = (0..64).map(|_| rng.below(10) as f32).collect();
     let t = Tensor::<B>::from_vec(labels, [64]).one_hot(10);
     Workload {
-        name: "cnn_train_step",
+        name: "cnn_train_step".into(),
         shape: "28x28x1-c16-c32-fc10xb64".into(),
         unit: Unit::Samples,
         per_iter: 64,
@@ -175,7 +177,7 @@ pub fn tiny_mlp_train_step<B: Backend>() -> Workload {
     let x = Tensor::<B>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2]);
     let t = Tensor::<B>::from_vec(vec![0., 1., 1., 0.], [4, 1]);
     Workload {
-        name: "tiny_mlp_train_step",
+        name: "tiny_mlp_train_step".into(),
         shape: "2-4-1xb4".into(),
         unit: Unit::Samples,
         per_iter: 4,
@@ -191,7 +193,7 @@ pub fn tiny_mlp_train_step<B: Backend>() -> Workload {
 pub fn relu<B: Backend>(n: usize) -> Workload {
     let x = Tensor::<B>::randn([n], 0.0, 1.0, &mut Rng::seed(6));
     Workload {
-        name: "relu",
+        name: "relu".into(),
         shape: format!("{n}"),
         unit: Unit::Elements,
         per_iter: n as u64,
@@ -205,7 +207,7 @@ pub fn relu<B: Backend>(n: usize) -> Workload {
 pub fn exp<B: Backend>(n: usize) -> Workload {
     let x = Tensor::<B>::randn([n], 0.0, 1.0, &mut Rng::seed(7));
     Workload {
-        name: "exp",
+        name: "exp".into(),
         shape: format!("{n}"),
         unit: Unit::Elements,
         per_iter: n as u64,
@@ -219,7 +221,7 @@ pub fn exp<B: Backend>(n: usize) -> Workload {
 pub fn softmax<B: Backend>(rows: usize, cols: usize) -> Workload {
     let x = Tensor::<B>::randn([rows, cols], 0.0, 1.0, &mut Rng::seed(8));
     Workload {
-        name: "softmax",
+        name: "softmax".into(),
         shape: format!("{rows}x{cols}"),
         unit: Unit::Elements,
         per_iter: (rows * cols) as u64,
@@ -235,7 +237,7 @@ pub fn conv2d<B: Backend>() -> Workload {
     let x = Tensor::<B>::randn([64, 16, 14, 14], 0.0, 1.0, &mut rng);
     let w = Tensor::<B>::randn([32, 16, 5, 5], 0.0, 0.1, &mut rng);
     Workload {
-        name: "conv2d",
+        name: "conv2d".into(),
         shape: "64x16x14x14-k32x5x5".into(),
         unit: Unit::Flops,
         per_iter: 2 * 64 * 32 * 16 * 25 * 14 * 14,
@@ -243,6 +245,42 @@ pub fn conv2d<B: Backend>() -> Workload {
             std::hint::black_box(x.conv2d(&w, None, (1, 1), (2, 2)));
         }),
     }
+}
+
+/// One augmentation transform (or `pipeline`) on a batch: 256 grey 28×28 digits or 32 RGB
+/// 224×224 photos, counted in images. Transforms run on host data, so they are registered once,
+/// not per backend.
+fn augment_workload(name: String, transform: Box<dyn Transform>, size: ImageSize, batch: usize) -> Workload {
+    let mut rng = Rng::seed(10);
+    let n = batch * size.channels * size.height * size.width;
+    let values = rng.uniform_vec(n, 0.0, 1.0);
+    let input = ImageBatch::new(values, batch, size);
+    let shape = format!("{}x{}x{}xb{batch}", size.channels, size.height, size.width);
+    Workload {
+        name: format!("augment_{name}"),
+        shape,
+        unit: Unit::Samples,
+        per_iter: batch as u64,
+        run: Box::new(move || {
+            std::hint::black_box(transform.apply_batch(input.clone(), &mut rng));
+        }),
+    }
+}
+
+/// Every augmentation transform and the typical pipeline, at 28×28 grey and 224×224 RGB.
+pub fn augmentation() -> Vec<Workload> {
+    let mut out = Vec::new();
+    for (size, batch) in [
+        (ImageSize { channels: 1, height: 28, width: 28 }, 256),
+        (ImageSize { channels: 3, height: 224, width: 224 }, 32),
+    ] {
+        out.push(augment_workload("pipeline".into(), Box::new(typical_pipeline()), size, batch));
+        for (spec, t) in catalogue(size) {
+            let name = spec.split([':', '@']).next().unwrap_or(&spec).replace('-', "_");
+            out.push(augment_workload(name, t, size, batch));
+        }
+    }
+    out
 }
 
 /// Every workload for backend `B`, in report order.
