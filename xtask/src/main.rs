@@ -69,7 +69,7 @@ fn run(args: &[String]) -> Result<()> {
     if json && !quick {
         bail!("--json goes with --quick");
     }
-    let keep = |w: &Workload| only.as_ref().is_none_or(|names| names.iter().any(|n| *n == w.name));
+    let keep = |w: &Workload| only.as_ref().is_none_or(|names| names.contains(&w.name));
     if let Some(b) = &backend {
         if b != "cpu" && b != "simd" && b != HOST {
             bail!("unknown backend `{b}`; backends: cpu, simd, host (augmentation)");
@@ -183,7 +183,7 @@ fn criterion_run(only: &Option<Vec<String>>) -> Result<Vec<Figure>> {
     ];
     for (backend, list) in runs {
         for w in list {
-            if only.as_ref().is_some_and(|names| !names.iter().any(|n| *n == w.name)) {
+            if only.as_ref().is_some_and(|names| !names.contains(&w.name)) {
                 continue;
             }
             let path = root.join(&w.name).join(&w.shape).join(backend).join("new").join("estimates.json");
