@@ -104,8 +104,13 @@ fn rayon_threads() -> String {
 fn quick_one<B: Backend>(keep: &dyn Fn(&Workload) -> bool, json: bool, out: &mut Vec<Figure>) {
     for mut w in workloads::all::<B>().into_iter().filter(|w| keep(w)) {
         let per_second = report::measure(&mut w, Duration::from_millis(300), 5, Duration::from_millis(200));
-        let f =
-            Figure { backend: B::name().into(), name: w.name.into(), shape: w.shape.clone(), unit: w.unit, per_second };
+        let f = Figure {
+            backend: B::name().into(),
+            name: w.name.clone(),
+            shape: w.shape.clone(),
+            unit: w.unit,
+            per_second,
+        };
         if json {
             println!(
                 "{{\"backend\": \"{}\", \"bench\": \"{}\", \"value\": {:.1}, \"unit\": \"{}\"}}",
