@@ -24,7 +24,9 @@ impl BackendKind {
         let kind = match name {
             "simd" => BackendKind::Simd,
             "cpu" => BackendKind::Cpu,
-            other => return Err(format!("unknown backend `{other}`; this binary has: {}", Self::available().join(", "))),
+            other => {
+                return Err(format!("unknown backend `{other}`; this binary has: {}", Self::available().join(", ")));
+            }
         };
         if !Self::available().contains(&kind.name()) {
             return Err(format!("backend `{name}` is not compiled in; rebuild with `--features {name}`"));

@@ -196,7 +196,9 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
         let drawn = match s.style {
             Style::Line => chart.draw_series(LineSeries::new(pts, color.stroke_width(2))),
             Style::LineMarkers => {
-                chart.draw_series(LineSeries::new(pts.clone(), color.stroke_width(2))).map_err(|e| draw_error(what, e))?;
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), color.stroke_width(2)))
+                    .map_err(|e| draw_error(what, e))?;
                 chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
             }
             Style::Bars(width) => {
@@ -231,7 +233,8 @@ pub fn save(path: &Path, panels: &[Panel], columns: usize, size: (u32, u32)) -> 
     let mut bytes = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .map_err(|e| draw_error("png encoding", e))?;
-    crate::fsutil::write_atomic(path, &bytes).map_err(|source| PlotError::Write { path: path.display().to_string(), source })
+    crate::fsutil::write_atomic(path, &bytes)
+        .map_err(|source| PlotError::Write { path: path.display().to_string(), source })
 }
 
 #[cfg(test)]

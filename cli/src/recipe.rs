@@ -11,10 +11,47 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
-    /// Fully connected: flatten, hidden layers, 10 outputs.
+    /// Fully connected: flatten, hidden layers, one output per class.
     Mlp,
     /// Two conv blocks (16 and 32 filters, 5×5, max-pool 2) and a linear classifier.
     Cnn,
+}
+
+impl std::str::FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "mlp" => Ok(ModelKind::Mlp),
+            "cnn" => Ok(ModelKind::Cnn),
+            other => Err(format!("unknown model `{other}`; choose mlp or cnn")),
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModelKind::Mlp => "mlp",
+            ModelKind::Cnn => "cnn",
+        })
+    }
+}
+
+/// Parses `--hidden 512,256` into layer widths (an empty list means no hidden layer).
+///
+/// # Errors
+/// A one-line message naming the bad width.
+pub fn parse_hidden(s: &str) -> Result<Vec<usize>, String> {
+    if s.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    s.split(',')
+        .map(|w| {
+            w.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("hidden width `{}` is not a whole number (e.g. 512,256)", w.trim()))
+        })
+        .collect()
 }
 
 /// Mini-batch size, or the whole training set at once (full-batch gradient descent).
@@ -113,6 +150,16 @@ pub struct Recipe {
     pub backend: String,
     /// Worker threads (absent = all cores).
     pub threads: Option<usize>,
+    /// Output folder (absent = `runs/<timestamp>`, or the checkpoint's folder when resuming).
+    /// Never written to a run's `recipe.toml`, so repeating a run never overwrites it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub out: Option<PathBuf>,
+    /// A checkpoint of `neurite train` to continue from. Never written to a run's `recipe.toml`:
+    /// a resumed run gives what a straight run of the same settings gives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resume: Option<PathBuf>,
+    /// No progress bar.
+    pub quiet: bool,
 }
 
 impl Default for Recipe {
@@ -125,18 +172,21 @@ impl Default for Recipe {
             optimizer: "adam".into(),
             lr: 1e-3,
             batch_size: BatchSize::Samples(64),
-            epochs: 12,
+            epochs: 20,
             l1: 0.0,
             l2: 0.0,
-            dropout: 0.0,
+            dropout: 0.2,
             batch_norm: false,
-            augment: String::new(),
+            augment: "crop:pad=2".into(),
             train_data: None,
             test_data: None,
             val_split: 0.1,
             seed: 1,
             backend: crate::backend::BackendKind::default_kind().name().into(),
             threads: None,
+            out: None,
+            resume: None,
+            quiet: false,
         }
     }
 }
@@ -171,9 +221,26 @@ impl Recipe {
     /// # Errors
     /// [`RecipeError::Read`] or [`RecipeError::Parse`].
     pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| RecipeError::Read { path: path.display().to_string(), source })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| RecipeError::Read { path: path.display().to_string(), source })?;
         Self::parse(&text).map_err(|message| RecipeError::Parse { path: path.display().to_string(), message })
+    }
+
+    /// Reads a recipe file over `base`: the keys the file sets replace `base`'s, the others
+    /// stay (how a recipe file applies over the recipe recorded in a checkpoint).
+    ///
+    /// # Errors
+    /// As [`Recipe::load`].
+    pub fn load_over(base: &Recipe, path: &Path) -> Result<Recipe, RecipeError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read { path: shown.clone(), source })?;
+        // Parse alone first, for messages with line numbers.
+        Self::parse(&text).map_err(|message| RecipeError::Parse { path: shown.clone(), message })?;
+        let parse_error = |message: String| RecipeError::Parse { path: shown.clone(), message };
+        let overlay: toml::Table = toml::from_str(&text).map_err(|e| parse_error(e.message().replace('\n', " ")))?;
+        let mut merged = toml::Table::try_from(base).map_err(|e| parse_error(e.to_string()))?;
+        merged.extend(overlay);
+        toml::Value::Table(merged).try_into::<Recipe>().map_err(|e| parse_error(e.message().replace('\n', " ")))
     }
 
     /// Parses recipe TOML; the error is one line.
@@ -241,7 +308,15 @@ impl Recipe {
         }
         parse_init(&self.init).map_err(RecipeError::Invalid)?;
         crate::backend::BackendKind::parse(&self.backend).map_err(RecipeError::Invalid)?;
+        if !self.augment.trim().is_empty() {
+            neurite_augment::spec::parse_pipeline(&self.augment).map_err(|e| RecipeError::Invalid(e.to_string()))?;
+        }
         Ok(())
+    }
+
+    /// What a run writes to its `recipe.toml`: these settings without `out` and `resume`.
+    pub fn for_output(&self) -> Recipe {
+        Recipe { out: None, resume: None, ..self.clone() }
     }
 }
 
@@ -308,6 +383,45 @@ mod tests {
         );
         assert!(check(Recipe { init: "normal:-1".into(), ..Recipe::default() }).starts_with("unknown init"));
         assert!(Recipe::default().validate().is_ok());
+    }
+
+    #[test]
+    fn output_recipes_leave_out_where_and_whence() {
+        let r = Recipe { out: Some("runs/a".into()), resume: Some("runs/a/model.ckpt".into()), ..Recipe::default() };
+        let text = r.for_output().to_toml();
+        assert!(!text.lines().any(|l| l.starts_with("out ") || l.starts_with("resume ")), "{text}");
+        assert_eq!(Recipe::parse(&text).expect("parses"), Recipe::default());
+    }
+
+    #[test]
+    fn a_recipe_file_applies_over_a_base() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("r.toml");
+        std::fs::write(&path, "epochs = 7\n").expect("written");
+        let base = Recipe { seed: 42, epochs: 2, ..Recipe::default() };
+        let merged = Recipe::load_over(&base, &path).expect("loads");
+        assert_eq!((merged.seed, merged.epochs), (42, 7));
+        std::fs::write(&path, "epochs = 7\nepoch = 1\n").expect("written");
+        let err = Recipe::load_over(&base, &path).unwrap_err().to_string();
+        assert!(err.contains("line 2: unknown field `epoch`"), "{err}");
+    }
+
+    #[test]
+    fn flag_values_parse() {
+        assert_eq!(parse_hidden("512, 256"), Ok(vec![512, 256]));
+        assert_eq!(parse_hidden(""), Ok(vec![]));
+        assert!(parse_hidden("512,x").unwrap_err().contains("`x`"));
+        assert_eq!("cnn".parse::<ModelKind>(), Ok(ModelKind::Cnn));
+        assert!("rnn".parse::<ModelKind>().is_err());
+        let err = Recipe { augment: "flip,twirl".into(), ..Recipe::default() }.validate().unwrap_err();
+        assert!(err.to_string().starts_with("augment: unknown transform `twirl`"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_recipes_are_valid() {
+        let cnn = Recipe::parse(include_str!("../recipes/cnn-augment.toml")).expect("parses");
+        assert_eq!((cnn.model, cnn.epochs, cnn.val_split), (ModelKind::Cnn, 30, 0.0));
+        cnn.validate().expect("valid");
     }
 
     #[test]

@@ -1,0 +1,350 @@
+//! The command line of `neurite`: clap's description of every subcommand and flag, how the
+//! flags of `train` override a recipe, and how a clap error becomes the one line `main` prints.
+//! Setting values are checked by [`Recipe::validate`](crate::recipe::Recipe::validate), so a flag
+//! and a recipe key give the same message.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::error::usage;
+use crate::recipe::{BatchSize, ModelKind, Recipe, parse_hidden};
+
+/// `neurite`: train, evaluate and explore neural networks on the CPU.
+#[derive(Debug, Parser)]
+#[command(name = "neurite", version, about = "Train, evaluate and explore neural networks on the CPU")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+// `train` has many more flags than the others; the value is built once per process, so its
+// size does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a digit classifier (by default an MLP on the 5,000 embedded MNIST digits).
+    #[command(after_help = neurite_augment::spec::HELP)]
+    Train(TrainArgs),
+    /// Accuracy, loss, per-class accuracy and confusion matrix of a checkpoint on a data set.
+    Eval(EvalArgs),
+    /// Class and top-3 probabilities of each image (PNG or JPEG, any size, grey or colour).
+    Predict(PredictArgs),
+    /// Write a checkpoint's network as safetensors, with PyTorch names and layouts.
+    Export(ExportArgs),
+    /// Layers, shapes, parameter count and training recipe of a checkpoint.
+    Info(InfoArgs),
+    /// Preview augmentations: a PNG grid of the image and one tile per op, in order.
+    #[command(after_help = neurite_augment::spec::HELP)]
+    Augment(AugmentArgs),
+    /// Run a course experiment (`neurite experiment list` names them).
+    Experiment(ExperimentArgs),
+    /// Train the course's 2-layer sigmoid network on XOR with full-batch gradient descent.
+    Xor(XorArgs),
+}
+
+/// Flags of `neurite train`. Each also has a recipe key (the flag's name without dashes); a
+/// flag given here overrides the recipe, and a flag given twice takes its last value.
+#[derive(Debug, Default, Args)]
+#[command(args_override_self = true)]
+pub struct TrainArgs {
+    /// TOML recipe with any of the settings below (keys as the flags, without the dashes).
+    #[arg(long, value_name = "FILE")]
+    pub recipe: Option<PathBuf>,
+    /// Network: mlp or cnn [default: mlp].
+    #[arg(long, value_name = "KIND")]
+    pub model: Option<ModelKind>,
+    /// Hidden layer widths of the MLP, comma-separated [default: 512,256].
+    #[arg(long, value_name = "W,W,...")]
+    pub hidden: Option<String>,
+    /// relu, sigmoid, tanh or leaky-relu [default: relu].
+    #[arg(long, value_name = "NAME")]
+    pub activation: Option<String>,
+    /// Weight initializer: he, xavier, normal:STD or zeros [default: he].
+    #[arg(long, value_name = "NAME")]
+    pub init: Option<String>,
+    /// sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw [default: adam].
+    #[arg(long, value_name = "NAME")]
+    pub optimizer: Option<String>,
+    /// Learning rate [default: 0.001].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub lr: Option<f32>,
+    /// Samples per step, or `full` for full-batch gradient descent [default: 64].
+    #[arg(long, value_name = "N|full", allow_negative_numbers = true)]
+    pub batch_size: Option<BatchSize>,
+    /// Total passes over the training set (with --resume: the epoch to stop after) [default: 20].
+    #[arg(long, value_name = "N")]
+    pub epochs: Option<usize>,
+    /// L1 penalty λ on the weights (λ·Σ|w|) [default: 0].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub l1: Option<f32>,
+    /// L2 penalty λ on the weights (λ/2·Σw²) [default: 0].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub l2: Option<f32>,
+    /// Dropout probability after each hidden block, before the CNN's classifier (0 = none) [default: 0.2].
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub dropout: Option<f32>,
+    /// Batch normalisation in each hidden block (after each convolution of the CNN).
+    #[arg(long)]
+    pub batch_norm: bool,
+    /// Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below; "" = none) [default: crop:pad=2].
+    #[arg(long, value_name = "LIST")]
+    pub augment: Option<String>,
+    /// Training data: IDX folder, image folder or CSV file [default: the embedded digits].
+    #[arg(long, value_name = "PATH")]
+    pub train_data: Option<PathBuf>,
+    /// Test data, evaluated once after training.
+    #[arg(long, value_name = "PATH")]
+    pub test_data: Option<PathBuf>,
+    /// Fraction of the training data held out for validation [default: 0.1].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub val_split: Option<f32>,
+    /// Seed of everything random: initialisation, split, order, dropout, augmentation [default: 1].
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// simd or cpu [default: simd].
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Output folder [default: runs/<timestamp>, or the checkpoint's folder with --resume].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint, exactly where it stopped.
+    #[arg(long, value_name = "CKPT")]
+    pub resume: Option<PathBuf>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl TrainArgs {
+    /// Writes the flags that were given over `recipe`.
+    ///
+    /// # Errors
+    /// A usage error for a malformed `--hidden`.
+    pub fn apply(&self, recipe: &mut Recipe) -> anyhow::Result<()> {
+        if let Some(v) = self.model {
+            recipe.model = v;
+        }
+        if let Some(v) = &self.hidden {
+            recipe.hidden = parse_hidden(v).map_err(|e| usage(format!("--hidden: {e}")))?;
+        }
+        macro_rules! set {
+            ($($field:ident),*) => {$(
+                if let Some(v) = &self.$field {
+                    recipe.$field = v.clone();
+                }
+            )*};
+        }
+        set!(activation, init, optimizer, lr, batch_size, epochs, l1, l2, dropout, augment, val_split, seed, backend);
+        macro_rules! set_some {
+            ($($field:ident),*) => {$(
+                if self.$field.is_some() {
+                    recipe.$field = self.$field.clone();
+                }
+            )*};
+        }
+        set_some!(train_data, test_data, out, resume, threads);
+        recipe.batch_norm |= self.batch_norm;
+        recipe.quiet |= self.quiet;
+        Ok(())
+    }
+}
+
+/// Flags of `neurite eval`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// Checkpoint written by `neurite train`.
+    #[arg(long, value_name = "CKPT")]
+    pub model: PathBuf,
+    /// Data: IDX folder or file, image folder or CSV file.
+    #[arg(long, value_name = "PATH")]
+    pub data: PathBuf,
+    /// Print exactly one JSON object on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// simd or cpu [default: simd].
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Worker threads [default: all cores].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// Flags of `neurite predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Checkpoint written by `neurite train`.
+    #[arg(long, value_name = "CKPT")]
+    pub model: PathBuf,
+    /// PNG or JPEG images.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// Invert the images first (dark digits on a light background, unlike MNIST's).
+    #[arg(long)]
+    pub invert: bool,
+    /// simd or cpu [default: simd].
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+}
+
+/// Flags of `neurite export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Checkpoint written by `neurite train`.
+    #[arg(long, value_name = "CKPT")]
+    pub model: PathBuf,
+    /// The safetensors file to write.
+    #[arg(long, value_name = "FILE.safetensors")]
+    pub out: PathBuf,
+}
+
+/// Flags of `neurite info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Checkpoint written by `neurite train`.
+    #[arg(long, value_name = "CKPT")]
+    pub model: PathBuf,
+}
+
+/// Flags of `neurite augment`.
+#[derive(Debug, Args)]
+pub struct AugmentArgs {
+    /// PNG or JPEG image.
+    #[arg(value_name = "IMAGE")]
+    pub image: PathBuf,
+    /// Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below); one tile each.
+    #[arg(long, value_name = "LIST")]
+    pub ops: String,
+    /// The PNG grid to write.
+    #[arg(long, value_name = "FILE.png")]
+    pub out: PathBuf,
+    /// Seed of the ops' randomness.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// Flags of `neurite experiment`.
+#[derive(Debug, Args)]
+pub struct ExperimentArgs {
+    /// The experiment to run, or `list`.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+    /// Folder for NAME.csv and NAME.png [default: runs/experiments].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// A small version that finishes in seconds.
+    #[arg(long)]
+    pub quick: bool,
+    /// Seed of everything random.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seed: u64,
+    /// simd or cpu [default: simd].
+    #[arg(long, value_name = "NAME")]
+    pub backend: Option<String>,
+    /// Test data (IDX folder) [default: ../shared/data/mnist when present, else held-out digits].
+    #[arg(long, value_name = "PATH")]
+    pub test_data: Option<PathBuf>,
+}
+
+/// Flags of `neurite xor`.
+#[derive(Debug, Args)]
+pub struct XorArgs {
+    /// Hidden units.
+    #[arg(long, default_value_t = 4)]
+    pub hidden: usize,
+    /// Gradient-descent steps.
+    #[arg(long, default_value_t = 3000)]
+    pub steps: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 2.0, allow_negative_numbers = true)]
+    pub lr: f32,
+    /// Seed of the initial weights.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// A clap error as the one line `main` prints: `error: …`, without the usage and help hints.
+pub fn clap_error_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let kept: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .collect();
+    let line = kept.join(" ");
+    if line.starts_with("error:") { line } else { format!("error: {line}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("neurite").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_override_only_what_they_name() {
+        let Command::Train(args) =
+            parse(&["train", "--lr", "-1", "--hidden", "8,4", "--batch-size", "full"]).expect("parses").command
+        else {
+            panic!("not train")
+        };
+        let mut recipe = Recipe { seed: 9, ..Recipe::default() };
+        args.apply(&mut recipe).expect("applies");
+        assert_eq!(
+            (recipe.lr, recipe.hidden.clone(), recipe.batch_size, recipe.seed),
+            (-1.0, vec![8, 4], BatchSize::Full, 9)
+        );
+    }
+
+    #[test]
+    fn train_help_states_the_recipe_defaults() {
+        use clap::CommandFactory;
+        let mut cli = Cli::command();
+        let help = cli.find_subcommand_mut("train").expect("train").render_help().to_string();
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        let r = Recipe::default();
+        let hidden = r.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
+        for value in [
+            r.model.to_string(),
+            hidden,
+            r.activation,
+            r.init,
+            r.optimizer,
+            r.lr.to_string(),
+            r.batch_size.to_string(),
+            r.epochs.to_string(),
+            r.dropout.to_string(),
+            r.augment,
+            r.val_split.to_string(),
+            r.seed.to_string(),
+            r.backend,
+        ] {
+            assert!(help.contains(&format!("[default: {value}]")), "[default: {value}] missing from\n{help}");
+        }
+    }
+
+    #[test]
+    fn a_train_flag_given_twice_takes_its_last_value() {
+        let Command::Train(args) = parse(&["train", "--epochs", "1", "--epochs", "3"]).expect("parses").command else {
+            panic!("not train")
+        };
+        assert_eq!(args.epochs, Some(3));
+    }
+
+    #[test]
+    fn clap_errors_fold_into_one_line() {
+        let err = parse(&["train", "--lr", "abc"]).unwrap_err();
+        let line = clap_error_line(&err);
+        assert!(line.starts_with("error: invalid value 'abc' for '--lr <F>'"), "{line}");
+        assert!(!line.contains('\n'));
+        let err = parse(&["train", "--model", "rnn"]).unwrap_err();
+        assert!(clap_error_line(&err).contains("unknown model `rnn`; choose mlp or cnn"));
+    }
+}

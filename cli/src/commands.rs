@@ -1,0 +1,271 @@
+//! The commands that use a trained checkpoint — `eval`, `predict`, `export`, `info` — and the
+//! augmentation preview `augment`. Training lives in `train.rs`; the model and checkpoint
+//! conventions in `model.rs`.
+
+use neurite_augment::io::{Channels, DecodeLimits, read_image, write_png};
+use neurite_augment::preview::tile;
+use neurite_augment::{GridLayout, ImageBatch, Interpolation, Region, Transform, geometry::resize_region};
+use neurite_core::{Backend, Rng, Stream, no_grad};
+use neurite_nn::Module;
+use serde::Serialize;
+
+use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs};
+use crate::backend::BackendKind;
+use crate::data::{self, Role};
+use crate::dispatch;
+use crate::error::{UsageExt, usage};
+use crate::evaluate::{Evaluation, confusion_table, evaluate};
+use crate::model::{LoadedModel, RECIPE_KEY};
+use crate::report;
+use crate::trainstate::{EPOCH_KEY, METRICS_KEY};
+
+fn backend_of(name: &Option<String>) -> anyhow::Result<BackendKind> {
+    match name {
+        Some(name) => BackendKind::parse(name).usage(),
+        None => Ok(BackendKind::default_kind()),
+    }
+}
+
+/// Runs `neurite eval`.
+///
+/// # Errors
+/// A usage error for an unreadable checkpoint or data, or data that does not fit the model.
+pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+    let kind = backend_of(&args.backend)?;
+    crate::set_threads(args.threads)?;
+    dispatch!(kind, eval_on::<_>(args))
+}
+
+/// The JSON object `neurite eval --json` prints.
+#[derive(Serialize)]
+struct EvalReport<'a> {
+    accuracy: f64,
+    loss: f64,
+    samples: usize,
+    per_class_accuracy: Vec<Option<f64>>,
+    confusion: &'a [Vec<usize>],
+    classes: &'a [String],
+    model: String,
+    data: &'a str,
+    backend: &'static str,
+}
+
+fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
+    let loaded = LoadedModel::<B>::load(&args.model)?;
+    let data = data::load(&args.data, Role::Test, loaded.input)?;
+    data::check_fits(&data, loaded.input, loaded.classes())?;
+    let e: Evaluation = evaluate::<B>(&loaded.model, &data.dataset, &loaded.preprocessing, loaded.classes());
+    if args.json {
+        let report = EvalReport {
+            accuracy: e.accuracy,
+            loss: e.loss,
+            samples: e.samples,
+            per_class_accuracy: e.per_class_accuracy(),
+            confusion: &e.confusion,
+            classes: &loaded.class_names,
+            model: args.model.display().to_string(),
+            data: &data.origin,
+            backend: B::name(),
+        };
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    println!("backend: {}", B::name());
+    println!("model: {} ({} classes)", args.model.display(), loaded.classes());
+    println!("data: {} ({} samples)", data.origin, e.samples);
+    println!("accuracy: {:.4}", e.accuracy);
+    println!("loss: {:.4}", e.loss);
+    println!();
+    println!("per-class accuracy:");
+    let width = loaded.class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1).max(5);
+    println!("  {:>width$}  {:>7}  {:>8}", "class", "samples", "accuracy");
+    for ((name, row), acc) in loaded.class_names.iter().zip(&e.confusion).zip(e.per_class_accuracy()) {
+        let acc = acc.map_or_else(|| "-".to_string(), |a| format!("{a:.4}"));
+        println!("  {name:>width$}  {:>7}  {acc:>8}", row.iter().sum::<usize>());
+    }
+    println!();
+    println!("confusion matrix (rows: true class, columns: predicted class):");
+    println!("{}", confusion_table(&e, &loaded.class_names));
+    Ok(())
+}
+
+/// Runs `neurite predict`.
+///
+/// # Errors
+/// A usage error for an unreadable checkpoint or image.
+pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
+    let kind = backend_of(&args.backend)?;
+    dispatch!(kind, predict_on::<_>(args))
+}
+
+fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
+    let loaded = LoadedModel::<B>::load(&args.model)?;
+    let input = loaded.input;
+    let channels = match input.channels {
+        1 => Channels::Grey,
+        3 => Channels::Rgb,
+        c => return Err(usage(format!("{}: the model takes {c}-channel images", args.model.display()))),
+    };
+    // Read every image before printing anything, so a bad one fails the command cleanly.
+    let mut images = Vec::with_capacity(args.images.len());
+    for path in &args.images {
+        let image = read_image(path, channels, &DecodeLimits::DEFAULT).usage()?;
+        let mut values = data::resize_to(image.as_slice(), image.size(), input.height, input.width);
+        if args.invert {
+            values.iter_mut().for_each(|v| *v = 1.0 - *v);
+        }
+        images.push(values);
+    }
+    let probabilities = no_grad(|| loaded.model.forward(&loaded.inputs(&images)).softmax(1));
+    println!("backend: {}", B::name());
+    let k = loaded.classes();
+    let name_width = args.images.iter().map(|p| p.display().to_string().chars().count()).max().unwrap_or(0);
+    for (path, p) in args.images.iter().zip(probabilities.as_slice().chunks(k)) {
+        let mut order: Vec<usize> = (0..k).collect();
+        order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+        let top: Vec<String> =
+            order.iter().take(3).map(|&c| format!("{} {:.4}", loaded.class_names[c], p[c])).collect();
+        let shown = path.display().to_string();
+        println!("{shown:<name_width$}  class {}  top-3: {}", loaded.class_names[order[0]], top.join(", "));
+    }
+    Ok(())
+}
+
+/// Runs `neurite export`.
+///
+/// # Errors
+/// A usage error for an unreadable checkpoint or an unwritable output file.
+pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
+    let loaded = LoadedModel::<neurite_core::reference::ReferenceBackend>::load(&args.model)?;
+    neurite_nn::export_safetensors(&loaded.model, &loaded.preprocessing, &args.out).usage()?;
+    crate::fsutil::make_readable(&args.out);
+    println!(
+        "wrote {} ({} tensors, {} parameters)",
+        args.out.display(),
+        loaded.checkpoint.tensors.len(),
+        loaded.model.num_params()
+    );
+    Ok(())
+}
+
+/// Runs `neurite info`.
+///
+/// # Errors
+/// A usage error for an unreadable checkpoint.
+pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
+    // Shapes need no arithmetic, so the portable reference backend is enough.
+    let loaded = LoadedModel::<neurite_core::reference::ReferenceBackend>::load(&args.model)?;
+    let i = loaded.input;
+    println!("checkpoint: {}", args.model.display());
+    println!(
+        "input: {}×{} with {} channel(s); classes: {}",
+        i.width,
+        i.height,
+        i.channels,
+        loaded.class_names.join(" ")
+    );
+    if let Some(epoch) = loaded.checkpoint.metadata(EPOCH_KEY) {
+        println!("epochs trained: {epoch}");
+    }
+    let last = loaded.checkpoint.metadata(METRICS_KEY).and_then(|m| report::parse_csv(m).ok()?.pop());
+    if let Some(r) = last {
+        let val = r.val_acc.map_or_else(|| "none".to_string(), |a| format!("{a:.4}"));
+        println!(
+            "last epoch: train loss {:.4}, train accuracy {:.4}, validation accuracy {val}",
+            r.train_loss, r.train_acc
+        );
+    }
+    println!();
+    println!("{}", loaded.model.summary(&[1, i.channels, i.height, i.width]));
+    println!();
+    match loaded.checkpoint.metadata(RECIPE_KEY) {
+        Some(recipe) => {
+            println!("recipe:");
+            print!("{recipe}");
+        }
+        None => println!("recipe: none recorded"),
+    }
+    Ok(())
+}
+
+/// Runs `neurite augment`.
+///
+/// # Errors
+/// A usage error for an unreadable image, an unknown op, or an unwritable output file.
+pub fn augment(args: &AugmentArgs) -> anyhow::Result<()> {
+    let pipeline = neurite_augment::spec::parse_pipeline(&args.ops).usage()?;
+    if pipeline.is_empty() {
+        return Err(usage("--ops: give at least one augmentation op"));
+    }
+    let source = read_image(&args.image, Channels::Auto, &DecodeLimits::DEFAULT).usage()?;
+    let grid = preview(&source, pipeline.steps(), args.seed);
+    write_png(grid.as_slice(), grid.size(), &args.out).usage()?;
+    crate::fsutil::make_readable(&args.out);
+    let size = grid.size();
+    println!(
+        "wrote {} ({}×{}): the source and {} ({})",
+        args.out.display(),
+        size.width,
+        size.height,
+        if pipeline.len() == 1 { "1 tile".to_string() } else { format!("{} tiles", pipeline.len()) },
+        pipeline.names()
+    );
+    Ok(())
+}
+
+/// Smallest width of a preview grid: smaller ones are enlarged by a whole factor, pixel for pixel.
+const PREVIEW_MIN_WIDTH: usize = 480;
+
+/// The source image followed by one tile per transform, in order, each drawing its randomness
+/// from stream `Augment` of `seed` in turn; small grids are enlarged (nearest neighbour).
+pub fn preview(source: &ImageBatch, transforms: &[Box<dyn Transform>], seed: u64) -> ImageBatch {
+    let mut rng = Rng::stream(seed, Stream::Augment);
+    let size = source.size();
+    let mut cells = vec![source.clone()];
+    for t in transforms {
+        let out = t.apply_batch(source.clone(), &mut rng);
+        let have = out.size();
+        if (have.height, have.width) == (size.height, size.width) {
+            cells.push(out);
+        } else {
+            let mut data = vec![0.0; size.len()];
+            resize_region(
+                out.as_slice(),
+                have,
+                Region::whole(have),
+                size.height,
+                size.width,
+                Interpolation::Bilinear,
+                &mut data,
+            );
+            cells.push(ImageBatch::new(data, 1, size));
+        }
+    }
+    let columns = cells.len().min(6);
+    let grid = tile(&ImageBatch::concat(&cells), GridLayout { columns, ..GridLayout::default() });
+    let g = grid.size();
+    let factor = PREVIEW_MIN_WIDTH.div_ceil(g.width.max(1)).max(1);
+    if factor == 1 {
+        return grid;
+    }
+    let (h, w) = (g.height * factor, g.width * factor);
+    let mut data = vec![0.0; g.channels * h * w];
+    resize_region(grid.as_slice(), g, Region::whole(g), h, w, Interpolation::Nearest, &mut data);
+    ImageBatch::new(data, 1, g.with_hw(h, w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use neurite_augment::ImageSize;
+
+    #[test]
+    fn a_preview_has_the_source_and_one_tile_per_op_enlarged() {
+        let source = ImageBatch::full(1, ImageSize::new(1, 28, 28), 0.5);
+        let ops = neurite_augment::spec::parse_pipeline("flip:1,resize:14x14,noise").expect("parses");
+        let grid = preview(&source, ops.steps(), 3);
+        // 4 cells of 28 with 2-pixel gaps: 4·28 + 5·2 = 122 wide, 32 high; enlarged 4× to ≥ 480.
+        assert_eq!(grid.size(), ImageSize::new(1, 32 * 4, 122 * 4));
+        assert_eq!(preview(&source, ops.steps(), 3), grid, "the same seed gives the same grid");
+    }
+}

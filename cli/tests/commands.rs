@@ -1,0 +1,227 @@
+//! The commands besides `train`, on a tiny trained checkpoint: `eval` (tables and JSON, every
+//! data form), `predict`, `export`, `info`, `augment`, `experiment`, `xor`, and `--help`.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+fn assert_ok(o: &std::process::Output) {
+    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), stdout(o), stderr(o));
+}
+
+fn eval(model: &Path, data: &Path, json: bool) -> std::process::Output {
+    let mut cmd = neurite();
+    cmd.arg("eval").arg("--model").arg(model).arg("--data").arg(data);
+    if json {
+        cmd.arg("--json");
+    }
+    cmd.output().expect("runs")
+}
+
+#[test]
+fn eval_prints_tables_or_exactly_one_json_object() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let test = write_idx(&dir.path().join("test"), "t10k-", 300..420);
+
+    let o = eval(&model, &test, false);
+    assert_ok(&o);
+    let text = stdout(&o);
+    for needle in
+        ["backend: simd", "(120 samples)", "accuracy: 0.", "loss: ", "per-class accuracy:", "confusion matrix"]
+    {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+
+    let o = eval(&model, &test, true);
+    assert_ok(&o);
+    let text = stdout(&o);
+    assert_eq!(text.trim().lines().count(), 1, "{text}");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("stdout is one JSON object");
+    assert_eq!(v["samples"], 120);
+    let accuracy = v["accuracy"].as_f64().expect("accuracy");
+    assert!((0.0..=1.0).contains(&accuracy));
+    assert!(v["loss"].as_f64().expect("loss") > 0.0);
+    let confusion = v["confusion"].as_array().expect("confusion");
+    assert_eq!(confusion.len(), 10);
+    let total: u64 =
+        confusion.iter().flat_map(|r| r.as_array().expect("row")).map(|c| c.as_u64().expect("count")).sum();
+    assert_eq!(total, 120);
+    assert_eq!(v["per_class_accuracy"].as_array().map(Vec::len), Some(10));
+}
+
+#[test]
+fn eval_reads_gzip_idx_image_folders_and_csv_alike() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let range = 300..330;
+
+    let idx = write_idx(&dir.path().join("idx"), "", range.clone());
+    let gz = dir.path().join("gz");
+    std::fs::create_dir_all(&gz).expect("folder");
+    for name in ["images-idx3-ubyte", "labels-idx1-ubyte"] {
+        let raw = std::fs::read(idx.join(name)).expect("idx");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &raw).expect("gzip");
+        std::fs::write(gz.join(format!("x-{name}.gz")), enc.finish().expect("gzip")).expect("written");
+    }
+
+    let folder = dir.path().join("images");
+    for i in range.clone() {
+        let class = folder.join(digits().label(i).to_string());
+        std::fs::create_dir_all(&class).expect("class folder");
+        write_digit_png(&class.join(format!("{i}.png")), i, false, 28, 28, false);
+    }
+    // Every digit class must exist as a folder for the names to be the digits.
+    for c in 0..10 {
+        std::fs::create_dir_all(folder.join(c.to_string())).expect("class folder");
+    }
+
+    let csv = dir.path().join("d.csv");
+    let rows: Vec<String> = range
+        .clone()
+        .map(|i| {
+            let pixels: Vec<String> = digits().image(i).iter().map(|v| v.to_string()).collect();
+            format!("{},{}", digits().label(i), pixels.join(","))
+        })
+        .collect();
+    std::fs::write(&csv, rows.join("\n")).expect("csv");
+
+    let accuracy = |data: &Path| {
+        let o = eval(&model, data, true);
+        assert_ok(&o);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        assert_eq!(v["samples"], 30, "{data:?}");
+        v["accuracy"].as_f64().expect("accuracy")
+    };
+    let reference = accuracy(&idx);
+    assert_eq!(accuracy(&gz), reference);
+    assert_eq!(accuracy(&csv), reference);
+    assert_eq!(accuracy(&idx.join("images-idx3-ubyte")), reference);
+    // Grey PNGs of the same pixels round-trip exactly.
+    assert_eq!(accuracy(&folder), reference);
+}
+
+#[test]
+fn predict_gives_a_class_and_three_probabilities_per_image_of_any_size() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let grey = dir.path().join("grey.png");
+    let rgb = dir.path().join("rgb.png");
+    let inverted = dir.path().join("inverted.png");
+    write_digit_png(&grey, 400, false, 28, 28, false);
+    write_digit_png(&rgb, 400, true, 56, 42, false);
+    write_digit_png(&inverted, 400, false, 28, 28, true);
+    let o = neurite().arg("predict").arg("--model").arg(&model).arg(&grey).arg(&rgb).output().expect("runs");
+    assert_ok(&o);
+    let text = stdout(&o);
+    assert!(text.starts_with("backend: simd\n"), "{text}");
+    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for line in &lines {
+        let (_, top) = line.split_once("top-3: ").expect("top-3");
+        let probabilities: Vec<f64> =
+            top.split(", ").map(|p| p.rsplit_once(' ').expect("class p").1.parse().expect("number")).collect();
+        assert_eq!(probabilities.len(), 3);
+        assert!(probabilities.windows(2).all(|w| w[0] >= w[1]), "{line}");
+        assert!(probabilities.iter().sum::<f64>() <= 1.0 + 1e-3);
+    }
+    let class = |line: &str| line.split("class ").nth(1).and_then(|s| s.split_whitespace().next()).map(str::to_string);
+    let o = neurite().arg("predict").arg("--model").arg(&model).arg("--invert").arg(&inverted).output().expect("runs");
+    assert_ok(&o);
+    assert_eq!(class(&stdout(&o)), class(lines[0]), "inverting a dark-on-light digit gives MNIST's form back");
+}
+
+#[test]
+fn export_writes_safetensors_that_rebuild_the_network() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let out = dir.path().join("model.safetensors");
+    let o = neurite().arg("export").arg("--model").arg(&model).arg("--out").arg(&out).output().expect("runs");
+    assert_ok(&o);
+    let imported = neurite_nn::import_safetensors(&out).expect("valid safetensors");
+    let checkpoint = neurite_nn::Checkpoint::load(&model).expect("checkpoint");
+    assert_eq!(neurite_nn::LayerSpec::Sequential { layers: imported.architecture.clone() }, checkpoint.architecture);
+    assert_eq!(imported.tensors.len(), checkpoint.tensors.len());
+    assert!(imported.preprocessing.is_some());
+}
+
+#[test]
+fn info_shows_layers_shapes_parameters_and_the_recipe() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let o = neurite().arg("info").arg("--model").arg(&model).output().expect("runs");
+    assert_ok(&o);
+    let text = stdout(&o);
+    // 784·16 + 16 + 16·10 + 10 = 12730
+    for needle in ["Linear(in=784, out=16)", "[1, 10]", "total trainable parameters: 12730", "recipe:", "hidden = [16]"]
+    {
+        assert!(text.contains(needle), "{needle} missing from\n{text}");
+    }
+}
+
+#[test]
+fn augment_writes_a_grid_of_the_source_and_one_tile_per_op() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = dir.path().join("digit.png");
+    write_digit_png(&source, 7, false, 28, 28, false);
+    let grid = |out: &Path, seed: &str| {
+        let o = neurite()
+            .arg("augment")
+            .arg(&source)
+            .args(["--ops", "flip:1,translate:3,gaussian-blur:1.5,noise:0.2", "--seed", seed, "--out"])
+            .arg(out)
+            .output()
+            .expect("runs");
+        assert_ok(&o);
+        std::fs::read(out).expect("grid written")
+    };
+    let a = grid(&dir.path().join("a.png"), "3");
+    let b = grid(&dir.path().join("b.png"), "3");
+    let c = grid(&dir.path().join("c.png"), "4");
+    assert_eq!(a, b, "the same seed gives the same grid");
+    assert_ne!(a, c, "another seed gives another grid");
+    let img = image::load_from_memory(&a).expect("png");
+    // Five cells of 28 pixels with 2-pixel gaps (5·28 + 6·2 = 152 by 32), enlarged 4×.
+    assert_eq!((img.width(), img.height()), (152 * 4, 32 * 4));
+}
+
+#[test]
+fn help_lists_every_command_and_every_augmentation_op() {
+    let o = neurite().arg("--help").output().expect("runs");
+    assert_ok(&o);
+    for command in ["train", "eval", "predict", "export", "info", "augment", "experiment", "xor"] {
+        assert!(stdout(&o).contains(&format!("  {command} ")), "{command} missing from --help");
+    }
+    for command in ["train", "augment"] {
+        let o = neurite().args([command, "--help"]).output().expect("runs");
+        assert_ok(&o);
+        for op in neurite_augment::spec::NAMES {
+            assert!(stdout(&o).contains(&format!("  {op}")), "{op} missing from {command} --help");
+        }
+    }
+    for command in ["eval", "predict", "export", "info", "experiment", "xor"] {
+        assert_ok(&neurite().args([command, "--help"]).output().expect("runs"));
+    }
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).expect("README");
+    for op in neurite_augment::spec::NAMES {
+        assert!(readme.contains(&format!("| `{op}")), "{op} missing from the README's table of ops");
+    }
+}
+
+#[test]
+fn experiment_list_runs_and_an_unknown_experiment_is_a_usage_error() {
+    assert_ok(&neurite().args(["experiment", "list"]).output().expect("runs"));
+    let o = neurite().args(["experiment", "no-such-experiment"]).output().expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).starts_with("error: unknown experiment `no-such-experiment`"), "{}", stderr(&o));
+}
+
+#[test]
+fn xor_still_learns_its_truth_table() {
+    let o = neurite().arg("xor").output().expect("runs");
+    assert_ok(&o);
+    assert!(stdout(&o).contains("correct: 4/4"));
+}

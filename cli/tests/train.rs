@@ -1,0 +1,247 @@
+//! `neurite train` end to end: its outputs, the recipe round trip, exact resume, the settings it
+//! accepts, the data forms it reads, and how it stops when training diverges. Runs are tiny
+//! (one or a few epochs of a 16-unit MLP on a few hundred digits); long trainings belong to the
+//! command itself.
+
+mod common;
+
+use common::*;
+
+fn assert_ok(o: &std::process::Output) {
+    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), stdout(o), stderr(o));
+}
+
+#[test]
+fn a_run_writes_every_output_and_ends_with_the_validation_accuracy() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..300);
+    let out = dir.path().join("run");
+    let o = train_tiny(&data, &out, &["--epochs", "2"]);
+    assert_ok(&o);
+    let text = stdout(&o);
+    assert!(text.starts_with("backend: simd"), "{text}");
+    assert!(text.contains("270 training and 30 validation samples"), "{text}");
+    let last = text.lines().last().expect("output");
+    assert!(last.starts_with("validation accuracy: 0.") && last.len() == "validation accuracy: 0.1234".len(), "{last}");
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics.csv");
+    let lines: Vec<&str> = metrics.lines().collect();
+    assert_eq!(lines[0], "epoch,train_loss,train_acc,val_loss,val_acc,seconds");
+    assert_eq!(lines.len(), 3);
+    assert!(lines[2].starts_with("2,"));
+    let recipe = std::fs::read_to_string(out.join("recipe.toml")).expect("recipe.toml");
+    assert!(recipe.contains("epochs = 2") && recipe.contains("hidden = [16]"), "{recipe}");
+    assert!(!recipe.lines().any(|l| l.starts_with("out ")), "the recipe does not name its own folder");
+    let curves = image::open(out.join("curves.png")).expect("curves.png is an image");
+    assert!(curves.width() > curves.height());
+    neurite_nn::Checkpoint::load(out.join("model.ckpt")).expect("model.ckpt loads");
+}
+
+#[test]
+fn the_embedded_digits_train_without_a_data_path() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("run");
+    let o = neurite()
+        .args(["train", "--epochs", "1", "--hidden", "16", "--augment", "", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_ok(&o);
+    assert!(stdout(&o).contains("4500 training and 500 validation samples from embedded MNIST digits"));
+}
+
+#[test]
+fn a_written_recipe_repeats_the_run_exactly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    let (first, second) = (dir.path().join("first"), dir.path().join("second"));
+    assert_ok(&train_tiny(&data, &first, &["--epochs", "2", "--seed", "5", "--l2", "0.001"]));
+    let o = neurite()
+        .arg("train")
+        .arg("--recipe")
+        .arg(first.join("recipe.toml"))
+        .arg("--out")
+        .arg(&second)
+        .output()
+        .expect("runs");
+    assert_ok(&o);
+    assert_eq!(metrics_without_time(&first), metrics_without_time(&second));
+    assert_eq!(checkpoint_tensors(&first.join("model.ckpt")), checkpoint_tensors(&second.join("model.ckpt")));
+    assert_eq!(std::fs::read(first.join("recipe.toml")).ok(), std::fs::read(second.join("recipe.toml")).ok());
+}
+
+#[test]
+fn flags_override_the_recipe_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..100);
+    let recipe = dir.path().join("r.toml");
+    std::fs::write(&recipe, "epochs = 3\nhidden = [8]\noptimizer = \"sgd\"\nlr = 0.05\n").expect("recipe");
+    let out = dir.path().join("run");
+    let o = neurite()
+        .arg("train")
+        .arg("--recipe")
+        .arg(&recipe)
+        .arg("--train-data")
+        .arg(&data)
+        .args(["--epochs", "2", "--quiet", "--out"])
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_ok(&o);
+    let written = std::fs::read_to_string(out.join("recipe.toml")).expect("recipe.toml");
+    for line in ["epochs = 2", "hidden = [8]", "optimizer = \"sgd\"", "lr = 0.05"] {
+        assert!(written.lines().any(|l| l == line), "{line} missing from\n{written}");
+    }
+}
+
+#[test]
+fn resuming_two_epochs_for_two_more_equals_four_straight_epochs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    // Dropout, batch norm, augmentation and Adam: every kind of state a resume must carry.
+    let settings = ["--dropout", "0.3", "--batch-norm", "--augment", "crop:pad=2,noise:0.05", "--batch-size", "32"];
+    let (straight, split) = (dir.path().join("straight"), dir.path().join("split"));
+    assert_ok(&train_tiny(&data, &straight, &[&settings[..], &["--epochs", "4"][..]].concat()));
+    assert_ok(&train_tiny(&data, &split, &[&settings[..], &["--epochs", "2"][..]].concat()));
+    let o = neurite()
+        .arg("train")
+        .arg("--resume")
+        .arg(split.join("model.ckpt"))
+        .args(["--epochs", "4", "--quiet"])
+        .output()
+        .expect("runs");
+    assert_ok(&o);
+    assert!(stdout(&o).contains("after epoch 2"), "{}", stdout(&o));
+    assert_eq!(metrics_without_time(&straight), metrics_without_time(&split));
+    assert_eq!(metrics_without_time(&split).len(), 5);
+    assert_eq!(checkpoint_tensors(&straight.join("model.ckpt")), checkpoint_tensors(&split.join("model.ckpt")));
+    assert_eq!(std::fs::read(straight.join("recipe.toml")).ok(), std::fs::read(split.join("recipe.toml")).ok());
+}
+
+#[test]
+fn every_optimizer_activation_initializer_and_batch_mode_trains() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..64);
+    let cases: &[&[&str]] = &[
+        &["--optimizer", "sgd", "--lr", "0.1", "--batch-size", "full"],
+        &["--optimizer", "momentum", "--lr", "0.01"],
+        &["--optimizer", "nesterov", "--lr", "0.01", "--l1", "0.0001"],
+        &["--optimizer", "adagrad", "--lr", "0.01", "--activation", "tanh"],
+        &["--optimizer", "rmsprop", "--activation", "sigmoid", "--init", "xavier"],
+        &["--optimizer", "adamw", "--activation", "leaky-relu", "--init", "normal:0.01"],
+        &["--init", "zeros", "--hidden", "", "--val-split", "0"],
+    ];
+    for (i, flags) in cases.iter().enumerate() {
+        let o = train_tiny(&data, &dir.path().join(format!("run{i}")), flags);
+        assert_ok(&o);
+    }
+    // Without a validation split the last line says so.
+    let o = train_tiny(&data, &dir.path().join("noval"), &["--val-split", "0"]);
+    assert_eq!(stdout(&o).lines().last(), Some("validation accuracy: none (no validation split)"));
+}
+
+#[test]
+fn the_cnn_trains_with_batch_norm_and_dropout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..60);
+    let out = dir.path().join("cnn");
+    let o = train_tiny(&data, &out, &["--model", "cnn", "--batch-norm", "--dropout", "0.25", "--batch-size", "20"]);
+    assert_ok(&o);
+    let c = neurite_nn::Checkpoint::load(out.join("model.ckpt")).expect("loads");
+    let names: Vec<&str> = c.tensors.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"layers.0.weight") && names.contains(&"layers.1.running_mean"), "{names:?}");
+}
+
+#[test]
+fn thread_count_leaves_results_unchanged_and_each_backend_runs() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    let (one, two) = (dir.path().join("one"), dir.path().join("two"));
+    assert_ok(&train_tiny(&data, &one, &["--threads", "1"]));
+    assert_ok(&train_tiny(&data, &two, &["--threads", "2"]));
+    assert_eq!(metrics_without_time(&one), metrics_without_time(&two));
+    let o = train_tiny(&data, &dir.path().join("cpu"), &["--backend", "cpu"]);
+    assert_ok(&o);
+    assert!(stdout(&o).starts_with("backend: cpu"));
+}
+
+#[test]
+fn test_data_is_evaluated_after_training() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // One folder with a training and a test pair, like ../shared/data/mnist.
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    write_idx(&data, "t10k-", 200..300);
+    let o = neurite()
+        .arg("train")
+        .arg("--train-data")
+        .arg(&data)
+        .arg("--test-data")
+        .arg(&data)
+        .args(["--epochs", "1", "--hidden", "16", "--quiet", "--out"])
+        .arg(dir.path().join("run"))
+        .output()
+        .expect("runs");
+    assert_ok(&o);
+    let text = stdout(&o);
+    assert!(text.contains("180 training and 20 validation samples"), "{text}");
+    assert!(text.contains("test accuracy: ") && text.contains("100 samples of"), "{text}");
+    assert!(text.contains("t10k-images-idx3-ubyte"), "{text}");
+}
+
+#[test]
+fn image_folders_and_csv_files_are_training_data() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let folder = dir.path().join("images");
+    for (class, indices) in [("cat", 0..6), ("dog", 6..12), ("eel", 12..18)] {
+        std::fs::create_dir_all(folder.join(class)).expect("class folder");
+        for i in indices {
+            write_digit_png(&folder.join(class).join(format!("{i}.png")), i, i % 2 == 0, 40, 30, false);
+        }
+    }
+    let out = dir.path().join("from-images");
+    assert_ok(&train_tiny(&folder, &out, &[]));
+    let info = neurite().arg("info").arg("--model").arg(out.join("model.ckpt")).output().expect("runs");
+    assert!(stdout(&info).contains("classes: cat dog eel"), "{}", stdout(&info));
+
+    let csv = dir.path().join("digits.csv");
+    let d = digits();
+    let mut text = String::from("label,pixels\n");
+    for i in 0..50 {
+        let row: Vec<String> = d.image(i).iter().map(|v| v.to_string()).collect();
+        text.push_str(&format!("{},{}\n", d.label(i), row.join(",")));
+    }
+    std::fs::write(&csv, text).expect("csv");
+    let o = train_tiny(&csv, &dir.path().join("from-csv"), &[]);
+    assert_ok(&o);
+    assert!(stdout(&o).contains("45 training and 5 validation samples"), "{}", stdout(&o));
+}
+
+#[test]
+fn a_diverging_run_stops_at_once_and_keeps_the_last_good_checkpoint() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    let out = dir.path().join("run");
+    assert_ok(&train_tiny(&data, &out, &[]));
+    let before = snapshot(&out);
+    // Continue the good epoch with an absurd learning rate: epoch 2 blows up.
+    let o = neurite()
+        .arg("train")
+        .arg("--resume")
+        .arg(out.join("model.ckpt"))
+        .args(["--epochs", "3", "--lr", "1e30", "--quiet"])
+        .output()
+        .expect("runs");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: training diverged at step "), "{err}");
+    assert!(err.contains("(epoch 2, batch ") && err.contains("`layers.1.weight`"), "{err}");
+    assert!(err.contains("model.ckpt keeps epoch 1"), "{err}");
+    assert_eq!(snapshot(&out), before, "the checkpoint, metrics and curves of epoch 1 are untouched");
+
+    // From scratch, nothing is written at all.
+    let fresh = dir.path().join("fresh");
+    let o = train_tiny(&data, &fresh, &["--optimizer", "sgd", "--lr", "1e30"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no checkpoint was written"), "{}", stderr(&o));
+    assert!(!fresh.join("model.ckpt").exists());
+}
