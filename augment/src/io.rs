@@ -193,7 +193,8 @@ fn to_batch(image: DynamicImage, channels: Channels) -> ImageBatch {
     };
     let (w, h) = (image.width() as usize, image.height() as usize);
     if grey {
-        let data = image.to_luma32f().into_raw();
+        // The luma weights sum to just over 1 in f32 (white would read 1.0000001): clamp.
+        let data = image.to_luma32f().into_raw().into_iter().map(|v| v.clamp(0.0, 1.0)).collect();
         return ImageBatch::new(data, 1, ImageSize::new(1, h, w));
     }
     // Interleaved RGB → planar [3, H, W].

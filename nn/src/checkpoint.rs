@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, growing_vec};
 use crate::module::{Module, Sequential};
-use crate::spec::{LayerSpec, SpecError, build_layer, build_sequential};
+use crate::spec::{LayerSpec, SpecError, build_layer, build_sequential, check_state_fits};
 use crate::state::{StateError, collect_state, restore_state};
 
 /// The first bytes of every checkpoint. The high first byte and the CR-LF/EOF tail catch files
@@ -380,13 +380,21 @@ impl Checkpoint {
             .map_err(|source| CheckpointError::State { path: origin.to_string(), source })
     }
 
+    /// The number of f32 values in [`Checkpoint::tensors`].
+    fn values(&self) -> usize {
+        self.tensors.iter().map(|(_, r)| r.data.len()).sum()
+    }
+
     /// Rebuilds the network this checkpoint describes (built-in layers only) and loads its
     /// tensors. The result is in training mode; call `set_training(false)` to evaluate.
     ///
     /// # Errors
-    /// [`CheckpointError::Spec`] for a custom layer or bad settings, and as [`Checkpoint::restore`].
+    /// [`CheckpointError::Spec`] for a custom layer, bad settings, or an architecture with more
+    /// parameter values than the checkpoint's tensors (checked before anything is allocated),
+    /// and as [`Checkpoint::restore`].
     pub fn build<B: Backend>(&self, origin: &str) -> Result<Box<dyn Module<B>>, CheckpointError> {
         let spec_error = |source| CheckpointError::Spec { path: origin.to_string(), source };
+        check_state_fits(std::slice::from_ref(&self.architecture), self.values()).map_err(spec_error)?;
         let mut model: Box<dyn Module<B>> = match &self.architecture {
             LayerSpec::Sequential { layers } => Box::new(build_sequential::<B>(layers, 0).map_err(spec_error)?),
             other => build_layer::<B>(0, other, &mut neurite_core::Rng::seed(0)).map_err(spec_error)?,
@@ -410,8 +418,9 @@ impl Checkpoint {
                 },
             });
         };
-        let mut model = build_sequential::<B>(layers, 0)
-            .map_err(|source| CheckpointError::Spec { path: origin.to_string(), source })?;
+        let spec_error = |source| CheckpointError::Spec { path: origin.to_string(), source };
+        check_state_fits(layers, self.values()).map_err(spec_error)?;
+        let mut model = build_sequential::<B>(layers, 0).map_err(spec_error)?;
         self.restore(&mut model, origin)?;
         Ok(model)
     }

@@ -17,7 +17,7 @@ use safetensors::{Dtype, SafeTensors};
 use crate::checkpoint::{ReadError, read_limited, write_atomic};
 use crate::data::Preprocessing;
 use crate::module::{Module, Sequential};
-use crate::spec::{LayerSpec, SpecError, build_sequential};
+use crate::spec::{LayerSpec, SpecError, build_sequential, check_state_fits};
 use crate::state::{StateError, collect_state, restore_state};
 
 /// The largest safetensors file [`import_safetensors`] reads (1 GiB).
@@ -224,11 +224,14 @@ impl Imported {
     /// Rebuilds the network (built-in layers only) with the imported tensors, in training mode.
     ///
     /// # Errors
-    /// [`InterchangeError::Spec`] for a layer that cannot be built, [`InterchangeError::State`]
-    /// for tensors that do not match it.
+    /// [`InterchangeError::Spec`] for a layer that cannot be built or an architecture with more
+    /// parameter values than the file's tensors (checked before anything is allocated),
+    /// [`InterchangeError::State`] for tensors that do not match it.
     pub fn build<B: Backend>(&self) -> Result<Sequential<B>, InterchangeError> {
-        let mut model = build_sequential::<B>(&self.architecture, 0)
-            .map_err(|source| InterchangeError::Spec { path: self.origin.clone(), source })?;
+        let spec_error = |source| InterchangeError::Spec { path: self.origin.clone(), source };
+        let values = self.tensors.iter().map(|(_, r)| r.data.len()).sum();
+        check_state_fits(&self.architecture, values).map_err(spec_error)?;
+        let mut model = build_sequential::<B>(&self.architecture, 0).map_err(spec_error)?;
         self.restore(&mut model)?;
         Ok(model)
     }

@@ -211,6 +211,52 @@ fn invalid(index: usize, spec: &LayerSpec, reason: &str) -> SpecError {
     SpecError::InvalidSettings { index, layer: spec.to_string(), reason: reason.to_string() }
 }
 
+/// The number of f32 values in the parameters and buffers of the layers `architecture`
+/// describes, computed from the descriptions alone; `None` if it overflows `usize`.
+fn state_values(architecture: &[LayerSpec]) -> Option<usize> {
+    let bias = |b: bool, n: usize| if b { n } else { 0 };
+    architecture.iter().try_fold(0usize, |total, spec| {
+        let values = match spec {
+            LayerSpec::Linear { in_features, out_features, bias: b } => {
+                in_features.checked_mul(*out_features)?.checked_add(bias(*b, *out_features))?
+            }
+            LayerSpec::Conv2d { in_channels, out_channels, kernel_size, bias: b, .. } => out_channels
+                .checked_mul(*in_channels)?
+                .checked_mul(kernel_size[0])?
+                .checked_mul(kernel_size[1])?
+                .checked_add(bias(*b, *out_channels))?,
+            // γ, β, running mean and running variance.
+            LayerSpec::BatchNorm1d { num_features, .. } | LayerSpec::BatchNorm2d { num_features, .. } => {
+                num_features.checked_mul(4)?
+            }
+            LayerSpec::Sequential { layers } => state_values(layers)?,
+            _ => 0,
+        };
+        total.checked_add(values)
+    })
+}
+
+/// Checks, before anything is built, that the layers `architecture` describes hold no more
+/// parameter and buffer values than `available`, the values a file supplies for them. Restoring
+/// would fail anyway, and building first could allocate far more than the file justifies (a
+/// 161-byte checkpoint can describe a 100 000 × 100 000 `Linear`).
+///
+/// # Errors
+/// [`SpecError::InvalidSettings`] naming both counts.
+pub(crate) fn check_state_fits(architecture: &[LayerSpec], available: usize) -> Result<(), SpecError> {
+    match state_values(architecture) {
+        Some(needed) if needed <= available => Ok(()),
+        needed => Err(SpecError::InvalidSettings {
+            index: 0,
+            layer: LayerSpec::Sequential { layers: architecture.to_vec() }.to_string(),
+            reason: match needed {
+                Some(n) => format!("its parameters and buffers hold {n} values, the file only {available}"),
+                None => "its parameters and buffers hold more values than memory can address".to_string(),
+            },
+        }),
+    }
+}
+
 /// Checks settings that would make a layer constructor panic, so that descriptions read from
 /// files fail with an error instead.
 fn validate(index: usize, spec: &LayerSpec) -> Result<(), SpecError> {

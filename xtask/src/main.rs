@@ -17,6 +17,8 @@ use neurite_core::Backend;
 use xtask::report::{self, Figure};
 use xtask::workloads::{self, Workload};
 
+mod fuzz;
+
 /// The pseudo-backend of augmentation workloads, which run on host data.
 const HOST: &str = "host";
 
@@ -42,6 +44,9 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Result<()> {
     let Some((task, rest)) = args.split_first() else { bail!("no task given\n{USAGE}") };
+    if task == "fuzz" {
+        return fuzz::run(rest);
+    }
     if task != "bench" {
         bail!("unknown task `{task}`\n{USAGE}");
     }
