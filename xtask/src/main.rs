@@ -29,7 +29,9 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --quick          a short fixed in-process run instead of criterion
   --json           with --quick: one JSON object per line
   --only NAMES     only these workloads (e.g. matmul,mlp_train_step)
-  --backend NAME   with --quick: only this backend (cpu, simd, or host for augmentation)";
+  --backend NAME   with --quick: only this backend (cpu, simd, or host for augmentation)
+
+usage: cargo xtask fuzz [--seconds N] [--target NAME]   (see README, Fuzzing)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
