@@ -7,7 +7,7 @@ use std::fs;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
-use image::{ColorType, DynamicImage, ImageFormat, ImageReader, Limits};
+use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use neurite_core::{Backend, Tensor};
 
 use crate::batch::{ImageBatch, ImageSize};
@@ -52,6 +52,22 @@ pub enum ImageError {
         max_width: u32,
         /// Tallest accepted.
         max_height: u32,
+    },
+    /// The header announces more pixels than a file of this size can encode: the data is
+    /// truncated or corrupt (a decoder would otherwise fill the missing pixels in, allocating
+    /// memory out of all proportion to the file). See [`max_pixels_for`].
+    #[error("{}: header announces {width}×{height} pixels, more than {len} bytes of {format} can hold (truncated or corrupt file)", path.display())]
+    Implausible {
+        /// The file.
+        path: PathBuf,
+        /// `"png"` or `"jpeg"`.
+        format: &'static str,
+        /// Announced width.
+        width: u32,
+        /// Announced height.
+        height: u32,
+        /// The file's size in bytes.
+        len: usize,
     },
     /// Decoding would need more memory than [`DecodeLimits::max_alloc`].
     #[error("{}: decoding needs more memory than the limit of {limit} bytes", path.display())]
@@ -123,6 +139,21 @@ impl Default for DecodeLimits {
     }
 }
 
+/// The most pixels `len` bytes of a PNG or JPEG file can encode, whatever the content.
+///
+/// PNG: DEFLATE expands at most 1032:1 and a pixel takes at least one bit of the inflated data,
+/// so 8 256 pixels per byte. JPEG (baseline or progressive, Huffman-coded): every 8×8 block of
+/// every component costs at least one bit, so at most 512 pixels per byte; 1 024 leaves a margin.
+/// Headers and metadata only lower the real figure, so a file announcing more is truncated or
+/// corrupt. Bytes that are neither format get the PNG figure.
+pub fn max_pixels_for(bytes: &[u8]) -> u64 {
+    let per_byte = match image::guess_format(bytes) {
+        Ok(ImageFormat::Jpeg) => 1024,
+        _ => 1032 * 8,
+    };
+    bytes.len() as u64 * per_byte
+}
+
 /// The channels an image is decoded to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Channels {
@@ -171,7 +202,10 @@ pub fn decode_image(
         source => ImageError::Decode { path: path_buf(), format: format_name(format), source },
     };
     // The header alone first (no limits, it allocates nothing), for a message with the sizes.
-    let (width, height) = reader(Limits::no_limits()).into_dimensions().map_err(decode_error)?;
+    let header = reader(Limits::no_limits()).into_decoder().map_err(decode_error)?;
+    let (width, height) = header.dimensions();
+    let decoded_bytes_per_pixel = u64::from(header.color_type().bytes_per_pixel());
+    drop(header);
     if width > limits.max_width || height > limits.max_height {
         return Err(ImageError::TooLarge {
             path: path_buf(),
@@ -180,6 +214,18 @@ pub fn decode_image(
             max_width: limits.max_width,
             max_height: limits.max_height,
         });
+    }
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels_for(bytes) {
+        let format = format_name(format);
+        return Err(ImageError::Implausible { path: path_buf(), format, width, height, len: bytes.len() });
+    }
+    // The decoder's own limit counts its buffer only; the f32 copies `to_batch` makes (the
+    // converted image and the planar batch, 4 bytes per channel each) count here.
+    let out_channels: u64 = if channels == Channels::Grey { 1 } else { 3 };
+    let needed = pixels * (decoded_bytes_per_pixel + 2 * 4 * out_channels);
+    if needed > limits.max_alloc {
+        return Err(ImageError::OverMemoryLimit { path: path_buf(), limit: limits.max_alloc });
     }
     let image = reader(decoder_limits).decode().map_err(decode_error)?;
     Ok(to_batch(image, channels))

@@ -22,3 +22,21 @@ fn white_colour_pixels_read_as_grey_stay_at_one() {
     assert_eq!(range(&white, Channels::Auto), (1.0, 1.0));
     assert_eq!(range(&white, Channels::Rgb), (1.0, 1.0));
 }
+
+/// The fuzzer's input was 542 bytes of JPEG whose header announces 497 × 8455 pixels: the
+/// decoder filled the missing scans in and the loader held 54.6 MB for it, about 100 000 bytes
+/// per input byte. A JPEG spends at least one bit per 8×8 block, so 542 bytes hold at most
+/// ~277 000 pixels; the loader now refuses the file before decoding.
+#[test]
+fn a_tiny_jpeg_announcing_millions_of_pixels_is_refused_before_decoding() {
+    let bytes = include_bytes!("fuzz_inputs/jpeg-497x8455-in-542-bytes.jpg");
+    assert_eq!(bytes.len(), 542);
+    for channels in [Channels::Auto, Channels::Grey, Channels::Rgb] {
+        let err = decode_image(bytes, Path::new("tiny.jpg"), channels, &DecodeLimits::DEFAULT).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "tiny.jpg: header announces 497×8455 pixels, more than 542 bytes of jpeg can hold (truncated or corrupt file)"
+        );
+    }
+    assert_eq!(neurite_augment::io::max_pixels_for(bytes), 542 * 1024);
+}

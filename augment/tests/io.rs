@@ -99,6 +99,29 @@ fn a_huge_png_header_fails_fast_with_the_announced_size() {
 }
 
 #[test]
+fn a_png_announcing_more_pixels_than_its_bytes_can_inflate_to_is_refused() {
+    // 16 000² pixels are within the size limits, but 69 bytes of DEFLATE inflate to at most
+    // 69 × 1032 bytes, far fewer than one bit per pixel.
+    let bytes = png_header(16_000, 16_000);
+    let err = decode_image(&bytes, Path::new("bomb.png"), Channels::Auto, &DecodeLimits::DEFAULT).unwrap_err();
+    assert!(matches!(err, ImageError::Implausible { width: 16_000, height: 16_000, format: "png", .. }), "{err:?}");
+    assert!(err.to_string().ends_with("(truncated or corrupt file)"), "{err}");
+    // One bit per pixel is still possible for a header of 1 000 × 500 pixels.
+    assert!(1000 * 500 <= neurite_augment::io::max_pixels_for(&png_header(1000, 500)));
+}
+
+#[test]
+fn the_memory_limit_counts_the_f32_output() {
+    // The cat decodes to 406 KB of RGB8; its planar f32 copies need 2 × 1.6 MB more.
+    let pixels = 451 * 300;
+    let just_below = DecodeLimits { max_alloc: pixels * (3 + 24) - 1, ..DecodeLimits::DEFAULT };
+    let err = read_image(&cat_path(), Channels::Rgb, &just_below).unwrap_err();
+    assert!(matches!(err, ImageError::OverMemoryLimit { .. }), "{err:?}");
+    let enough = DecodeLimits { max_alloc: pixels * (3 + 24), ..DecodeLimits::DEFAULT };
+    assert_eq!(read_image(&cat_path(), Channels::Rgb, &enough).unwrap().size(), ImageSize::new(3, 300, 451));
+}
+
+#[test]
 fn an_image_over_the_memory_limit_is_refused() {
     let limits = DecodeLimits { max_alloc: 1000, ..DecodeLimits::DEFAULT };
     let err = read_image(&cat_path(), Channels::Auto, &limits).unwrap_err();

@@ -1,5 +1,6 @@
 //! What `neurite train` shows and writes about its epochs: the per-epoch [`EpochRow`], its CSV
-//! form (`metrics.csv`), its line in the summary table, the loss and accuracy curves
+//! form (`metrics.csv`, the same bytes for the same seed: wall times go to `timing.csv`), its
+//! line in the summary table, the loss and accuracy curves
 //! (`curves.png`, drawn by `plot.rs`), and the progress bar of an epoch (indicatif, on stderr,
 //! hidden when stderr is not a terminal or with `--quiet`).
 
@@ -23,35 +24,63 @@ pub struct EpochRow {
     pub val_loss: Option<f64>,
     /// Validation accuracy after the epoch.
     pub val_acc: Option<f64>,
-    /// Wall time of the epoch, validation included.
-    pub seconds: f64,
+    /// Wall time of the epoch, validation included (unknown for epochs of a resumed run whose
+    /// `timing.csv` is not in the output folder).
+    pub seconds: Option<f64>,
 }
 
 /// The first line of `metrics.csv`.
-pub const CSV_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc,seconds";
+pub const CSV_HEADER: &str = "epoch,train_loss,train_acc,val_loss,val_acc";
+
+/// The first line of `timing.csv`.
+pub const TIMING_HEADER: &str = "epoch,seconds";
 
 fn optional(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.6}")).unwrap_or_default()
 }
 
-/// The rows as `metrics.csv` text, header included.
+/// The rows as `metrics.csv` text, header included: only what the seed determines, so two runs
+/// of the same recipe write the same bytes.
 pub fn to_csv(rows: &[EpochRow]) -> String {
     let mut out = format!("{CSV_HEADER}\n");
     for r in rows {
         out.push_str(&format!(
-            "{},{:.6},{:.6},{},{},{:.3}\n",
+            "{},{:.6},{:.6},{},{}\n",
             r.epoch,
             r.train_loss,
             r.train_acc,
             optional(r.val_loss),
-            optional(r.val_acc),
-            r.seconds
+            optional(r.val_acc)
         ));
     }
     out
 }
 
-/// Reads `metrics.csv` text back (what a checkpoint stores to resume the file).
+/// The wall time of each timed epoch as `timing.csv` text, header included.
+pub fn to_timing_csv(rows: &[EpochRow]) -> String {
+    let mut out = format!("{TIMING_HEADER}\n");
+    for r in rows {
+        if let Some(seconds) = r.seconds {
+            out.push_str(&format!("{},{seconds:.3}\n", r.epoch));
+        }
+    }
+    out
+}
+
+/// Fills in the wall times of `rows` from `timing.csv` text; lines that do not parse, and epochs
+/// not in `rows`, are ignored (the file is informative only).
+pub fn merge_timing(rows: &mut [EpochRow], text: &str) {
+    for line in text.lines().skip(1) {
+        let Some((epoch, seconds)) = line.split_once(',') else { continue };
+        let (Ok(epoch), Ok(seconds)) = (epoch.parse::<usize>(), seconds.parse::<f64>()) else { continue };
+        if let Some(row) = rows.iter_mut().find(|r| r.epoch == epoch) {
+            row.seconds = Some(seconds);
+        }
+    }
+}
+
+/// Reads `metrics.csv` text back (what a checkpoint stores to resume the file). The wall times
+/// are not in it: every row's `seconds` is `None`.
 ///
 /// # Errors
 /// A message naming the bad line.
@@ -65,7 +94,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<EpochRow>, String> {
         .map(|(i, line)| {
             let bad = || format!("metrics line {}: `{line}`", i + 2);
             let f: Vec<&str> = line.split(',').collect();
-            if f.len() != 6 {
+            if f.len() != 5 {
                 return Err(bad());
             }
             let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
@@ -76,7 +105,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<EpochRow>, String> {
                 train_acc: num(f[2])?,
                 val_loss: opt(f[3])?,
                 val_acc: opt(f[4])?,
-                seconds: num(f[5])?,
+                seconds: None,
             })
         })
         .collect()
@@ -94,13 +123,13 @@ pub fn table_header() -> String {
 pub fn table_row(r: &EpochRow) -> String {
     let or_dash = |v: Option<f64>, digits: usize| v.map_or_else(|| "-".to_string(), |v| format!("{v:.digits$}"));
     format!(
-        "{:>5}  {:>10.4}  {:>9.4}  {:>8}  {:>7}  {:>7.1}",
+        "{:>5}  {:>10.4}  {:>9.4}  {:>8}  {:>7}  {:>7}",
         r.epoch,
         r.train_loss,
         r.train_acc,
         or_dash(r.val_loss, 4),
         or_dash(r.val_acc, 4),
-        r.seconds
+        or_dash(r.seconds, 1)
     )
 }
 
@@ -188,9 +217,9 @@ mod tests {
                 train_acc: 0.8,
                 val_loss: Some(0.4),
                 val_acc: Some(0.85),
-                seconds: 1.25,
+                seconds: Some(1.25),
             },
-            EpochRow { epoch: 2, train_loss: 0.25, train_acc: 0.9, val_loss: None, val_acc: None, seconds: 1.0 },
+            EpochRow { epoch: 2, train_loss: 0.25, train_acc: 0.9, val_loss: None, val_acc: None, seconds: None },
         ]
     }
 
@@ -199,13 +228,19 @@ mod tests {
         let text = to_csv(&rows());
         assert_eq!(
             text,
-            "epoch,train_loss,train_acc,val_loss,val_acc,seconds\n\
-             1,0.500000,0.800000,0.400000,0.850000,1.250\n\
-             2,0.250000,0.900000,,,1.000\n"
+            "epoch,train_loss,train_acc,val_loss,val_acc\n\
+             1,0.500000,0.800000,0.400000,0.850000\n\
+             2,0.250000,0.900000,,\n"
         );
-        assert_eq!(parse_csv(&text), Ok(rows()));
+        let mut back = parse_csv(&text).unwrap();
+        assert!(back.iter().all(|r| r.seconds.is_none()), "wall times are not in metrics.csv");
+        let timing = to_timing_csv(&rows());
+        assert_eq!(timing, "epoch,seconds\n1,1.250\n");
+        merge_timing(&mut back, &format!("{timing}x,y\n9,2.0\n"));
+        assert_eq!(back, rows());
         assert!(parse_csv("epoch\n1\n").is_err());
-        assert_eq!(parse_csv(&format!("{CSV_HEADER}\n1,x,0,0,0,0\n")), Err("metrics line 2: `1,x,0,0,0,0`".into()));
+        assert_eq!(parse_csv(&format!("{CSV_HEADER}\n1,x,0,0,0\n")), Err("metrics line 2: `1,x,0,0,0`".into()));
+        assert_eq!(parse_csv(&format!("{CSV_HEADER}\n1,0,0,0,0,0\n")), Err("metrics line 2: `1,0,0,0,0,0`".into()));
     }
 
     #[test]
@@ -214,7 +249,7 @@ mod tests {
         for r in rows() {
             assert_eq!(table_row(&r).len(), header.len(), "{}", table_row(&r));
         }
-        assert_eq!(table_row(&rows()[1]), "    2      0.2500     0.9000         -        -      1.0");
+        assert_eq!(table_row(&rows()[1]), "    2      0.2500     0.9000         -        -        -");
     }
 
     #[test]

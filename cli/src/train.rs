@@ -1,7 +1,8 @@
 //! `neurite train`: resolve the recipe (defaults, then a resumed checkpoint's recipe, then the
 //! recipe file, then flags), read and split the data, then train epoch by epoch, writing
-//! `model.ckpt`, `metrics.csv`, `recipe.toml` and `curves.png` into the output folder after every
-//! epoch (each atomically).
+//! `model.ckpt`, `metrics.csv`, `timing.csv`, `recipe.toml` and `curves.png` into the output
+//! folder after every epoch (each atomically). Everything but `timing.csv` (wall times) and
+//! `curves.png` is the same bytes for the same recipe, at any thread count.
 //!
 //! Everything the user can get wrong is checked in [`plan`], before the output folder is touched;
 //! a folder holding another run's checkpoint is refused, so a run only ever replaces the
@@ -36,6 +37,9 @@ use crate::trainstate::TrainState;
 pub const CHECKPOINT_FILE: &str = "model.ckpt";
 /// The metrics file.
 pub const METRICS_FILE: &str = "metrics.csv";
+/// The wall time of each epoch (kept out of `metrics.csv` and the checkpoint, which are the same
+/// bytes for the same seed).
+pub const TIMING_FILE: &str = "timing.csv";
 /// The resolved recipe.
 pub const RECIPE_FILE: &str = "recipe.toml";
 /// The loss and accuracy curves.
@@ -295,6 +299,10 @@ pub fn train<B: Backend>(plan: &Plan) -> anyhow::Result<()> {
             layer.set_rng_state(*rng);
         }
         state = saved.clone();
+        // The wall times of the earlier epochs, if the run continues in their folder.
+        if let Ok(timing) = std::fs::read_to_string(plan.out.join(TIMING_FILE)) {
+            report::merge_timing(&mut state.history, &timing);
+        }
     }
 
     println!("backend: {} ({} threads)", B::name(), rayon::current_num_threads());
@@ -378,7 +386,7 @@ pub fn train<B: Backend>(plan: &Plan) -> anyhow::Result<()> {
             train_acc: correct as f64 / seen.max(1) as f64,
             val_loss: val.as_ref().map(|e| e.loss),
             val_acc: val.as_ref().map(|e| e.accuracy),
-            seconds: started.elapsed().as_secs_f64(),
+            seconds: Some(started.elapsed().as_secs_f64()),
         };
         println!("{}", report::table_row(&row));
         state.epoch = epoch;
@@ -394,7 +402,10 @@ pub fn train<B: Backend>(plan: &Plan) -> anyhow::Result<()> {
         let e = evaluate::<B>(&model, &test.dataset, &preprocessing, classes);
         println!("test accuracy: {:.4} (loss {:.4}, {} samples of {})", e.accuracy, e.loss, e.samples, test.origin);
     }
-    println!("wrote {CHECKPOINT_FILE}, {METRICS_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}", plan.out.display());
+    println!(
+        "wrote {CHECKPOINT_FILE}, {METRICS_FILE}, {TIMING_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}",
+        plan.out.display()
+    );
     match state.history.last().and_then(|r| r.val_acc) {
         Some(acc) => println!("validation accuracy: {acc:.4}"),
         None => println!("validation accuracy: none (no validation split)"),
@@ -443,6 +454,7 @@ fn save_outputs<B: Backend>(plan: &Plan, model: &Sequential<B>, state: &TrainSta
         crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     };
     write(METRICS_FILE, &report::to_csv(&state.history))?;
+    write(TIMING_FILE, &report::to_timing_csv(&state.history))?;
     write(RECIPE_FILE, &recipe_text)?;
     report::save_curves(&out.join(CURVES_FILE), &state.history)?;
     Ok(())

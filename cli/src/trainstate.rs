@@ -157,7 +157,7 @@ mod tests {
                 train_acc: 0.75,
                 val_loss: None,
                 val_acc: None,
-                seconds: 0.5,
+                seconds: None,
             }],
             optimizer: OptimizerState { optimizer: "adam".into(), lr: 1e-3, steps: 7, params },
             dropout: vec![Rng::stream(3, Stream::Dropout).state()],

@@ -1,20 +1,24 @@
 //! Fuzzes image decoding through the project's loader: `neurite_augment::io::decode_image` with
 //! the default limits the CLI uses, then the CLI's resize to MNIST's 28×28 as its image-folder
 //! reader does. Nothing may panic, a decoded image stays inside the limits, and the heap holds no
-//! more than [`BYTES_PER_INPUT_BYTE`] per input byte beyond a fixed base.
+//! more than [`BYTES_PER_PIXEL`] for each pixel the input's size can justify
+//! (`neurite_augment::io::max_pixels_for`) beyond a fixed base.
 #![no_main]
 
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use neurite_augment::io::{Channels, DecodeLimits, decode_image};
+use neurite_augment::io::{Channels, DecodeLimits, decode_image, max_pixels_for};
 use neurite_fuzz::{BASE_BYTES, within_memory};
 
-/// Decoded bytes per input byte that can be justified: DEFLATE expands at most 1032:1 and a
-/// pixel becomes up to 12 bytes of f32 (plus the decoder's own buffer) on the way.
-const BYTES_PER_INPUT_BYTE: usize = 32 * 1024;
+/// Heap per decoded pixel: the decoder's buffer (at most 16-bit RGBA, 8 bytes) and two f32 RGB
+/// copies on the way to the planar batch (24 bytes).
+const BYTES_PER_PIXEL: usize = 8 + 24;
 
-fuzz_target!(|data: &[u8]| within_memory(BASE_BYTES + BYTES_PER_INPUT_BYTE * data.len(), || check(data)));
+fuzz_target!(|data: &[u8]| {
+    let justified = max_pixels_for(data) as usize * BYTES_PER_PIXEL;
+    within_memory(BASE_BYTES + justified, || check(data))
+});
 
 fn check(data: &[u8]) {
     let channels = [Channels::Auto, Channels::Grey, Channels::Rgb][data.len() % 3];

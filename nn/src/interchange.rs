@@ -147,7 +147,60 @@ pub fn to_safetensors_bytes<B: Backend>(
         serde_json::to_string(preprocessing).map_err(|e| format(e.to_string()))?,
     );
     metadata.insert("format".to_string(), "pt".to_string());
-    safetensors::serialize(views, Some(metadata)).map_err(|e| format(e.to_string()))
+    let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| format(e.to_string()))?;
+    with_sorted_header(bytes).map_err(format)
+}
+
+/// safetensors writes its `__metadata__` map in hash order, which changes from one run (even one
+/// call) to the next. This rewrites the JSON header with every object's keys sorted, so the same
+/// model always gives the same bytes. The entries are the same, so the header keeps its length
+/// (and its padding to a multiple of 8 bytes).
+fn with_sorted_header(mut bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    let len = bytes.get(..8).map(|n| u64::from_le_bytes(n.try_into().expect("8 bytes")) as usize);
+    let header = len.and_then(|n| bytes.get(8..8 + n)).ok_or("safetensors wrote no header")?;
+    let value: serde_json::Value = serde_json::from_slice(header).map_err(|e| e.to_string())?;
+    let header_len = header.len();
+    let mut sorted = String::with_capacity(header_len);
+    write_sorted_json(&value, &mut sorted);
+    let header = &mut bytes[8..8 + header_len];
+    if sorted.len() > header.len() {
+        return Err("sorted safetensors header is longer than the original".to_string());
+    }
+    let padding = header.len() - sorted.len();
+    sorted.extend(std::iter::repeat_n(' ', padding));
+    header.copy_from_slice(sorted.as_bytes());
+    Ok(bytes)
+}
+
+/// Compact JSON for `value` with the keys of every object in byte order.
+fn write_sorted_json(value: &serde_json::Value, out: &mut String) {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<_> = map.iter().collect();
+            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+            out.push('{');
+            for (i, (key, value)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&serde_json::Value::String(key.clone()).to_string());
+                out.push(':');
+                write_sorted_json(value, out);
+            }
+            out.push('}');
+        }
+        serde_json::Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_sorted_json(item, out);
+            }
+            out.push(']');
+        }
+        scalar => out.push_str(&scalar.to_string()),
+    }
 }
 
 /// Writes `model` to `path` as safetensors (see [`to_safetensors_bytes`]), atomically.

@@ -14,6 +14,17 @@ use crate::layers::{
 };
 use crate::module::{Module, Sequential};
 
+/// Reads an f32 setting, refusing one that is not finite: JSON can spell `1e200`, which becomes
+/// infinity as an f32 and could not be written back (JSON has no infinity or NaN).
+fn finite_f32<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<f32, D::Error> {
+    let value = f32::deserialize(deserializer)?;
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!("setting {value} is out of range for f32")))
+    }
+}
+
 /// One layer's type and settings, in the terms of the matching PyTorch module.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -66,6 +77,7 @@ pub enum LayerSpec {
     /// `nn.Dropout(p)`.
     Dropout {
         /// Probability of dropping a unit.
+        #[serde(deserialize_with = "finite_f32")]
         p: f32,
     },
     /// `nn.BatchNorm1d(num_features, eps, momentum)` on `[n, features]`.
@@ -73,8 +85,10 @@ pub enum LayerSpec {
         /// Features (columns).
         num_features: usize,
         /// Added to the variance before the square root.
+        #[serde(deserialize_with = "finite_f32")]
         eps: f32,
         /// Weight of the new batch in the running statistics.
+        #[serde(deserialize_with = "finite_f32")]
         momentum: f32,
     },
     /// `nn.BatchNorm2d(num_features, eps, momentum)` on `[n, channels, h, w]`.
@@ -82,8 +96,10 @@ pub enum LayerSpec {
         /// Channels.
         num_features: usize,
         /// Added to the variance before the square root.
+        #[serde(deserialize_with = "finite_f32")]
         eps: f32,
         /// Weight of the new batch in the running statistics.
+        #[serde(deserialize_with = "finite_f32")]
         momentum: f32,
     },
     /// `nn.ReLU()`.
@@ -95,11 +111,13 @@ pub enum LayerSpec {
     /// `nn.LeakyReLU(negative_slope)`.
     LeakyReLU {
         /// Slope for negative inputs.
+        #[serde(deserialize_with = "finite_f32")]
         negative_slope: f32,
     },
     /// `nn.ELU(alpha)`.
     ELU {
         /// Scale of the negative branch.
+        #[serde(deserialize_with = "finite_f32")]
         alpha: f32,
     },
     /// `nn.GELU(approximate="tanh")`.

@@ -138,6 +138,29 @@ fn safetensors_use_pytorch_names_layouts_and_metadata() {
     ));
 }
 
+#[test]
+fn exports_of_the_same_model_are_byte_identical() {
+    // safetensors writes its metadata map in hash order, which differs between maps; the export
+    // sorts the header, so twenty exports (each with a fresh map) are the same bytes.
+    let model = cnn(1);
+    let preprocessing = Preprocessing::unit(Layout::Nchw);
+    let first = to_safetensors_bytes(&model, &preprocessing).expect("export");
+    for _ in 0..20 {
+        assert!(to_safetensors_bytes(&model, &preprocessing).expect("export") == first);
+    }
+    let header_len = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
+    assert_eq!(header_len % 8, 0, "header padded to a multiple of 8");
+    let header = std::str::from_utf8(&first[8..8 + header_len]).unwrap();
+    assert!(header.starts_with(r#"{"__metadata__":{"architecture":"#), "{header}");
+    assert!(header.contains(r#"]","format":"pt","preprocessing":"#), "{header}");
+    // Still a valid file with the same tensors.
+    let imported = Imported::from_bytes(&first, "m.safetensors").expect("import");
+    let mut rebuilt: Sequential<R> = imported.build().expect("build");
+    imported.restore(&mut rebuilt).expect("restore");
+    let mut original = model;
+    assert_eq!(eval_output(&mut rebuilt), eval_output(&mut original));
+}
+
 // ---- bad checkpoints ---------------------------------------------------------------------------
 
 fn small_checkpoint() -> Vec<u8> {

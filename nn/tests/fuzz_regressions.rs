@@ -94,3 +94,41 @@ fn a_safetensors_file_describing_a_huge_layer_fails_before_allocating() {
          68719476736 values, the file only 2"
     );
 }
+
+/// The fuzz target `checkpoint`'s input (1 328 bytes) was a valid checkpoint whose architecture
+/// JSON said `"eps":1E+0200`: it read as an infinite f32, so the checkpoint loaded but could not
+/// be saved again (JSON has no infinity) — a checkpoint that loads must also save. Settings that
+/// overflow f32 are now refused when read, from checkpoints and safetensors metadata alike.
+#[test]
+fn a_setting_that_overflows_f32_is_refused_when_read() {
+    let architecture =
+        br#"{"type":"Sequential","layers":[{"type":"BatchNorm1d","num_features":2,"eps":1E+0200,"momentum":0.1}]}"#;
+    let mut body = (architecture.len() as u64).to_le_bytes().to_vec();
+    body.extend_from_slice(architecture);
+    body.extend([0u8; 24]);
+    let err = Checkpoint::from_bytes(&with_valid_header(&body), "inf.ckpt").expect_err("refused");
+    assert!(matches!(err, CheckpointError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("setting inf is out of range for f32"), "{err}");
+    for field in [
+        r#""type":"Dropout","p":-3e39"#,
+        r#""type":"LeakyReLU","negative_slope":4e38"#,
+        r#""type":"ELU","alpha":1e300"#,
+    ] {
+        let json = format!("{{{field}}}");
+        assert!(serde_json::from_str::<LayerSpec>(&json).is_err(), "{json} accepted");
+    }
+    // The largest finite f32 is still a setting (whether a layer accepts it is another check).
+    assert!(serde_json::from_str::<LayerSpec>(r#"{"type":"ELU","alpha":3.4028235e38}"#).is_ok());
+
+    let view = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![2], &[0u8; 8]).expect("view");
+    let metadata = HashMap::from([
+        (
+            "architecture".to_string(),
+            r#"[{"type":"BatchNorm1d","num_features":2,"eps":1e200,"momentum":0.1}]"#.to_string(),
+        ),
+        ("preprocessing".to_string(), "{}".to_string()),
+    ]);
+    let bytes = safetensors::serialize([("layers.0.weight", view)], Some(metadata)).expect("serialize");
+    let err = Imported::from_bytes(&bytes, "inf.safetensors").expect_err("refused");
+    assert!(matches!(err, InterchangeError::Metadata { .. }), "{err:?}");
+}

@@ -92,12 +92,6 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The metrics rows without the wall-time column (which differs from run to run).
-pub fn metrics_without_time(dir: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("metrics.csv")).expect("metrics.csv");
-    text.lines().map(|l| l.rsplit_once(',').map_or(l, |(head, _)| head).to_string()).collect()
-}
-
 /// Every tensor of a checkpoint (network and optimizer), by name.
 pub fn checkpoint_tensors(path: &Path) -> Vec<(String, Vec<usize>, Vec<f32>)> {
     let c = neurite_nn::Checkpoint::load(path).expect("checkpoint loads");
