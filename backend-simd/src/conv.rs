@@ -10,13 +10,27 @@ use rayon::prelude::*;
 use crate::buffer::Buffer;
 use crate::gemm::{self, Operand};
 
-/// Column-matrix values per chunk we aim for (about 4 MB).
+/// Most column-matrix values per chunk (about 4 MB).
 const CHUNK_VALUES: usize = 1 << 20;
+/// Chunks a batch is cut into when it is large enough: enough for two or four threads to share
+/// evenly (a 64-image batch is 8 chunks of 8).
+const CHUNKS: usize = 8;
 
-/// Images per chunk: a function of the geometry only, so results do not depend on threads.
+/// Images per chunk: a function of the geometry only, so the order in which the weight gradient
+/// sums its chunks (the one result chunking could change) does not depend on the threads.
 fn images_per_chunk(spec: &Conv2dSpec) -> usize {
     let per_image = (spec.patch_len() * spec.out_h() * spec.out_w()).max(1);
-    (CHUNK_VALUES / per_image).clamp(1, spec.batch.max(1))
+    spec.batch.div_ceil(CHUNKS).min(CHUNK_VALUES / per_image).max(1)
+}
+
+/// The product of one chunk: single-threaded when there are chunks enough to keep every thread
+/// busy, else split into tiles too. Either way every output value is the same (see `gemm`).
+fn chunk_sgemm(chunks: usize, m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+    if chunks >= rayon::current_num_threads() {
+        gemm::sgemm_serial(m, k, n, a, b, c);
+    } else {
+        gemm::sgemm(m, k, n, a, b, c);
+    }
 }
 
 /// The valid output columns `ox` for kernel column `kx`: those whose input column lies inside
@@ -40,6 +54,11 @@ fn im2col_into(img: &[f32], spec: &Conv2dSpec, cols: &mut [f32], ld: usize, col0
             for kx in 0..spec.kernel_w {
                 let (x_lo, x_hi) = valid_range(ow, kx, s.1, p.1, spec.width);
                 let row = &mut cols[r * ld + col0..r * ld + col0 + oh * ow];
+                r += 1;
+                if s == (1, 1) && ow == spec.width {
+                    shifted_rows(plane, spec, row, (ky, kx), (y_lo, y_hi), (x_lo, x_hi));
+                    continue;
+                }
                 for oy in 0..oh {
                     let dst = &mut row[oy * ow..(oy + 1) * ow];
                     if oy < y_lo || oy >= y_hi {
@@ -50,7 +69,7 @@ fn im2col_into(img: &[f32], spec: &Conv2dSpec, cols: &mut [f32], ld: usize, col0
                     dst[..x_lo].fill(0.0);
                     dst[x_hi..].fill(0.0);
                     let src = &plane[y * spec.width..(y + 1) * spec.width];
-                    if s.1 == 1 {
+                    if s.1 == 1 && x_hi > x_lo {
                         let x0 = x_lo + kx - p.1;
                         dst[x_lo..x_hi].copy_from_slice(&src[x0..x0 + (x_hi - x_lo)]);
                     } else {
@@ -59,9 +78,60 @@ fn im2col_into(img: &[f32], spec: &Conv2dSpec, cols: &mut [f32], ld: usize, col0
                         }
                     }
                 }
-                r += 1;
             }
         }
+    }
+}
+
+/// The im2col row of kernel offset `(ky, kx)` for a stride-1 convolution whose output rows are as
+/// wide as the input's (`same` padding, the common case). The row is then the input plane shifted
+/// by `(ky − p, kx − p)`: the valid output rows are one contiguous copy of the plane, after which
+/// the few columns that wrapped around from a neighbouring row (or were not covered) are zeroed.
+/// One long copy instead of one short copy per output row, which for 14- or 28-pixel rows was
+/// mostly call overhead.
+fn shifted_rows(
+    plane: &[f32],
+    spec: &Conv2dSpec,
+    row: &mut [f32],
+    (ky, kx): (usize, usize),
+    (y_lo, y_hi): (usize, usize),
+    (x_lo, x_hi): (usize, usize),
+) {
+    let w = spec.width;
+    row[..y_lo * w].fill(0.0);
+    row[y_hi * w..].fill(0.0);
+    if y_hi <= y_lo {
+        return;
+    }
+    // Output index y_lo·w + t reads plane index start + t.
+    let start = ((y_lo + ky) * w + kx) as isize - (spec.padding.0 * w + spec.padding.1) as isize;
+    let len = (y_hi - y_lo) * w;
+    let t0 = ((-start).max(0) as usize).min(len);
+    let t1 = len.min((plane.len() as isize - start).max(0) as usize);
+    let dst = &mut row[y_lo * w..y_hi * w];
+    if t1 > t0 {
+        dst[t0..t1].copy_from_slice(&plane[(start + t0 as isize) as usize..(start + t1 as isize) as usize]);
+    }
+    dst[..t0].fill(0.0);
+    dst[t1.max(t0)..].fill(0.0);
+    for line in dst.chunks_exact_mut(w) {
+        zero_few(&mut line[..x_lo]);
+        zero_few(&mut line[x_hi.max(x_lo)..]);
+    }
+}
+
+/// Zeroes a slice that is usually a few values long (the columns a kernel offset pushes past an
+/// image's edge): fixed-size stores for up to four values, since `fill` calls `memset` and the call
+/// costs more than the stores.
+#[inline]
+fn zero_few(values: &mut [f32]) {
+    match values {
+        [] => {}
+        [a] => *a = 0.0,
+        [a, b] => (*a, *b) = (0.0, 0.0),
+        [a, b, c] => (*a, *b, *c) = (0.0, 0.0, 0.0),
+        [a, b, c, d] => (*a, *b, *c, *d) = (0.0, 0.0, 0.0, 0.0),
+        longer => longer.fill(0.0),
     }
 }
 
@@ -96,6 +166,46 @@ fn col2im_from(cols: &[f32], ld: usize, col0: usize, spec: &Conv2dSpec, img: &mu
     }
 }
 
+/// [`col2im_from`] for a column matrix that may be overwritten (the scratch of the input
+/// gradient): for a stride-1 `same`-width convolution each row is added to its channel plane as one
+/// contiguous run, after zeroing the entries whose column wraps around (adding 0 leaves a value
+/// unchanged, and every plane value still receives its terms in row order).
+fn col2im_scratch(cols: &mut [f32], ld: usize, col0: usize, spec: &Conv2dSpec, img: &mut [f32]) {
+    let (oh, ow, w) = (spec.out_h(), spec.out_w(), spec.width);
+    if spec.stride != (1, 1) || ow != w {
+        return col2im_from(cols, ld, col0, spec, img);
+    }
+    let p = spec.padding;
+    let mut r = 0;
+    for c in 0..spec.in_channels {
+        let plane = &mut img[c * spec.height * w..(c + 1) * spec.height * w];
+        for ky in 0..spec.kernel_h {
+            let (y_lo, y_hi) = valid_range(oh, ky, 1, p.0, spec.height);
+            for kx in 0..spec.kernel_w {
+                let (x_lo, x_hi) = valid_range(ow, kx, 1, p.1, w);
+                let row = &mut cols[r * ld + col0..r * ld + col0 + oh * ow];
+                r += 1;
+                if y_hi <= y_lo {
+                    continue;
+                }
+                let src = &mut row[y_lo * w..y_hi * w];
+                for line in src.chunks_exact_mut(w) {
+                    zero_few(&mut line[..x_lo]);
+                    zero_few(&mut line[x_hi.max(x_lo)..]);
+                }
+                // Row index y_lo·w + t adds into plane index start + t.
+                let start = ((y_lo + ky) * w + kx) as isize - (p.0 * w + p.1) as isize;
+                let t0 = (-start).max(0) as usize;
+                let t1 = src.len().min((plane.len() as isize - start).max(0) as usize);
+                if t1 > t0 {
+                    let at = (start + t0 as isize) as usize;
+                    crate::arch::add_assign(&mut plane[at..at + (t1 - t0)], &src[t0..t1]);
+                }
+            }
+        }
+    }
+}
+
 pub(crate) fn im2col(x: &[f32], spec: &Conv2dSpec) -> Buffer {
     let per = spec.patch_len() * spec.out_h() * spec.out_w();
     let image = spec.in_channels * spec.height * spec.width;
@@ -113,9 +223,10 @@ pub(crate) fn col2im(cols: &[f32], spec: &Conv2dSpec) -> Buffer {
     let per = spec.patch_len() * spec.out_h() * spec.out_w();
     let image = spec.in_channels * spec.height * spec.width;
     let p = spec.out_h() * spec.out_w();
-    let mut out = Buffer::zeroed(spec.batch * image);
+    let mut out = Buffer::uninit(spec.batch * image);
     if image > 0 {
         out.as_mut_slice().par_chunks_mut(image).enumerate().for_each(|(n, img)| {
+            img.fill(0.0);
             col2im_from(&cols[n * per..(n + 1) * per], p, 0, spec, img);
         });
     }
@@ -142,13 +253,15 @@ pub(crate) fn conv2d(x: &[f32], w: &[f32], spec: &Conv2dSpec) -> Buffer {
     if y.is_empty() {
         return y;
     }
+    let chunks = spec.batch.div_ceil(g);
     y.as_mut_slice().par_chunks_mut(g * f * p).enumerate().for_each(|(c, y_chunk)| {
         let n0 = c * g;
         let gi = y_chunk.len() / (f * p);
         let cols = chunk_cols(x, spec, n0, gi);
         let mut out = Buffer::uninit(f * gi * p);
         let out = out.as_mut_slice();
-        gemm::sgemm(
+        chunk_sgemm(
+            chunks,
             f,
             kk,
             gi * p,
@@ -187,20 +300,24 @@ pub(crate) fn conv2d_backward_input(dy: &[f32], w: &[f32], spec: &Conv2dSpec) ->
     let (f, kk) = (spec.out_channels, spec.patch_len());
     let image = spec.in_channels * spec.height * spec.width;
     let g = images_per_chunk(spec);
-    let mut dx = Buffer::zeroed(spec.batch * image);
+    // Zeroed chunk by chunk in the parallel tasks, not up front on one thread.
+    let mut dx = Buffer::uninit(spec.batch * image);
     if dx.is_empty() {
         return dx;
     }
+    let chunks = spec.batch.div_ceil(g);
     dx.as_mut_slice().par_chunks_mut(g * image).enumerate().for_each(|(c, dx_chunk)| {
+        dx_chunk.fill(0.0);
         let n0 = c * g;
         let gi = dx_chunk.len() / image;
         let dyc = chunk_dy(dy, spec, n0, gi);
         let mut dcols = Buffer::uninit(kk * gi * p);
         // dcols = Wᵀ·dy, with W read transposed through strides.
         let wt = Operand::new(w, kk, f, true);
-        gemm::sgemm(kk, f, gi * p, wt, Operand::new(dyc.as_slice(), f, gi * p, false), dcols.as_mut_slice());
+        let dyc = Operand::new(dyc.as_slice(), f, gi * p, false);
+        chunk_sgemm(chunks, kk, f, gi * p, wt, dyc, dcols.as_mut_slice());
         for i in 0..gi {
-            col2im_from(dcols.as_slice(), gi * p, i * p, spec, &mut dx_chunk[i * image..(i + 1) * image]);
+            col2im_scratch(dcols.as_mut_slice(), gi * p, i * p, spec, &mut dx_chunk[i * image..(i + 1) * image]);
         }
     });
     dx
@@ -220,7 +337,8 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
             let cols = chunk_cols(x, spec, n0, gi);
             let dyc = chunk_dy(dy, spec, n0, gi);
             let mut dw = vec![0.0; f * kk];
-            gemm::sgemm(
+            chunk_sgemm(
+                chunks,
                 f,
                 gi * p,
                 kk,
@@ -243,21 +361,26 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
 /// NaN wins.
 fn max_pool_2x2_plane(plane: &[f32], base: usize, spec: &Pool2dSpec, out: &mut [f32], argmax: &mut [usize]) {
     let (w, ow) = (spec.width, spec.out_w());
+    let offsets = [0, 1, w, w + 1];
     for oy in 0..spec.out_h() {
-        let r0 = 2 * oy * w;
-        for ox in 0..ow {
-            let i0 = r0 + 2 * ox;
-            let mut best_i = i0;
-            let mut best = plane[i0];
-            for i in [i0 + 1, i0 + w, i0 + w + 1] {
-                let v = plane[i];
-                if v > best || (v.is_nan() && !best.is_nan()) {
-                    best = v;
-                    best_i = i;
-                }
+        let top = &plane[2 * oy * w..2 * oy * w + 2 * ow];
+        let bottom = &plane[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+        let out = &mut out[oy * ow..(oy + 1) * ow];
+        let argmax = &mut argmax[oy * ow..(oy + 1) * ow];
+        let row_base = base + 2 * oy * w;
+        for (ox, ((o, a), (t, b))) in
+            out.iter_mut().zip(argmax.iter_mut()).zip(top.chunks_exact(2).zip(bottom.chunks_exact(2))).enumerate()
+        {
+            // Branch-free (selects, not jumps): on real activations the winner is unpredictable.
+            let candidates = [t[0], t[1], b[0], b[1]];
+            let (mut best, mut k) = (candidates[0], 0);
+            for (j, &v) in candidates.iter().enumerate().skip(1) {
+                let take = (v > best) | (v.is_nan() & !best.is_nan());
+                best = if take { v } else { best };
+                k = if take { j } else { k };
             }
-            out[oy * ow + ox] = best;
-            argmax[oy * ow + ox] = base + best_i;
+            *o = best;
+            *a = row_base + 2 * ox + offsets[k];
         }
     }
 }
@@ -287,13 +410,15 @@ pub(crate) fn max_pool2d(x: &[f32], spec: &Pool2dSpec) -> (Buffer, Vec<usize>) {
 pub(crate) fn max_pool2d_backward(dy: &[f32], argmax: &[usize], spec: &Pool2dSpec) -> Buffer {
     let plane = spec.height * spec.width;
     let out_plane = spec.out_h() * spec.out_w();
-    let mut dx = Buffer::zeroed(spec.batch * spec.channels * plane);
-    if plane > 0 && out_plane > 0 {
+    // Each plane is zeroed by the task that fills it (in parallel, while it is in cache) rather
+    // than the whole gradient up front on one thread.
+    let mut dx = Buffer::uninit(spec.batch * spec.channels * plane);
+    if plane > 0 {
         dx.as_mut_slice().par_chunks_mut(plane).enumerate().for_each(|(p, d)| {
+            d.fill(0.0);
             let base = p * plane;
-            for (&g, &i) in
-                dy[p * out_plane..(p + 1) * out_plane].iter().zip(&argmax[p * out_plane..(p + 1) * out_plane])
-            {
+            let (dy, argmax) = (&dy[p * out_plane..(p + 1) * out_plane], &argmax[p * out_plane..(p + 1) * out_plane]);
+            for (&g, &i) in dy.iter().zip(argmax) {
                 if i != usize::MAX {
                     d[i - base] += g;
                 }
@@ -332,6 +457,58 @@ pub(crate) fn avg_pool2d_backward(dy: &[f32], spec: &Pool2dSpec) -> Buffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Convolution geometries around the stride-1 `same`-width fast paths: kernels 1 to 5, row
+    /// padding from none to past the kernel, column padding (k − 1)/2 (the fast path) and others.
+    fn geometries() -> Vec<Conv2dSpec> {
+        let mut out = Vec::new();
+        for (height, width) in [(1, 1), (3, 4), (6, 5), (2, 7)] {
+            for k in [1, 2, 3, 5] {
+                for pad_y in [0, (k - 1) / 2, k] {
+                    for pad_x in [(k - 1) / 2, 0, k / 2 + 1] {
+                        for stride in [(1, 1), (2, 1)] {
+                            let spec = Conv2dSpec {
+                                batch: 1,
+                                in_channels: 2,
+                                height,
+                                width,
+                                out_channels: 1,
+                                kernel_h: k,
+                                kernel_w: k,
+                                stride,
+                                padding: (pad_y, pad_x),
+                            };
+                            if height + 2 * pad_y >= k && width + 2 * pad_x >= k {
+                                out.push(spec);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn im2col_and_col2im_fast_paths_match_the_reference() {
+        let mut fast_paths = 0;
+        for spec in geometries() {
+            fast_paths += usize::from(spec.stride == (1, 1) && spec.out_w() == spec.width);
+            let img: Vec<f32> = (0..2 * spec.height * spec.width).map(|i| i as f32 + 1.0).collect();
+            let per = spec.patch_len() * spec.out_h() * spec.out_w();
+            let mut cols = vec![f32::NAN; per];
+            im2col_into(&img, &spec, &mut cols, spec.out_h() * spec.out_w(), 0);
+            assert_eq!(cols, reference::im2col(&img, &spec), "im2col {spec:?}");
+
+            let mut scratch: Vec<f32> = (0..per).map(|i| (i % 7) as f32 - 3.0).collect();
+            let mut expected = vec![0.5; img.len()];
+            reference::col2im_image(&scratch, &spec, &mut expected);
+            let mut got = vec![0.5; img.len()];
+            col2im_scratch(&mut scratch, spec.out_h() * spec.out_w(), 0, &spec, &mut got);
+            assert_eq!(got, expected, "col2im {spec:?}");
+        }
+        assert!(fast_paths > 20, "only {fast_paths} geometries take the fast paths");
+    }
 
     #[test]
     fn valid_ranges_match_a_brute_force_scan() {

@@ -1,7 +1,7 @@
 //! Element-wise kernels: unary maps in fixed-size parallel chunks, binary ops by output rows with
 //! the broadcast pattern of each operand (advance or repeat), both through the `arch` kernels.
 
-use neurite_core::backend::{BinaryOp, UnaryOp};
+use neurite_core::backend::{BiasAct, BinaryOp, UnaryOp};
 use neurite_core::shape::{Shape, broadcast_offsets};
 use rayon::prelude::*;
 
@@ -119,4 +119,86 @@ pub(crate) fn permute(x: &[f32], shape: &Shape, axes: &[usize]) -> Buffer {
         }
     });
     out
+}
+
+/// `act(x + bias[c])` over `x` as `[outer, channels, inner]`, one pass (see `Backend::bias_act`).
+pub(crate) fn bias_act(x: &[f32], bias: &[f32], channels: usize, inner: usize, act: BiasAct) -> Buffer {
+    let mut out = Buffer::uninit(x.len());
+    let cols = channels * inner;
+    let relu = act == BiasAct::Relu;
+    for_rows(out.as_mut_slice(), cols, |r, row| {
+        let src = &x[r * cols..(r + 1) * cols];
+        if inner == 1 {
+            // A dense layer's row: one bias value per element.
+            for ((o, &v), &b) in row.iter_mut().zip(src).zip(bias) {
+                *o = if relu { (v + b).max(0.0) } else { v + b };
+            }
+        } else {
+            for ((plane, src), &b) in row.chunks_mut(inner).zip(src.chunks(inner)).zip(bias) {
+                for (o, &v) in plane.iter_mut().zip(src) {
+                    *o = if relu { (v + b).max(0.0) } else { v + b };
+                }
+            }
+        }
+        if let Some(op @ (UnaryOp::Sigmoid | UnaryOp::Tanh)) = act.unary() {
+            let z = row.to_vec();
+            arch::unary(op, &z, row);
+        }
+    });
+    out
+}
+
+/// The gradients of [`bias_act`]: `dz = dy·act′(y)`, and the bias gradient summed per
+/// `(outer, channel)` over `inner` (in parallel), then over `outer` in order, so the result does
+/// not depend on the threads.
+pub(crate) fn bias_act_backward(
+    y: &[f32],
+    dy: &[f32],
+    channels: usize,
+    inner: usize,
+    act: BiasAct,
+) -> (Buffer, Buffer) {
+    let mut dz = Buffer::uninit(y.len());
+    let cols = channels * inner;
+    for_rows(dz.as_mut_slice(), cols, |r, row| {
+        let (y, dy) = (&y[r * cols..(r + 1) * cols], &dy[r * cols..(r + 1) * cols]);
+        match act {
+            BiasAct::None => row.copy_from_slice(dy),
+            BiasAct::Relu => {
+                for ((o, &y), &g) in row.iter_mut().zip(y).zip(dy) {
+                    *o = if y > 0.0 { g } else { 0.0 };
+                }
+            }
+            BiasAct::Sigmoid => {
+                for ((o, &y), &g) in row.iter_mut().zip(y).zip(dy) {
+                    *o = g * (y * (1.0 - y));
+                }
+            }
+            BiasAct::Tanh => {
+                for ((o, &y), &g) in row.iter_mut().zip(y).zip(dy) {
+                    *o = g * (1.0 - y * y);
+                }
+            }
+        }
+    });
+    let mut db = Buffer::zeroed(channels);
+    if let Some(outer) = dz.len().checked_div(cols) {
+        let dz = dz.as_slice();
+        if inner == 1 {
+            for row in dz.chunks_exact(cols) {
+                arch::add_assign(db.as_mut_slice(), row);
+            }
+        } else {
+            let sums = |o: usize| -> Vec<f32> { dz[o * cols..(o + 1) * cols].chunks(inner).map(arch::sum).collect() };
+            let partials: Vec<Vec<f32>> = if dz.len() >= PARALLEL_THRESHOLD {
+                (0..outer).into_par_iter().map(sums).collect()
+            } else {
+                (0..outer).map(sums).collect()
+            };
+            for part in &partials {
+                arch::add_assign(db.as_mut_slice(), part);
+            }
+        }
+    }
+    (dz, db)
 }

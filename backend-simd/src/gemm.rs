@@ -130,6 +130,26 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
     }
 }
 
+/// `c[m, n] = a·b` (c contiguous, overwritten) on the calling thread, for callers that already
+/// run in parallel (one chunk of a convolution per task).
+///
+/// # Panics
+/// If `c` or an operand is too short for the shape.
+pub(crate) fn sgemm_serial(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(c.len() >= m * n, "sgemm: output too short");
+    if k == 0 {
+        c[..m * n].fill(0.0);
+        return;
+    }
+    check_operands(m, k, n, &a, &b);
+    // SAFETY: c holds m·n elements (asserted) and is borrowed mutably, so nothing else touches
+    // it; operands checked above.
+    unsafe { sgemm_raw(m, k, n, a, b, c.as_mut_ptr(), n) };
+}
+
 /// Products with at most this many multiply-adds skip sgemm: its packing costs more than the
 /// arithmetic (the course's 2-4-1 network, a scalar loss).
 const SMALL: usize = 4096;

@@ -19,7 +19,7 @@ mod reduce;
 
 pub use buffer::{Buffer, clear_pool, fresh_allocations};
 
-use neurite_core::backend::{Backend, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
+use neurite_core::backend::{Backend, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
 use neurite_core::reference;
 use neurite_core::shape::Shape;
 
@@ -68,6 +68,14 @@ impl Backend for SimdBackend {
         let mut out = Buffer::uninit(spec.batch * spec.m * spec.n);
         gemm::matmul(lhs.as_slice(), rhs.as_slice(), spec, out.as_mut_slice());
         out
+    }
+
+    fn bias_act(x: &Buffer, bias: &Buffer, channels: usize, inner: usize, act: BiasAct) -> Buffer {
+        elementwise::bias_act(x.as_slice(), bias.as_slice(), channels, inner, act)
+    }
+
+    fn bias_act_backward(y: &Buffer, dy: &Buffer, channels: usize, inner: usize, act: BiasAct) -> (Buffer, Buffer) {
+        elementwise::bias_act_backward(y.as_slice(), dy.as_slice(), channels, inner, act)
     }
 
     fn reduce(op: ReduceOp, x: &Buffer, shape: &Shape, axis: usize) -> Buffer {

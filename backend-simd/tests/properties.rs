@@ -4,7 +4,7 @@
 
 use neurite_backend_cpu::CpuBackend as C;
 use neurite_backend_simd::SimdBackend as S;
-use neurite_core::backend::{Backend, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
+use neurite_core::backend::{Backend, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
 use neurite_core::conformance::elementwise::UNARY_OPS;
 use neurite_core::{Rng, Shape};
 use proptest::prelude::*;
@@ -109,6 +109,23 @@ proptest! {
     }
 
     #[test]
+    fn bias_activation_matches(outer in dim(), channels in 1usize..40, inner in prop_oneof![Just(1usize), Just(7), Just(33), Just(257)], act in 0usize..4, seed in 0u64..1000) {
+        let act = [BiasAct::None, BiasAct::Relu, BiasAct::Sigmoid, BiasAct::Tanh][act];
+        let n = outer * channels * inner;
+        let (x, bias, dy) = (data(n, seed), data(channels, seed + 1), data(n, seed + 2));
+        let y = C::bias_act(&x, &bias, channels, inner, act);
+        close("bias_act", &v(&S::bias_act(&s(&x), &s(&bias), channels, inner, act)), &y, 1e-6)?;
+        let (dzs, dbs) = S::bias_act_backward(&s(&y), &s(&dy), channels, inner, act);
+        let (dzc, dbc) = C::bias_act_backward(&y, &dy, channels, inner, act);
+        close("bias_act dz", &v(&dzs), &dzc, 1e-6)?;
+        // The bias gradient is a sum of outer·inner terms: a reduction's tolerance, relative to Σ|dz|.
+        let scale: f32 = dzc.iter().map(|d| d.abs()).sum::<f32>().max(1.0);
+        let dbs: Vec<f32> = v(&dbs).iter().map(|d| d / scale).collect();
+        let dbc: Vec<f32> = dbc.iter().map(|d| d / scale).collect();
+        close("bias_act dbias", &dbs, &dbc, 1e-5)?;
+    }
+
+    #[test]
     fn convolution_matches(batch in 1usize..5, c in 1usize..4, h in 1usize..12, w in 1usize..12, f in 1usize..5, k in 1usize..4, stride in 1usize..3, pad in 0usize..2, seed in 0u64..1000) {
         prop_assume!(h + 2 * pad >= k && w + 2 * pad >= k);
         let spec = Conv2dSpec { batch, in_channels: c, height: h, width: w, out_channels: f, kernel_h: k, kernel_w: k, stride: (stride, stride), padding: (pad, pad) };
@@ -124,9 +141,10 @@ proptest! {
     }
 
     #[test]
-    fn pooling_matches(batch in 1usize..4, c in 1usize..4, h in 1usize..10, w in 1usize..10, k in 1usize..4, stride in 1usize..3, seed in 0u64..1000) {
+    fn pooling_matches(batch in 1usize..4, c in 1usize..4, h in 1usize..10, w in 1usize..10, k in 1usize..4, stride in 1usize..3, padded in any::<bool>(), seed in 0u64..1000) {
         prop_assume!(h >= k && w >= k);
-        let pad = k / 2;
+        // Unpadded windows include the 2×2, stride-2 fast path.
+        let pad = if padded { k / 2 } else { 0 };
         let spec = Pool2dSpec { batch, channels: c, height: h, width: w, kernel: (k, k), stride: (stride, stride), padding: (pad, pad) };
         let x = data(batch * c * h * w, seed);
         let (ys, is) = S::max_pool2d(&s(&x), &spec);

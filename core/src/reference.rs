@@ -2,7 +2,7 @@
 //! reference a new backend can start from or be compared with. Written for clarity, not speed;
 //! backends override the hot ones.
 
-use crate::backend::Conv2dSpec;
+use crate::backend::{BiasAct, Conv2dSpec};
 use crate::backend::{BinaryOp, MatmulSpec, Pool2dSpec, REDUCE_CHUNK, ReduceOp, UnaryOp};
 use crate::shape::{Shape, broadcast_offsets};
 
@@ -417,6 +417,32 @@ pub fn max_pool2d(x: &[f32], spec: &Pool2dSpec) -> (Vec<f32>, Vec<usize>) {
         );
     }
     (out, idx)
+}
+
+/// `act(x + bias[c])` over `x` as `[outer, channels, inner]`.
+pub fn bias_act(x: &[f32], bias: &[f32], channels: usize, inner: usize, act: BiasAct) -> Vec<f32> {
+    let mut out = x.to_vec();
+    for row in out.chunks_mut((channels * inner).max(1)) {
+        for (plane, &b) in row.chunks_mut(inner.max(1)).zip(bias) {
+            for v in plane {
+                *v = act.apply(*v + b);
+            }
+        }
+    }
+    out
+}
+
+/// The gradients of [`bias_act`] from its output and output gradient: `dz = dy·act′`, and the
+/// bias gradient, summed per `(outer, channel)` over `inner` first, then over `outer` in order.
+pub fn bias_act_backward(y: &[f32], dy: &[f32], channels: usize, inner: usize, act: BiasAct) -> (Vec<f32>, Vec<f32>) {
+    let dz: Vec<f32> = y.iter().zip(dy).map(|(&y, &g)| g * act.derivative_from_output(y)).collect();
+    let mut db = vec![0.0; channels];
+    for row in dz.chunks((channels * inner).max(1)) {
+        for (d, plane) in db.iter_mut().zip(row.chunks(inner.max(1))) {
+            *d += chunked_sum(plane.iter().copied());
+        }
+    }
+    (dz, db)
 }
 
 /// Routes each output gradient to its window's winner.

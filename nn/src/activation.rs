@@ -2,7 +2,7 @@
 //! ([`Activation`], for a [`crate::Sequential`]). Each op's derivative is core's: σ' = σ(1 − σ),
 //! tanh' = 1 − tanh², ReLU' = step, and so on.
 
-use neurite_core::{Backend, Tensor};
+use neurite_core::{Backend, BiasAct, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::module::Module;
@@ -80,6 +80,15 @@ impl Activation {
 impl<B: Backend> Module<B> for Activation {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         self.apply(x)
+    }
+
+    fn fusable_activation(&self) -> Option<BiasAct> {
+        match self {
+            Activation::Relu => Some(BiasAct::Relu),
+            Activation::Sigmoid => Some(BiasAct::Sigmoid),
+            Activation::Tanh => Some(BiasAct::Tanh),
+            _ => None,
+        }
     }
 
     fn spec(&self) -> LayerSpec {

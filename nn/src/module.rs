@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use neurite_core::{Backend, Tensor, no_grad};
+use neurite_core::{Backend, BiasAct, Tensor, no_grad};
 
 use crate::spec::LayerSpec;
 
@@ -28,6 +28,20 @@ pub trait Module<B: Backend>: Send + Sync {
     /// The trainable parameters, by path name (`weight`, `layers.0.bias`).
     fn params(&self) -> Vec<(String, &Tensor<B>)> {
         Vec::new()
+    }
+
+    /// The activation this layer is, when a layer before it may fuse it into its bias add
+    /// (ReLU, sigmoid, tanh): see [`Module::forward_activated`].
+    fn fusable_activation(&self) -> Option<BiasAct> {
+        None
+    }
+
+    /// This layer followed by `act`, in one fused bias-and-activation pass
+    /// ([`Tensor::bias_act`]), if the layer can (a dense or convolutional layer with a bias).
+    /// [`Sequential`] uses it for a layer followed by an activation layer; the values are those of
+    /// the two layers run one after the other.
+    fn forward_activated(&self, _x: &Tensor<B>, _act: BiasAct) -> Option<Tensor<B>> {
+        None
     }
 
     /// The trainable parameters for in-place update, in the same order as [`Module::params`]
@@ -160,8 +174,17 @@ fn prefixed<T>(i: usize, named: Vec<(String, T)>) -> impl Iterator<Item = (Strin
 impl<B: Backend> Module<B> for Sequential<B> {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         let mut y = x.clone();
-        for layer in &self.layers {
-            y = layer.forward(&y);
+        let mut i = 0;
+        while i < self.layers.len() {
+            // A dense or convolutional layer followed by ReLU, sigmoid or tanh runs as one pass.
+            let next = self.layers.get(i + 1).and_then(|l| l.fusable_activation());
+            if let Some(fused) = next.and_then(|act| self.layers[i].forward_activated(&y, act)) {
+                y = fused;
+                i += 2;
+                continue;
+            }
+            y = self.layers[i].forward(&y);
+            i += 1;
         }
         y
     }

@@ -5,7 +5,7 @@
 
 use neurite_augment::spec::{catalogue, typical_pipeline};
 use neurite_augment::{ImageBatch, ImageSize, Transform};
-use neurite_core::{Backend, Rng, Tensor, no_grad};
+use neurite_core::{Backend, BiasAct, Rng, Tensor, no_grad};
 
 /// What one iteration of a workload counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,11 +65,11 @@ impl<B: Backend> Mlp<B> {
         Mlp { layers }
     }
 
-    fn forward(&self, x: &Tensor<B>, hidden: fn(&Tensor<B>) -> Tensor<B>) -> Tensor<B> {
+    /// `hidden` after every layer but the last, fused with the bias add as `nn::Sequential` does.
+    fn forward(&self, x: &Tensor<B>, hidden: BiasAct) -> Tensor<B> {
         let last = self.layers.len() - 1;
         self.layers.iter().enumerate().fold(x.clone(), |h, (i, (w, b))| {
-            let z = h.matmul_t(w, false, true).add(b);
-            if i < last { hidden(&z) } else { z }
+            h.matmul_t(w, false, true).bias_act(b, if i < last { hidden } else { BiasAct::None })
         })
     }
 
@@ -108,7 +108,7 @@ pub fn mlp_train_step<B: Backend>() -> Workload {
         unit: Unit::Samples,
         per_iter: 128,
         run: Box::new(move || {
-            let loss = mlp.forward(&x, Tensor::relu).softmax_cross_entropy(&t);
+            let loss = mlp.forward(&x, BiasAct::Relu).softmax_cross_entropy(&t);
             mlp.sgd(loss, 0.05);
         }),
     }
@@ -125,7 +125,7 @@ pub fn mlp_infer<B: Backend>() -> Workload {
         unit: Unit::Samples,
         per_iter: 1000,
         run: Box::new(move || {
-            std::hint::black_box(no_grad(|| mlp.forward(&x, Tensor::relu).argmax(1, false)));
+            std::hint::black_box(no_grad(|| mlp.forward(&x, BiasAct::Relu).argmax(1, false)));
         }),
     }
 }
@@ -152,9 +152,11 @@ pub fn cnn_train_step<B: Backend>() -> Workload {
         per_iter: 64,
         run: Box::new(move || {
             let p = &params;
-            let h = x.conv2d(&p[0], Some(&p[1]), (1, 1), (2, 2)).relu().max_pool2d((2, 2), (2, 2), (0, 0));
-            let h = h.conv2d(&p[2], Some(&p[3]), (1, 1), (2, 2)).relu().max_pool2d((2, 2), (2, 2), (0, 0));
-            let logits = h.flatten_batch().matmul_t(&p[4], false, true).add(&p[5]);
+            // Bias and ReLU fused, as `nn::Sequential` runs a convolution followed by ReLU.
+            let relu = BiasAct::Relu;
+            let h = x.conv2d(&p[0], None, (1, 1), (2, 2)).bias_act(&p[1], relu).max_pool2d((2, 2), (2, 2), (0, 0));
+            let h = h.conv2d(&p[2], None, (1, 1), (2, 2)).bias_act(&p[3], relu).max_pool2d((2, 2), (2, 2), (0, 0));
+            let logits = h.flatten_batch().matmul_t(&p[4], false, true).bias_act(&p[5], BiasAct::None);
             let loss = logits.softmax_cross_entropy(&t);
             let grads = loss.backward();
             drop((loss, h, logits));
@@ -182,7 +184,7 @@ pub fn tiny_mlp_train_step<B: Backend>() -> Workload {
         unit: Unit::Samples,
         per_iter: 4,
         run: Box::new(move || {
-            let y = mlp.forward(&x, Tensor::sigmoid).sigmoid();
+            let y = mlp.forward(&x, BiasAct::Sigmoid).sigmoid();
             let loss = y.sub(&t).square().sum().mul_scalar(0.125);
             mlp.sgd(loss, 0.5);
         }),

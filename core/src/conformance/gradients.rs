@@ -37,6 +37,13 @@ fn shifted<B: Backend>(dims: &[usize], seed: u64) -> Tensor<B> {
     Tensor::from_vec(values, dims).require_grad()
 }
 
+/// Small values (|v| ≤ 0.225) for a bias: added to a `param` value (|x| ≥ 0.3) the sum stays at
+/// least 0.075 from ReLU's kink.
+fn small<B: Backend>(dims: &[usize], seed: u64) -> Tensor<B> {
+    let values = smooth_values(Shape::new(dims), seed).into_iter().map(|v| v * 0.15).collect();
+    Tensor::from_vec(values, dims).require_grad()
+}
+
 fn constant<B: Backend>(values: Vec<f32>, dims: &[usize]) -> Tensor<B> {
     Tensor::from_vec(values, dims)
 }
@@ -122,6 +129,18 @@ pub fn cases<B: Backend>() -> Vec<Case<B>> {
         ),
         case!("softmax_cross_entropy soft targets", [param(&[3, 4], 75), positive(&[3, 4], 76)], |x| {
             x[0].softmax_cross_entropy(&x[1])
+        }),
+        case!("bias_act relu on [N, C]", [param(&[5, 3], 90), small(&[3], 91)], |x| {
+            x[0].bias_act(&x[1], crate::BiasAct::Relu)
+        }),
+        case!("bias_act sigmoid on [N, C, H, W]", [param(&[2, 3, 2, 5], 92), small(&[3], 93)], |x| {
+            x[0].bias_act(&x[1], crate::BiasAct::Sigmoid)
+        }),
+        case!("bias_act tanh on [N, C, L]", [param(&[3, 2, 7], 94), small(&[2], 95)], |x| {
+            x[0].bias_act(&x[1], crate::BiasAct::Tanh)
+        }),
+        case!("bias_act none on [1, C, 1]", [param(&[1, 4, 1], 96), small(&[4], 97)], |x| {
+            x[0].bias_act(&x[1], crate::BiasAct::None)
         }),
         case!("conv2d padded", [param(&[2, 2, 5, 5], 77), param(&[3, 2, 3, 3], 78), param(&[3], 79)], |x| {
             x[0].conv2d(&x[1], Some(&x[2]), (1, 1), (1, 1))

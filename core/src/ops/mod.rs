@@ -66,6 +66,7 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "softmax",
     "log_softmax",
     "softmax_cross_entropy",
+    "bias_act",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",

@@ -2,7 +2,7 @@
 //! log-softmax + negative log-likelihood loss, 2-D convolution and pooling. Layers that use them
 //! live in `neurite-nn`.
 
-use crate::backend::{Backend, Conv2dSpec, Pool2dSpec};
+use crate::backend::{Backend, BiasAct, Conv2dSpec, Pool2dSpec};
 use crate::check;
 use crate::shape::Shape;
 use crate::tensor::{Backward, Tensor};
@@ -47,6 +47,26 @@ impl<B: Backend> Backward<B> for SoftmaxCrossEntropy {
         let dx = logp.exp().mul(&targets.sum_axis(1, true)).sub(targets).mul_scalar(scale);
         let dt = targets.is_tracked().then(|| logp.mul_scalar(-scale));
         vec![Some(dx), dt]
+    }
+}
+
+struct BiasActivation {
+    channels: usize,
+    inner: usize,
+    act: BiasAct,
+}
+
+impl<B: Backend> Backward<B> for BiasActivation {
+    fn name(&self) -> &'static str {
+        "bias_act"
+    }
+
+    fn backward(&self, inputs: &[Tensor<B>], y: &Tensor<B>, dy: &Tensor<B>) -> Vec<Option<Tensor<B>>> {
+        let (x, b) = (&inputs[0], &inputs[1]);
+        let (dz, db) = B::bias_act_backward(y.storage(), dy.storage(), self.channels, self.inner, self.act);
+        let dx = x.is_tracked().then(|| Tensor::from_storage(dz, x.shape().clone()));
+        let db = b.is_tracked().then(|| Tensor::from_storage(db, b.shape().clone()));
+        vec![dx, db]
     }
 }
 
@@ -214,9 +234,33 @@ impl<B: Backend> Tensor<B> {
                 if b.dims() != [w[0]] {
                     check::fail("conv2d", format_args!("bias {} must be [{}]", b.shape(), w[0]));
                 }
-                y.add(&b.reshape([1, w[0], 1, 1]))
+                y.bias_act(b, BiasAct::None)
             }
         }
+    }
+
+    /// `act(self + bias)` with the `[C]` bias added along axis 1 (`[N, C]` rows of a dense layer,
+    /// `[N, C, H, W]` maps of a convolution), in one fused pass: the same values as
+    /// `self.add(&bias.reshape([1, C, 1, …])).relu()` (or `.sigmoid()`, `.tanh()`), with one node
+    /// in the graph instead of two and one backward pass instead of three.
+    ///
+    /// # Panics
+    /// If `self` has fewer than two dimensions or `bias` is not `[C]`.
+    #[track_caller]
+    pub fn bias_act(&self, bias: &Tensor<B>, act: BiasAct) -> Tensor<B> {
+        let dims = self.dims();
+        if dims.len() < 2 {
+            check::fail("bias_act", format_args!("input {} needs at least two dimensions", self.shape()));
+        }
+        if bias.dims() != [dims[1]] {
+            check::fail(
+                "bias_act",
+                format_args!("bias {} must be [{}] for input {}", bias.shape(), dims[1], self.shape()),
+            );
+        }
+        let (channels, inner) = (dims[1], dims[2..].iter().product());
+        let data = B::bias_act(self.storage(), bias.storage(), channels, inner, act);
+        Tensor::from_op(data, self.shape().clone(), &[self, bias], BiasActivation { channels, inner, act })
     }
 
     fn pool_spec(

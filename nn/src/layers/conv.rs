@@ -2,7 +2,7 @@
 //! padding, weight `[out, in, kh, kw]` as in PyTorch. The kernel work (im2col + matmul) is the
 //! backend's, the gradient core's `conv2d` op's.
 
-use neurite_core::{Backend, Rng, Tensor};
+use neurite_core::{Backend, BiasAct, Rng, Tensor};
 
 use crate::init::Init;
 use crate::module::Module;
@@ -118,6 +118,11 @@ impl<B: Backend> Module<B> for Conv2d<B> {
     /// If the input is not `[n, in, h, w]` or the kernel is larger than the padded input.
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         x.conv2d(&self.weight, self.bias.as_ref(), self.stride, self.padding)
+    }
+
+    fn forward_activated(&self, x: &Tensor<B>, act: BiasAct) -> Option<Tensor<B>> {
+        let b = self.bias.as_ref()?;
+        Some(x.conv2d(&self.weight, None, self.stride, self.padding).bias_act(b, act))
     }
 
     fn params(&self) -> Vec<(String, &Tensor<B>)> {

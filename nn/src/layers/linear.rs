@@ -1,7 +1,7 @@
 //! The dense layer u = Wx + b, with PyTorch's `[out, in]` weight layout: a batch `[n, in]` is
 //! multiplied by Wᵀ through `matmul_t`'s transpose flag, never a copied transpose.
 
-use neurite_core::{Backend, Rng, Tensor};
+use neurite_core::{Backend, BiasAct, Rng, Tensor};
 
 use crate::init::Init;
 use crate::module::Module;
@@ -119,9 +119,17 @@ impl<B: Backend> Module<B> for Linear<B> {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         let y = x.matmul_t(&self.weight, false, true);
         match &self.bias {
+            // `[batch, out]`: the bias runs along axis 1, one fused pass.
+            Some(b) if y.rank() == 2 => y.bias_act(b, BiasAct::None),
             Some(b) => y.add(b),
             None => y,
         }
+    }
+
+    fn forward_activated(&self, x: &Tensor<B>, act: BiasAct) -> Option<Tensor<B>> {
+        let b = self.bias.as_ref()?;
+        let y = x.matmul_t(&self.weight, false, true);
+        (y.rank() == 2).then(|| y.bias_act(b, act))
     }
 
     fn params(&self) -> Vec<(String, &Tensor<B>)> {
