@@ -328,7 +328,9 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
     let (f, kk) = (spec.out_channels, spec.patch_len());
     let g = images_per_chunk(spec);
     let chunks = spec.batch.div_ceil(g);
-    // One partial dW per chunk, summed in chunk order.
+    // One partial dWᵀ = cols · dyᵀ per chunk ([C·kh·kw, F]: the large column matrix is the
+    // row-major left operand, which sgemm packs with contiguous reads; as the transposed right
+    // operand of dy · colsᵀ it would be gathered at a stride), summed in chunk order.
     let partials: Vec<Vec<f32>> = (0..chunks)
         .into_par_iter()
         .map(|c| {
@@ -336,22 +338,29 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
             let gi = g.min(spec.batch - n0);
             let cols = chunk_cols(x, spec, n0, gi);
             let dyc = chunk_dy(dy, spec, n0, gi);
-            let mut dw = vec![0.0; f * kk];
+            let mut dwt = vec![0.0; kk * f];
             chunk_sgemm(
                 chunks,
-                f,
-                gi * p,
                 kk,
-                Operand::new(dyc.as_slice(), f, gi * p, false),
-                Operand::new(cols.as_slice(), gi * p, kk, true),
-                &mut dw,
+                gi * p,
+                f,
+                Operand::new(cols.as_slice(), kk, gi * p, false),
+                Operand::new(dyc.as_slice(), gi * p, f, true),
+                &mut dwt,
             );
-            dw
+            dwt
         })
         .collect();
-    let mut dw = Buffer::zeroed(f * kk);
+    let mut dwt = vec![0.0; kk * f];
     for part in &partials {
-        crate::arch::add_assign(dw.as_mut_slice(), part);
+        crate::arch::add_assign(&mut dwt, part);
+    }
+    // [C·kh·kw, F] → [F, C·kh·kw]
+    let mut dw = Buffer::uninit(f * kk);
+    for (fi, row) in dw.as_mut_slice().chunks_exact_mut(kk.max(1)).enumerate().take(f) {
+        for (r, v) in row.iter_mut().enumerate() {
+            *v = dwt[r * f + fi];
+        }
     }
     dw
 }
@@ -361,7 +370,6 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
 /// NaN wins.
 fn max_pool_2x2_plane(plane: &[f32], base: usize, spec: &Pool2dSpec, out: &mut [f32], argmax: &mut [usize]) {
     let (w, ow) = (spec.width, spec.out_w());
-    let offsets = [0, 1, w, w + 1];
     for oy in 0..spec.out_h() {
         let top = &plane[2 * oy * w..2 * oy * w + 2 * ow];
         let bottom = &plane[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
@@ -371,18 +379,22 @@ fn max_pool_2x2_plane(plane: &[f32], base: usize, spec: &Pool2dSpec, out: &mut [
         for (ox, ((o, a), (t, b))) in
             out.iter_mut().zip(argmax.iter_mut()).zip(top.chunks_exact(2).zip(bottom.chunks_exact(2))).enumerate()
         {
-            // Branch-free (selects, not jumps): on real activations the winner is unpredictable.
-            let candidates = [t[0], t[1], b[0], b[1]];
-            let (mut best, mut k) = (candidates[0], 0);
-            for (j, &v) in candidates.iter().enumerate().skip(1) {
-                let take = (v > best) | (v.is_nan() & !best.is_nan());
-                best = if take { v } else { best };
-                k = if take { j } else { k };
-            }
+            // A tree of three branch-free comparisons (selects, not jumps: on real activations
+            // the winner is unpredictable); the first of equals and the first NaN still win.
+            let (top_best, top_k) = first_max(t[0], 0, t[1], 1);
+            let (bottom_best, bottom_k) = first_max(b[0], w, b[1], w + 1);
+            let (best, k) = first_max(top_best, top_k, bottom_best, bottom_k);
             *o = best;
-            *a = row_base + 2 * ox + offsets[k];
+            *a = row_base + 2 * ox + k;
         }
     }
+}
+
+/// The winner of `a` (first) and `b`: `b` if it is larger, or NaN while `a` is not.
+#[inline(always)]
+fn first_max(a: f32, ia: usize, b: f32, ib: usize) -> (f32, usize) {
+    let take = (b > a) | (b.is_nan() & !a.is_nan());
+    (if take { b } else { a }, if take { ib } else { ia })
 }
 
 pub(crate) fn max_pool2d(x: &[f32], spec: &Pool2dSpec) -> (Buffer, Vec<usize>) {
