@@ -1,7 +1,8 @@
 //! A packed, register-blocked matrix product in plain Rust (no BLAS, no intrinsics). B is packed
 //! once into panels of `NR` columns; each task takes a block of rows, packs `MR` rows of A at a time,
-//! and a 4×8 micro-kernel keeps its 32 accumulators in registers while it walks a `KC`-deep slice
-//! of k, then adds them into C. Transposed operands are read through strides while packing (the
+//! and a 4×8 micro-kernel keeps its 32 accumulators in SSE registers while it walks a `KC`-deep
+//! slice of k, then adds them into C. The code is safe Rust that LLVM vectorises for the baseline
+//! x86-64 target (SSE2, no FMA); see `kernel`. Transposed operands are read through strides while packing (the
 //! tensor is never copied transposed). Block boundaries depend only on the shape, and every output
 //! value sums its k range in the same order whatever thread computes it, so results are
 //! bit-identical at any thread count.
@@ -15,8 +16,13 @@ use crate::PARALLEL_THRESHOLD;
 const MR: usize = 4;
 /// Columns of the micro-kernel (two 4-wide SSE registers per row).
 const NR: usize = 8;
-/// Depth of one pass over k: an `MR × KC` sliver of A and a `KC × NR` panel of B stay in L1.
+/// Width of an SSE register in f32 lanes.
+const LANES: usize = 4;
+/// Depth of one pass over k: an `MR × KC` sliver of A (16 KiB with its values repeated across
+/// lanes) stays in L1.
 const KC: usize = 256;
+/// Columns of C per block: the `KC × NC` slice of packed B (256 KiB) stays in L2.
+const NC: usize = 256;
 /// Rows of C per parallel task.
 const ROW_BLOCK: usize = 64;
 
@@ -78,35 +84,34 @@ fn pack_b(b: View<'_>, k: usize, n: usize) -> Vec<f32> {
     packed
 }
 
-/// Computes the rows `row0..row0 + c.len() / n` of C from A and packed B. For each k slice the
-/// whole row block of A is packed into slivers of `MR` rows; then each B panel (which stays in L1)
-/// meets every sliver in turn.
+/// Computes the rows `row0..row0 + c.len() / n` of C from A and packed B, in the GotoBLAS
+/// order: for each block of `NC` columns (whose B panels stay in L2) and each k slice, one sliver
+/// of `MR` rows of A is packed (it stays in L1) and meets every panel of the block in turn.
 fn gemm_rows(a: View<'_>, row0: usize, c: &mut [f32], packed_b: &[f32], k: usize, n: usize) {
     let rows = c.len() / n;
-    let slivers = rows.div_ceil(MR);
-    let mut packed_a = vec![0.0f32; slivers * MR * KC];
-    for k0 in (0..k).step_by(KC) {
-        let depth = KC.min(k - k0);
-        // packed_a[s][p·MR + i] = A[row0 + s·MR + i, k0 + p], zero past the last row.
-        for (s, sliver) in packed_a.chunks_mut(MR * KC).enumerate() {
-            for p in 0..depth {
-                for i in 0..MR {
-                    let r = s * MR + i;
-                    sliver[p * MR + i] = if r < rows { a.at(row0 + r, k0 + p) } else { 0.0 };
+    let panels = n.div_ceil(NR);
+    let mut sliver = [[0.0f32; LANES]; MR * KC];
+    for first_panel in (0..panels).step_by(NC / NR) {
+        let block = first_panel..panels.min(first_panel + NC / NR);
+        for k0 in (0..k).step_by(KC) {
+            let depth = KC.min(k - k0);
+            for i0 in (0..rows).step_by(MR) {
+                // sliver[p·MR + i] = A[row0 + i0 + i, k0 + p] in every lane, zero past the last row.
+                for p in 0..depth {
+                    for i in 0..MR {
+                        let r = i0 + i;
+                        sliver[p * MR + i] = [if r < rows { a.at(row0 + r, k0 + p) } else { 0.0 }; LANES];
+                    }
                 }
-            }
-        }
-        for (jp, panel) in packed_b.chunks(k * NR).enumerate() {
-            let b_slice = &panel[k0 * NR..(k0 + depth) * NR];
-            let j0 = jp * NR;
-            let width = NR.min(n - j0);
-            for (s, sliver) in packed_a.chunks(MR * KC).enumerate() {
-                let acc = kernel(&sliver[..depth * MR], b_slice);
-                let i0 = s * MR;
-                for (i, acc_row) in acc.iter().enumerate().take(MR.min(rows - i0)) {
-                    let c_row = &mut c[(i0 + i) * n + j0..(i0 + i) * n + j0 + width];
-                    for (cv, &av) in c_row.iter_mut().zip(acc_row) {
-                        *cv += av;
+                for jp in block.clone() {
+                    let panel = &packed_b[jp * k * NR..(jp + 1) * k * NR];
+                    let acc = kernel(&sliver[..depth * MR], &panel[k0 * NR..(k0 + depth) * NR]);
+                    let (j0, width) = (jp * NR, NR.min(n - jp * NR));
+                    for (i, acc_row) in acc.iter().enumerate().take(MR.min(rows - i0)) {
+                        let c_row = &mut c[(i0 + i) * n + j0..(i0 + i) * n + j0 + width];
+                        for (cv, &av) in c_row.iter_mut().zip(acc_row) {
+                            *cv += av;
+                        }
                     }
                 }
             }
@@ -114,16 +119,18 @@ fn gemm_rows(a: View<'_>, row0: usize, c: &mut [f32], packed_b: &[f32], k: usize
     }
 }
 
-/// The 4×8 micro-kernel: Σₚ a[p, i]·b[p, j] over one k slice, in registers.
+/// The 4×8 micro-kernel: Σₚ a[p, i]·b[p, j] over one k slice, in eight SSE registers. Each A
+/// value arrives already repeated across a 4-wide vector, so the loop is vector loads, multiplies
+/// and adds only: broadcasting a scalar would cost a shuffle per value, on the ports the
+/// arithmetic needs (measured: ~23 → ~29 GFLOP/s on one core).
 #[inline(always)]
-fn kernel(a: &[f32], b: &[f32]) -> [[f32; NR]; MR] {
+fn kernel(a: &[[f32; LANES]], b: &[f32]) -> [[f32; NR]; MR] {
     let mut acc = [[0.0f32; NR]; MR];
     for (ap, bp) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
         let bp: &[f32; NR] = bp.try_into().expect("panel rows are NR wide");
-        for i in 0..MR {
-            let av = ap[i];
-            for j in 0..NR {
-                acc[i][j] += av * bp[j];
+        for (acc_row, av) in acc.iter_mut().zip(ap) {
+            for (j, acc) in acc_row.iter_mut().enumerate() {
+                *acc += av[j % LANES] * bp[j];
             }
         }
     }
