@@ -67,6 +67,8 @@ fn fixtures(dir: &Path) {
     pair("badgzip", gz, idx_bytes(&[100], &labels));
     std::fs::create_dir_all(dir.join("empty-folder")).expect("folder");
     write(&dir.join("bad.csv"), "label,p\n3,0,0,0,0\n4,0,300,0,0\n");
+    // The `csv` fuzz target's input: a quoted field spanning a line break once made a two-line error.
+    write(&dir.join("quoted.csv"), "1,0,0,0,0,0,0,0,0,\"55\n12,1,2,3,4,5,6,7,8,9\n");
     write(&dir.join("random.ckpt"), noise(4096, 1));
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     png.extend(noise(200, 2));
@@ -127,6 +129,7 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         train_case(&["--train-data", "{dir}/badlabels"], "label 12 at index 7 is not in 0..10"),
         train_case(&["--train-data", "{dir}/badgzip"], "gzip"),
         train_case(&["--train-data", "{dir}/bad.csv"], "bad.csv: line 3, column 3: `300` is not a pixel value 0–255"),
+        train_case(&["--train-data", "{dir}/quoted.csv"], "column 10: `55 12,1,2,3,4,5,6,7,8,9` is not a pixel value"),
         train_case(&["--train-data", "{dir}/empty-folder"], "empty-folder: neither IDX files"),
         train_case(&["--test-data", "{dir}/small"], "images are 20×20 grey, the model takes 28×28"),
         train_case(&["--test-data", "{dir}/nowhere"], "nowhere: No such file or directory"),
@@ -161,6 +164,7 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
             .replace("{out}", &out.display().to_string())
             .replace("{model}", &model.display().to_string())
     };
+    assert!(cases.len() >= 30, "the table has {} cases", cases.len());
     let mut failures = Vec::new();
     for (args, expected) in cases.drain(..) {
         let args: Vec<String> = args.iter().map(|a| fill(a)).collect();
