@@ -54,7 +54,7 @@ pub(crate) fn matmul(lhs: &[f32], rhs: &[f32], spec: MatmulSpec) -> Vec<f32> {
     for (b, c) in out.chunks_mut(m * n).enumerate() {
         let a = View { data: &lhs[b * spec.lhs_stride()..], rs: lr, cs: lc };
         let bm = View { data: &rhs[b * spec.rhs_stride()..], rs: rr, cs: rc };
-        let packed_b = pack_b(bm, k, n);
+        let packed_b = pack_b(bm, k, n, parallel);
         let task = |(block, c_rows): (usize, &mut [f32])| {
             gemm_rows(a, block * ROW_BLOCK, c_rows, &packed_b, k, n);
         };
@@ -68,10 +68,11 @@ pub(crate) fn matmul(lhs: &[f32], rhs: &[f32], spec: MatmulSpec) -> Vec<f32> {
 }
 
 /// B `[k, n]` as panels of `NR` columns, each panel `k × NR` row-major, the last one zero-padded.
-fn pack_b(b: View<'_>, k: usize, n: usize) -> Vec<f32> {
+/// Panels are packed in parallel for large products (packing is a copy: no result changes).
+fn pack_b(b: View<'_>, k: usize, n: usize, parallel: bool) -> Vec<f32> {
     let panels = n.div_ceil(NR);
     let mut packed = vec![0.0f32; panels * k * NR];
-    for (jp, panel) in packed.chunks_mut(k * NR).enumerate() {
+    let pack = |(jp, panel): (usize, &mut [f32])| {
         let j0 = jp * NR;
         let width = NR.min(n - j0);
         for p in 0..k {
@@ -80,6 +81,11 @@ fn pack_b(b: View<'_>, k: usize, n: usize) -> Vec<f32> {
                 *v = b.at(p, j0 + j);
             }
         }
+    };
+    if parallel {
+        packed.par_chunks_mut(k * NR).enumerate().for_each(pack);
+    } else {
+        packed.chunks_mut(k * NR).enumerate().for_each(pack);
     }
     packed
 }
