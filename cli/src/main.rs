@@ -9,7 +9,23 @@ use clap::error::ErrorKind;
 use neurite_cli::args::{Cli, clap_error_line};
 use neurite_cli::error::{exit_code, render};
 
+/// `println!` panics when standard output is a pipe whose reader has gone
+/// (`neurite experiment list | head -1`). Nobody is left to read, so stop quietly with exit 0, as
+/// other command-line tools do, instead of printing a panic.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or(payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    quiet_on_closed_stdout();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print and exit 0; a bare `neurite` prints the help and exits 2.

@@ -220,6 +220,18 @@ fn experiment_list_runs_and_an_unknown_experiment_is_a_usage_error() {
 }
 
 #[test]
+fn output_into_a_pipe_nobody_reads_stops_quietly() {
+    // Like `neurite experiment list | head -0`: the reading end is closed before anything is
+    // written, so the first line fails with a broken pipe.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_neurite"));
+    let o = cmd.args(["experiment", "list"]).stdout(writer).output().expect("runs");
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    assert_eq!(stderr(&o), "", "no panic message");
+}
+
+#[test]
 fn xor_still_learns_its_truth_table() {
     let o = neurite().arg("xor").output().expect("runs");
     assert_ok(&o);
