@@ -89,8 +89,13 @@ pub struct TrainArgs {
     /// Batch normalisation in each hidden block (after each convolution of the CNN).
     #[arg(long)]
     pub batch_norm: bool,
-    /// Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below; "" = none) [default: crop:pad=2].
-    #[arg(long, value_name = "LIST")]
+    /// Augmentation ops for training. (The `--help` text is the `help` attribute: rustdoc would
+    /// read its brackets as links.)
+    #[arg(
+        long,
+        value_name = "LIST",
+        help = "Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below; \"\" = none) [default: crop:pad=2]."
+    )]
     pub augment: Option<String>,
     /// Training data: IDX folder, image folder or CSV file [default: the embedded digits].
     #[arg(long, value_name = "PATH")]
@@ -107,8 +112,12 @@ pub struct TrainArgs {
     /// simd or cpu [default: simd].
     #[arg(long, value_name = "NAME")]
     pub backend: Option<String>,
-    /// Output folder [default: runs/<timestamp>, or the checkpoint's folder with --resume].
-    #[arg(long, value_name = "DIR")]
+    /// Output folder.
+    #[arg(
+        long,
+        value_name = "DIR",
+        help = "Output folder [default: runs/<timestamp>, or the checkpoint's folder with --resume]."
+    )]
     pub out: Option<PathBuf>,
     /// Continue the run saved in this checkpoint, exactly where it stopped.
     #[arg(long, value_name = "CKPT")]
@@ -217,8 +226,12 @@ pub struct AugmentArgs {
     /// PNG or JPEG image.
     #[arg(value_name = "IMAGE")]
     pub image: PathBuf,
-    /// Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below); one tile each.
-    #[arg(long, value_name = "LIST")]
+    /// Augmentation ops, one preview tile each.
+    #[arg(
+        long,
+        value_name = "LIST",
+        help = "Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below); one tile each."
+    )]
     pub ops: String,
     /// The PNG grid to write.
     #[arg(long, value_name = "FILE.png")]

@@ -191,7 +191,7 @@ impl BiasAct {
         self.unary().map_or(z, |op| op.apply(z))
     }
 
-    /// act′(z) from y = act(z): 1, [y > 0], y(1 − y), 1 − y².
+    /// act′(z) from y = act(z): 1, (1 if y > 0 else 0), y(1 − y), 1 − y².
     pub fn derivative_from_output(self, y: f32) -> f32 {
         match self {
             BiasAct::None => 1.0,
@@ -652,7 +652,7 @@ pub trait Backend: Copy + Clone + Default + Debug + Send + Sync + 'static {
         Self::col2im(&dcols, spec)
     }
 
-    /// Gradient of `conv2d` with respect to its weight: Σₙ dy[n] · cols[n]ᵀ.
+    /// Gradient of `conv2d` with respect to its weight: Σₙ dyₙ · colsₙᵀ.
     fn conv2d_backward_weight(x: &Self::Storage, dy: &Self::Storage, spec: &Conv2dSpec) -> Self::Storage {
         let cols = Self::im2col(x, spec);
         let mm = MatmulSpec {

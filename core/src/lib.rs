@@ -1,5 +1,5 @@
 //! Neurite's core: [`Shape`] and broadcasting, the [`Backend`] trait that tensor kernels implement,
-//! [`Tensor`] with reverse-mode automatic differentiation, finite-difference [`gradcheck`], the
+//! [`Tensor`] with reverse-mode automatic differentiation, finite-difference [`gradcheck()`], the
 //! seeded [`Rng`], and tensor records. Backends live in their own crates (`neurite-backend-cpu`,
 //! `neurite-backend-simd`); layers, optimizers and augmentation build on this crate.
 //!
