@@ -86,15 +86,18 @@ pub fn merge_timing(rows: &mut [EpochRow], text: &str) {
 /// A message naming the bad line.
 pub fn parse_csv(text: &str) -> Result<Vec<EpochRow>, String> {
     let mut lines = text.lines();
-    if lines.next() != Some(CSV_HEADER) {
-        return Err(format!("metrics do not start with `{CSV_HEADER}`"));
-    }
+    // Checkpoints written before wall times moved to `timing.csv` carry a sixth column.
+    let columns = match lines.next() {
+        Some(CSV_HEADER) => 5,
+        Some(h) if h == format!("{CSV_HEADER},seconds") => 6,
+        _ => return Err(format!("metrics do not start with `{CSV_HEADER}`")),
+    };
     lines
         .enumerate()
         .map(|(i, line)| {
             let bad = || format!("metrics line {}: `{line}`", i + 2);
             let f: Vec<&str> = line.split(',').collect();
-            if f.len() != 5 {
+            if f.len() != columns {
                 return Err(bad());
             }
             let num = |s: &str| s.parse::<f64>().map_err(|_| bad());
@@ -105,7 +108,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<EpochRow>, String> {
                 train_acc: num(f[2])?,
                 val_loss: opt(f[3])?,
                 val_acc: opt(f[4])?,
-                seconds: None,
+                seconds: if columns == 6 { opt(f[5])? } else { None },
             })
         })
         .collect()
@@ -241,6 +244,9 @@ mod tests {
         assert!(parse_csv("epoch\n1\n").is_err());
         assert_eq!(parse_csv(&format!("{CSV_HEADER}\n1,x,0,0,0\n")), Err("metrics line 2: `1,x,0,0,0`".into()));
         assert_eq!(parse_csv(&format!("{CSV_HEADER}\n1,0,0,0,0,0\n")), Err("metrics line 2: `1,0,0,0,0,0`".into()));
+        // The form of older checkpoints, with the wall time as a sixth column, still reads.
+        let old = "epoch,train_loss,train_acc,val_loss,val_acc,seconds\n1,0.5,0.8,0.4,0.85,1.25\n";
+        assert_eq!(parse_csv(old), Ok(vec![rows()[0].clone()]));
     }
 
     #[test]
