@@ -82,11 +82,12 @@ impl SharedOut {
     }
 }
 
-/// `c[m, n] = a·b` (c contiguous, overwritten), split into tiles over rayon when large.
+/// `c[m, n] = a·b` (c contiguous, overwritten) on the calling thread, for callers that already
+/// run in parallel (one chunk of a convolution per task).
 ///
 /// # Panics
 /// If `c` or an operand is too short for the shape.
-pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+pub(crate) fn sgemm_serial(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
     if m == 0 || n == 0 {
         return;
     }
@@ -96,12 +97,21 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
         return;
     }
     check_operands(m, k, n, &a, &b);
-    if 2 * m * n * k < PARALLEL_FLOPS || (m < 2 * MIN_TILE && n < 2 * MIN_TILE) {
-        // SAFETY: c holds m·n elements (asserted) and is borrowed mutably, so nothing else
-        // touches it; operands checked above.
-        unsafe { sgemm_raw(m, k, n, a, b, c.as_mut_ptr(), n) };
-        return;
+    // SAFETY: c holds m·n elements (asserted) and is borrowed mutably, so nothing else touches
+    // it; operands checked above.
+    unsafe { sgemm_raw(m, k, n, a, b, c.as_mut_ptr(), n) };
+}
+
+/// `c[m, n] = a·b` (c contiguous, overwritten), split into tiles over rayon when large.
+///
+/// # Panics
+/// If `c` or an operand is too short for the shape.
+pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+    if k == 0 || 2 * m * n * k < PARALLEL_FLOPS || (m < 2 * MIN_TILE && n < 2 * MIN_TILE) {
+        return sgemm_serial(m, k, n, a, b, c);
     }
+    assert!(c.len() >= m * n, "sgemm: output too short");
+    check_operands(m, k, n, &a, &b);
     // One tile per thread along the longer side, at least MIN_TILE wide. Fewer, larger tiles
     // pack the shared operand fewer times. The split cannot change any output value: sgemm sums
     // each output over k in fixed kc-sized blocks whatever rows or columns share its call.
@@ -128,26 +138,6 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
             unsafe { sgemm_raw(m, k, cols, a, b_tile, out.get().add(c0), n) };
         });
     }
-}
-
-/// `c[m, n] = a·b` (c contiguous, overwritten) on the calling thread, for callers that already
-/// run in parallel (one chunk of a convolution per task).
-///
-/// # Panics
-/// If `c` or an operand is too short for the shape.
-pub(crate) fn sgemm_serial(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    assert!(c.len() >= m * n, "sgemm: output too short");
-    if k == 0 {
-        c[..m * n].fill(0.0);
-        return;
-    }
-    check_operands(m, k, n, &a, &b);
-    // SAFETY: c holds m·n elements (asserted) and is borrowed mutably, so nothing else touches
-    // it; operands checked above.
-    unsafe { sgemm_raw(m, k, n, a, b, c.as_mut_ptr(), n) };
 }
 
 /// Products with at most this many multiply-adds skip sgemm: its packing costs more than the
