@@ -118,17 +118,7 @@ fn quick_one<B: Backend>(keep: &dyn Fn(&Workload) -> bool, json: bool, out: &mut
             unit: w.unit,
             per_second,
         };
-        if json {
-            println!(
-                "{{\"backend\": \"{}\", \"bench\": \"{}\", \"value\": {:.1}, \"unit\": \"{}\"}}",
-                f.backend,
-                f.script_name(),
-                f.value(),
-                f.unit_name()
-            );
-        } else {
-            eprintln!("{:>6} {:<22} {:>12.1} {}", f.backend, f.script_name(), f.value(), f.unit_name());
-        }
+        emit(&f, json);
         out.push(f);
     }
 }
