@@ -1,5 +1,6 @@
 //! `CpuBackend`: Neurite's portable backend. Plain Rust kernels, a cache-blocked matmul of its own
-//! (no BLAS), and rayon parallelism over rows, lanes, images or fixed-size chunks above a size
+//! (no BLAS; its loops also run compiled for AVX2 where the CPU has it, with the same results), and
+//! rayon parallelism over rows, lanes, images or fixed-size chunks above a size
 //! threshold. Work is always split the same way whatever the thread count, and every output value
 //! is computed by one thread in a fixed order, so results are bit-identical at any thread count.
 //!
