@@ -141,8 +141,13 @@ pub(crate) fn bias_act(x: &[f32], bias: &[f32], channels: usize, inner: usize, a
             }
         }
         if let Some(op @ (UnaryOp::Sigmoid | UnaryOp::Tanh)) = act.unary() {
-            let z = row.to_vec();
-            arch::unary(op, &z, row);
+            // The vector kernels read one slice and write another: z goes through a stack block.
+            let mut z = [0.0f32; 256];
+            for block in row.chunks_mut(z.len()) {
+                let z = &mut z[..block.len()];
+                z.copy_from_slice(block);
+                arch::unary(op, z, block);
+            }
         }
     });
     out
