@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use neurite_core::reference::ReferenceBackend as R;
 use neurite_core::{Rng, Stream, Tensor, no_grad};
-use neurite_nn::checkpoint::{FORMAT_VERSION, HEADER_LEN, MAGIC};
+mod common;
+
+use common::with_valid_header;
+use neurite_nn::checkpoint::HEADER_LEN;
 use neurite_nn::data::{Layout, Preprocessing};
 use neurite_nn::interchange::{Imported, to_safetensors_bytes};
 use neurite_nn::{
@@ -167,16 +170,6 @@ fn small_checkpoint() -> Vec<u8> {
     let mut rng = Rng::seed(3);
     let model = Sequential::<R>::new().with(LinearConfig::new(2, 2).init::<R>(&mut rng));
     Checkpoint::from_module(&model).to_bytes().expect("encode")
-}
-
-/// A file with a correct header (and checksum) around an arbitrary body.
-fn with_valid_header(body: &[u8]) -> Vec<u8> {
-    let mut out = MAGIC.to_vec();
-    out.extend(FORMAT_VERSION.to_le_bytes());
-    out.extend((body.len() as u64).to_le_bytes());
-    out.extend(crc32fast::hash(body).to_le_bytes());
-    out.extend_from_slice(body);
-    out
 }
 
 #[test]

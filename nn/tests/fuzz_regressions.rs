@@ -5,18 +5,10 @@ use std::collections::HashMap;
 
 use neurite_core::TensorRecord;
 use neurite_core::reference::ReferenceBackend as R;
-use neurite_nn::checkpoint::{FORMAT_VERSION, MAGIC};
-use neurite_nn::{Checkpoint, CheckpointError, Imported, InterchangeError, LayerSpec};
+mod common;
 
-/// A checkpoint file around `body`, with a header that passes every check.
-fn with_valid_header(body: &[u8]) -> Vec<u8> {
-    let mut out = MAGIC.to_vec();
-    out.extend(FORMAT_VERSION.to_le_bytes());
-    out.extend((body.len() as u64).to_le_bytes());
-    out.extend(crc32fast::hash(body).to_le_bytes());
-    out.extend_from_slice(body);
-    out
-}
+use common::with_valid_header;
+use neurite_nn::{Checkpoint, CheckpointError, Imported, InterchangeError, LayerSpec};
 
 /// The fuzz target `checkpoint`'s input: 161 bytes describing a 100 000 × 100 000 `Linear` with
 /// no tensors. Building it used to allocate the 40 GB weight before restoring found nothing to
