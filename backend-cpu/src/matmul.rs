@@ -60,14 +60,13 @@ impl Isa {
     pub(crate) fn detect() -> Isa {
         static ISA: OnceLock<Isa> = OnceLock::new();
         *ISA.get_or_init(|| {
-            let forced = std::env::var("NEURITE_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar"));
-            #[cfg(target_arch = "x86_64")]
-            if !forced {
-                if let Some(v3) = pulp::x86::V3::try_new() {
-                    return Isa::Avx2(v3);
-                }
+            if std::env::var("NEURITE_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar")) {
+                return Isa::Baseline;
             }
-            let _ = forced;
+            #[cfg(target_arch = "x86_64")]
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                return Isa::Avx2(v3);
+            }
             Isa::Baseline
         })
     }
