@@ -331,33 +331,43 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
     let (f, kk) = (spec.out_channels, spec.patch_len());
     let g = images_per_chunk(spec);
     let chunks = spec.batch.div_ceil(g);
-    // One partial dWᵀ = cols · dyᵀ per chunk ([C·kh·kw, F]: the large column matrix is the
+    // One product dWᵀ = cols · dyᵀ per chunk ([C·kh·kw, F]: the large column matrix is the
     // row-major left operand, which sgemm packs with contiguous reads; as the transposed right
-    // operand of dy · colsᵀ it would be gathered at a stride), summed in chunk order.
-    let partials: Vec<Vec<f32>> = (0..chunks)
+    // operand of dy · colsᵀ it would be gathered at a stride). Consecutive chunks are summed in
+    // at most `CHUNKS` groups, in parallel, and the groups in order: a summation order that the
+    // geometry alone sets, with a few pooled buffers however many chunks there are.
+    let per_group = chunks.div_ceil(CHUNKS).max(1);
+    let groups = chunks.div_ceil(per_group);
+    let product = |c: usize, out: &mut [f32]| {
+        let n0 = c * g;
+        let gi = g.min(spec.batch - n0);
+        let cols = chunk_cols(x, spec, n0, gi);
+        let dyc = chunk_dy(dy, spec, n0, gi);
+        let (a, b) = (Operand::new(cols.as_slice(), kk, gi * p, false), Operand::new(dyc.as_slice(), gi * p, f, true));
+        chunk_sgemm(groups, kk, gi * p, f, a, b, out);
+    };
+    let partials: Vec<Buffer> = (0..groups)
         .into_par_iter()
-        .map(|c| {
-            let n0 = c * g;
-            let gi = g.min(spec.batch - n0);
-            let cols = chunk_cols(x, spec, n0, gi);
-            let dyc = chunk_dy(dy, spec, n0, gi);
-            let mut dwt = vec![0.0; kk * f];
-            chunk_sgemm(
-                chunks,
-                kk,
-                gi * p,
-                f,
-                Operand::new(cols.as_slice(), kk, gi * p, false),
-                Operand::new(dyc.as_slice(), gi * p, f, true),
-                &mut dwt,
-            );
-            dwt
+        .map(|group| {
+            let first = group * per_group;
+            let mut sum = Buffer::uninit(kk * f);
+            product(first, sum.as_mut_slice());
+            let mut term = Buffer::uninit(if per_group > 1 { kk * f } else { 0 });
+            for c in first + 1..chunks.min(first + per_group) {
+                product(c, term.as_mut_slice());
+                crate::arch::add_assign(sum.as_mut_slice(), term.as_slice());
+            }
+            sum
         })
         .collect();
-    let mut dwt = vec![0.0; kk * f];
-    for part in &partials {
-        crate::arch::add_assign(&mut dwt, part);
+    let mut partials = partials.into_iter();
+    let Some(mut dwt) = partials.next() else {
+        return Buffer::zeroed(f * kk);
+    };
+    for part in partials {
+        crate::arch::add_assign(dwt.as_mut_slice(), part.as_slice());
     }
+    let dwt = dwt.as_slice();
     // [C·kh·kw, F] → [F, C·kh·kw]
     let mut dw = Buffer::uninit(f * kk);
     for (fi, row) in dw.as_mut_slice().chunks_exact_mut(kk.max(1)).enumerate().take(f) {
