@@ -176,11 +176,13 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
         .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
         .map_err(|e| draw_error(what, e))?;
     let log_y = panel.log_y;
-    let y_fmt = move |v: &f64| if log_y { format!("{:.3}", 10f64.powf(*v)) } else { format!("{v:.3}") };
+    let x_fmt = |v: &f64| tick_label(*v);
+    let y_fmt = move |v: &f64| tick_label(if log_y { 10f64.powf(*v) } else { *v });
     chart
         .configure_mesh()
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
+        .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .label_style(("sans-serif", 12))
         .draw()
@@ -224,6 +226,30 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
     Ok(())
 }
 
+/// A tick value in as few characters as it needs, to four significant digits: `200` rather than
+/// `200.0`, `0.25` rather than `0.250`, `0.00316` on a log axis, and `1e-5` or `2.5e6` at the
+/// extremes.
+fn tick_label(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || !v.is_finite() {
+        return if v.is_finite() { "0".into() } else { v.to_string() };
+    }
+    // Zeros after a decimal point only: 1400 keeps its own.
+    let trim = |s: &str| {
+        if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s.to_string() }
+    };
+    if !(1e-4..1e6).contains(&a) {
+        let s = format!("{v:.3e}");
+        let (mantissa, exponent) = s.split_once('e').unwrap_or((&s, "0"));
+        return format!("{}e{exponent}", trim(mantissa));
+    }
+    let decimals = (3 - a.log10().floor() as i32).clamp(0, 8) as usize;
+    match trim(&format!("{v:.decimals$}")).as_str() {
+        "-0" => "0".into(),
+        s => s.into(),
+    }
+}
+
 /// Renders and writes a PNG atomically (temporary file in the same folder, then rename).
 ///
 /// # Errors
@@ -263,6 +289,28 @@ mod tests {
         let dark = img.pixels().filter(|p| p.0.iter().all(|&c| c < 60)).count();
         assert!(blue > 50, "{blue} blue pixels");
         assert!(dark > 200, "{dark} dark pixels (axes and text)");
+    }
+
+    #[test]
+    fn tick_labels_carry_no_padding_zeros() {
+        let cases = [
+            (200.0, "200"),
+            (-10.0, "-10"),
+            (0.25, "0.25"),
+            (1.0, "1"),
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1400.0, "1400"),
+            (0.0031623, "0.003162"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (0.00001, "1e-5"),
+            (2_500_000.0, "2.5e6"),
+            (-0.000012345, "-1.234e-5"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(tick_label(v), want, "tick label of {v}");
+        }
     }
 
     #[test]
