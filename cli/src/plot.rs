@@ -168,6 +168,9 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
         let (lo, hi) = span(panel.series.iter().flat_map(|s| s.points.iter()).map(|p| transform(p.1)));
         if bars && !panel.log_y { (lo.min(0.0), hi) } else { (lo, hi) }
     });
+    // The plotting area inside the caption, margins and label areas set below, in pixels.
+    let (w, h) = area.dim_in_pixel();
+    let plot_size = (w.saturating_sub(2 * 12 + 60), h.saturating_sub(2 * 12 + 40 + 24));
     let mut chart = ChartBuilder::on(area)
         .caption(&panel.title, ("sans-serif", 18))
         .margin(12)
@@ -219,11 +222,91 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
             .label_font(("sans-serif", 12))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(legend_place(panel, &transform, x_range, y_range, plot_size).position())
             .draw()
             .map_err(|e| draw_error(what, e))?;
     }
     Ok(())
+}
+
+/// Where a panel's legend goes: one of six places along the top and bottom edges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LegendPlace {
+    UpperRight,
+    UpperLeft,
+    UpperMiddle,
+    LowerRight,
+    LowerLeft,
+    LowerMiddle,
+}
+
+impl LegendPlace {
+    const ALL: [LegendPlace; 6] = [
+        LegendPlace::UpperRight,
+        LegendPlace::UpperLeft,
+        LegendPlace::UpperMiddle,
+        LegendPlace::LowerRight,
+        LegendPlace::LowerLeft,
+        LegendPlace::LowerMiddle,
+    ];
+
+    fn position(self) -> SeriesLabelPosition {
+        match self {
+            LegendPlace::UpperRight => SeriesLabelPosition::UpperRight,
+            LegendPlace::UpperLeft => SeriesLabelPosition::UpperLeft,
+            LegendPlace::UpperMiddle => SeriesLabelPosition::UpperMiddle,
+            LegendPlace::LowerRight => SeriesLabelPosition::LowerRight,
+            LegendPlace::LowerLeft => SeriesLabelPosition::LowerLeft,
+            LegendPlace::LowerMiddle => SeriesLabelPosition::LowerMiddle,
+        }
+    }
+
+    /// The box this place covers, as fractions `(x0, x1, y0, y1)` of the plotting area (y up),
+    /// for a legend of `size` fractions.
+    fn bounds(self, (lw, lh): (f64, f64)) -> (f64, f64, f64, f64) {
+        let (x0, x1) = match self {
+            LegendPlace::UpperLeft | LegendPlace::LowerLeft => (0.0, lw),
+            LegendPlace::UpperRight | LegendPlace::LowerRight => (1.0 - lw, 1.0),
+            LegendPlace::UpperMiddle | LegendPlace::LowerMiddle => (0.5 - lw / 2.0, 0.5 + lw / 2.0),
+        };
+        let upper = matches!(self, LegendPlace::UpperRight | LegendPlace::UpperLeft | LegendPlace::UpperMiddle);
+        let (y0, y1) = if upper { (1.0 - lh, 1.0) } else { (0.0, lh) };
+        (x0, x1, y0, y1)
+    }
+}
+
+/// The legend place that hides the fewest drawn points (the upper right on a tie), counting each
+/// series' points, the midpoints of its segments and, for bars, points down each bar's body.
+/// `plot_size` is the plotting area in pixels, against which the legend's size is estimated.
+fn legend_place(
+    panel: &Panel,
+    transform: &dyn Fn(f64) -> f64,
+    x_range: (f64, f64),
+    y_range: (f64, f64),
+    plot_size: (u32, u32),
+) -> LegendPlace {
+    let named: Vec<&Series> = panel.series.iter().filter(|s| !s.name.is_empty()).collect();
+    let longest = named.iter().map(|s| s.name.chars().count()).max().unwrap_or(0);
+    // Label font 12 px: about 7 px a character, a 14 px swatch, margins; 16 px a row.
+    let (pw, ph) = (plot_size.0.max(1) as f64, plot_size.1.max(1) as f64);
+    let size = (((longest * 7 + 40) as f64 / pw).min(1.0), (((named.len() * 16) + 12) as f64 / ph).min(1.0));
+    let (xs, ys) = ((x_range.1 - x_range.0).max(f64::MIN_POSITIVE), (y_range.1 - y_range.0).max(f64::MIN_POSITIVE));
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    for s in &panel.series {
+        let pts: Vec<(f64, f64)> =
+            s.points.iter().map(|&(x, y)| ((x - x_range.0) / xs, (transform(y) - y_range.0) / ys)).collect();
+        points.extend(pts.iter().copied());
+        points.extend(pts.windows(2).map(|w| ((w[0].0 + w[1].0) / 2.0, (w[0].1 + w[1].1) / 2.0)));
+        if let Style::Bars(_) = s.style {
+            let base = if panel.log_y { 0.0 } else { ((0.0 - y_range.0) / ys).clamp(0.0, 1.0) };
+            points.extend(pts.iter().flat_map(|&(x, y)| (1..4).map(move |k| (x, base + (y - base) * k as f64 / 4.0))));
+        }
+    }
+    let hidden = |place: LegendPlace| {
+        let (x0, x1, y0, y1) = place.bounds(size);
+        points.iter().filter(|&&(x, y)| x >= x0 && x <= x1 && y >= y0 && y <= y1).count()
+    };
+    LegendPlace::ALL.into_iter().min_by_key(|&place| hidden(place)).unwrap_or(LegendPlace::UpperRight)
 }
 
 /// A tick value in as few characters as it needs, to four significant digits: `200` rather than
@@ -311,6 +394,23 @@ mod tests {
         for (v, want) in cases {
             assert_eq!(tick_label(v), want, "tick label of {v}");
         }
+    }
+
+    #[test]
+    fn the_legend_goes_where_it_hides_the_fewest_points() {
+        let place = |series: Vec<Series>| {
+            let p = Panel { series, ..Panel::default() };
+            legend_place(&p, &|y| y, (0.0, 1.0), (0.0, 1.0), (400, 300))
+        };
+        // A falling loss curve leaves the upper right free.
+        let falling: Vec<(f64, f64)> = (0..=20).map(|i| (i as f64 / 20.0, (1.0 - i as f64 / 20.0).powi(3))).collect();
+        assert_eq!(place(vec![Series::line("loss", falling)]), LegendPlace::UpperRight);
+        // A rising one fills it, and the upper left is free.
+        let rising: Vec<(f64, f64)> = (0..=20).map(|i| (i as f64 / 20.0, (i as f64 / 20.0).powi(3))).collect();
+        assert_eq!(place(vec![Series::line("accuracy", rising)]), LegendPlace::UpperLeft);
+        // A U (saturated sigmoid activations): high at both edges, low in between.
+        let u: Vec<(f64, f64)> = (0..=20).map(|i| (i as f64 / 20.0, (2.0 * i as f64 / 20.0 - 1.0).powi(8))).collect();
+        assert_eq!(place(vec![Series::line("layer 1", u)]), LegendPlace::UpperMiddle);
     }
 
     #[test]
