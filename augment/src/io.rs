@@ -4,7 +4,7 @@
 //! so a failed save never leaves half a file. Every failure is an [`ImageError`] naming the file.
 
 use std::fs;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
 use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
@@ -325,26 +325,14 @@ pub fn encode_png(image: &[f32], size: ImageSize, path: &Path) -> Result<Vec<u8>
     Ok(out)
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder, renamed into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ImageError> {
-    let write_error = |source| ImageError::Write { path: path.to_path_buf(), source };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(write_error)?;
-    file.write_all(bytes).map_err(write_error)?;
-    file.as_file().sync_all().map_err(write_error)?;
-    file.persist(path).map_err(|e| write_error(e.error))?;
-    Ok(())
-}
-
 /// Saves one image `[C, H, W]` (C = 1 or 3) as an 8-bit PNG.
 ///
 /// # Errors
 /// As [`encode_png`], and [`ImageError::Write`] if the file cannot be written.
 pub fn write_png(image: &[f32], size: ImageSize, path: &Path) -> Result<(), ImageError> {
-    write_atomically(path, &encode_png(image, size, path)?)
+    let bytes = encode_png(image, size, path)?;
+    neurite_core::fs::write_atomic(path, &bytes)
+        .map_err(|source| ImageError::Write { path: path.to_path_buf(), source })
 }
 
 /// Saves a `[1, C, H, W]` or `[C, H, W]` tensor (C = 1 or 3, values in [0, 1]) as an 8-bit PNG.

@@ -1,6 +1,6 @@
 //! Neurite's core: [`Shape`] and broadcasting, the [`Backend`] trait that tensor kernels implement,
 //! [`Tensor`] with reverse-mode automatic differentiation, finite-difference [`gradcheck()`], the
-//! seeded [`Rng`], and tensor records. Backends live in their own crates (`neurite-backend-cpu`,
+//! seeded [`Rng`], tensor records, and crash-safe file writes ([`fs::write_atomic`]). Backends live in their own crates (`neurite-backend-cpu`,
 //! `neurite-backend-simd`); layers, optimizers and augmentation build on this crate.
 //!
 //! ```
@@ -19,6 +19,7 @@
 mod autodiff;
 pub mod backend;
 mod check;
+pub mod fs;
 pub mod gradcheck;
 pub mod ops;
 pub mod record;

@@ -9,7 +9,7 @@
 //! a model: bad bytes give a [`CheckpointError`], never a panic.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 use neurite_core::{Backend, TensorRecord};
@@ -327,8 +327,7 @@ impl Checkpoint {
         })
     }
 
-    /// Writes the checkpoint to `path` atomically (temporary file in the same directory, synced,
-    /// renamed over `path`, directory synced).
+    /// Writes the checkpoint to `path` atomically ([`neurite_core::fs::write_atomic`]).
     ///
     /// # Errors
     /// [`CheckpointError::Io`] if the file system refuses; a previous file at `path` is then
@@ -336,7 +335,8 @@ impl Checkpoint {
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), CheckpointError> {
         let path = path.as_ref();
         let bytes = self.to_bytes()?;
-        write_atomic(path, &bytes).map_err(|source| CheckpointError::Io { path: path.display().to_string(), source })
+        neurite_core::fs::write_atomic(path, &bytes)
+            .map_err(|source| CheckpointError::Io { path: path.display().to_string(), source })
     }
 
     /// Reads a checkpoint of at most [`MAX_CHECKPOINT_BYTES`].
@@ -467,23 +467,4 @@ pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError
         return Err(ReadError::TooLarge(bytes.len() as u64));
     }
     Ok(bytes)
-}
-
-/// Writes `bytes` to `path` so that `path` holds either its old content or all of the new:
-/// a temporary file in the same directory, synced, then renamed over `path`, then the directory
-/// synced so the rename itself survives a crash.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new().prefix(".neurite-").suffix(".tmp").tempfile_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Directories cannot be opened for syncing on every platform; where they can, do it.
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
 }

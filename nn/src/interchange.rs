@@ -14,7 +14,7 @@ use neurite_core::{Backend, TensorRecord};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::checkpoint::{ReadError, read_limited, write_atomic};
+use crate::checkpoint::{ReadError, read_limited};
 use crate::data::Preprocessing;
 use crate::module::{Module, Sequential};
 use crate::spec::{LayerSpec, SpecError, build_sequential, check_state_fits};
@@ -214,7 +214,8 @@ pub fn export_safetensors<B: Backend>(
 ) -> Result<(), InterchangeError> {
     let path = path.as_ref();
     let bytes = to_safetensors_bytes(model, preprocessing)?;
-    write_atomic(path, &bytes).map_err(|source| InterchangeError::Io { path: path.display().to_string(), source })
+    neurite_core::fs::write_atomic(path, &bytes)
+        .map_err(|source| InterchangeError::Io { path: path.display().to_string(), source })
 }
 
 /// A network read from a safetensors file: its layers, preprocessing and tensors.

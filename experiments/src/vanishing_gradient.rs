@@ -14,9 +14,9 @@ use neurite_nn::regularization::is_weight;
 use neurite_nn::{Activation, Init, Module, Sequential, loss};
 use neurite_optim::{Sgd, SgdConfig};
 
-use super::ExperimentOptions;
-use super::common::{Digits, Endless, Mlp, Run, Table, describe, evaluate, flat, mean, pct, sig, train_step};
-use crate::plot::{Panel, Series, Style};
+use crate::common::{Digits, Endless, Run, Table, describe, evaluate, flat, mean, mlp, pct, sig, step};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series, Style};
 
 const HIDDEN: usize = 9;
 const PROBE: usize = 500;
@@ -39,7 +39,7 @@ fn weight_gradient_norms<B: Backend>(model: &Sequential<B>, x: &Tensor<B>, label
 }
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("vanishing-gradient", options)?;
     let iterations = if run.quick() { 150 } else { 1000 };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
@@ -69,7 +69,7 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
         .collect();
 
     for (name, activation, init) in NETWORKS {
-        let mut model = Mlp::new(HIDDEN, 100, activation, init).build::<B>(run.seed());
+        let mut model = mlp(HIDDEN, 100, activation, init).init::<B>(run.seed());
         let mut sgd = Sgd::new(SgdConfig { lr: 0.05, ..Default::default() })?;
         let mut batches = Endless::<B>::new(&digits.train, 100, flat(), run.seed());
         let mut losses = Vec::new();
@@ -77,7 +77,7 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
             if p == 1 {
                 for _ in 0..iterations {
                     let b = batches.next_batch();
-                    losses.push(train_step(&mut model, &mut sgd, &b.inputs, &b.labels, None));
+                    losses.push(step(&mut model, &mut sgd, &b.inputs, &b.labels, None));
                 }
             }
             let norms = weight_gradient_norms(&model, &probe_batch.inputs, &probe_batch.labels);

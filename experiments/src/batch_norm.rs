@@ -18,14 +18,14 @@ use neurite_nn::data::BatchLoader;
 use neurite_nn::{Activation, Init};
 use neurite_optim::{Sgd, SgdConfig};
 
-use super::ExperimentOptions;
-use super::common::{Digits, Mlp, Run, Table, describe, evaluate, flat, pct, sig, train_step};
-use crate::plot::{Panel, Series, Style};
+use crate::common::{Digits, Run, Table, describe, evaluate, flat, mlp, pct, sig, step};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series, Style};
 
 const TRAIN_SIZE: usize = 1000;
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("batch-norm", options)?;
     let (scales, epochs, lr) = if run.quick() { (5, 6, 0.05) } else { (16, 20, 0.01) };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
@@ -52,16 +52,16 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
         let mut test_cells = Vec::new();
         let mut curves = Vec::new();
         for (k, batch_norm) in [true, false].into_iter().enumerate() {
-            let mut spec = Mlp::new(5, 100, Activation::Relu, Init::Normal { std: w });
+            let mut spec = mlp(5, 100, Activation::Relu, Init::Normal { std: w });
             spec.batch_norm = batch_norm;
-            let mut model = spec.build::<B>(run.seed());
+            let mut model = spec.init::<B>(run.seed());
             let mut sgd = Sgd::new(SgdConfig { lr, ..Default::default() })?;
             let mut loader = BatchLoader::new(&train, 100).with_preprocessing(flat()).shuffled(run.seed());
             let mut curve = Vec::new();
             let mut train_acc = 0.0;
             for epoch in 1..=epochs {
                 for b in loader.epoch::<B>() {
-                    train_step(&mut model, &mut sgd, &b.inputs, &b.labels, None);
+                    step(&mut model, &mut sgd, &b.inputs, &b.labels, None);
                 }
                 train_acc = evaluate(&mut model, &train, flat()).1;
                 curve.push((epoch as f64, f64::from(train_acc)));

@@ -19,11 +19,11 @@ use neurite_optim::{
     SgdConfig,
 };
 
-use super::ExperimentOptions;
-use super::common::{
-    Digits, Endless, Mlp, Run, Table, clamp_y, describe, evaluate, flat, indexed, pct, sig, smooth, train_step,
+use crate::common::{
+    Digits, Endless, Run, Table, clamp_y, describe, evaluate, flat, indexed, mlp, pct, sig, smooth, step,
 };
-use crate::plot::{Panel, Series, Style};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series, Style};
 
 /// The x and y ranges of the ravine panels.
 const X_RANGE: (f64, f64) = (-10.0, 10.0);
@@ -36,7 +36,7 @@ const MNIST_Y_RANGE: (f64, f64) = (0.0, 1.0);
 type Entry<B> = (&'static str, &'static str, Box<dyn Optimizer<B>>);
 
 /// The MNIST optimizers with the book's settings: (name, label, optimizer).
-fn mnist_optimizers<B: Backend>() -> anyhow::Result<Vec<Entry<B>>> {
+fn mnist_optimizers<B: Backend>() -> Result<Vec<Entry<B>>, ExperimentError> {
     Ok(vec![
         ("sgd", "SGD (lr 0.01)", Box::new(Sgd::new(SgdConfig { lr: 0.01, ..Default::default() })?)),
         (
@@ -77,7 +77,7 @@ fn contours() -> Vec<Vec<(f64, f64)>> {
 }
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("optimizers", options)?;
     let mut csv = Table::new(&["part", "optimizer", "step", "x", "y", "loss"]);
     let mut panels = Vec::new();
@@ -130,12 +130,12 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
     let window = (iterations / 40).max(5);
     let mut series = Vec::new();
     for (name, label, mut optimizer) in mnist_optimizers::<B>()? {
-        let mut model = Mlp::new(4, 100, Activation::Relu, Init::He).build::<B>(run.seed());
+        let mut model = mlp(4, 100, Activation::Relu, Init::He).init::<B>(run.seed());
         let mut batches = Endless::<B>::new(&digits.train, batch, flat(), run.seed());
         let mut losses = Vec::with_capacity(iterations);
         for i in 0..iterations {
             let b = batches.next_batch();
-            let loss = train_step(&mut model, optimizer.as_mut(), &b.inputs, &b.labels, None);
+            let loss = step(&mut model, optimizer.as_mut(), &b.inputs, &b.labels, None);
             csv.row(vec![
                 "mnist".into(),
                 name.into(),

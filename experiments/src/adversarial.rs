@@ -11,7 +11,6 @@
 //! chart is rendered by `plot::render`, and the images and their captions are drawn here with
 //! plotters into the same buffer.
 
-use anyhow::Context as _;
 use neurite_augment::{accuracy_under_attack, fgsm};
 use neurite_core::{Backend, Tensor, no_grad};
 use neurite_nn::data::BatchLoader;
@@ -19,9 +18,9 @@ use neurite_nn::{Activation, Init, Module};
 use neurite_optim::{Adam, AdamConfig};
 use plotters::prelude::*;
 
-use super::ExperimentOptions;
-use super::common::{Digits, Mlp, Run, Table, describe, evaluate, flat, pct, train_step};
-use crate::plot::{self, Panel, Series, Style};
+use crate::common::{Digits, Run, Table, describe, evaluate, flat, mlp, output, pct, step};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{self, Panel, Series, Style};
 
 const EPSILONS: [f32; 9] = [0.0, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.25, 0.3];
 
@@ -64,7 +63,7 @@ fn signed(values: &[f32]) -> Vec<RGBColor> {
 }
 
 /// The chart beside the tiles, written atomically as a PNG.
-fn save_figure(path: &std::path::Path, chart: &Panel, tiles: &[Tile]) -> anyhow::Result<()> {
+fn save_figure(path: &std::path::Path, chart: &Panel, tiles: &[Tile]) -> Result<(), ExperimentError> {
     // `plot::render` also registers the embedded font under "sans-serif", which the captions use.
     let chart = plot::render(std::slice::from_ref(chart), 1, CHART)?;
     let (w, h) = FIGURE;
@@ -78,7 +77,7 @@ fn save_figure(path: &std::path::Path, chart: &Panel, tiles: &[Tile]) -> anyhow:
     {
         let root = BitMapBackend::with_buffer(&mut buffer, (w, h)).into_drawing_area();
         let (_, right) = root.split_horizontally(CHART.0);
-        let draw_error = |e: DrawingAreaErrorKind<_>| anyhow::anyhow!("drawing the digits: {e}");
+        let draw_error = |e: DrawingAreaErrorKind<_>| output(path, format!("drawing the digits: {e}"));
         for (tile, area) in tiles.iter().zip(right.split_evenly((1, tiles.len()))) {
             let area = area.titled(&tile.caption, ("sans-serif", 15)).map_err(draw_error)?;
             let (aw, ah) = area.dim_in_pixel();
@@ -95,10 +94,10 @@ fn save_figure(path: &std::path::Path, chart: &Panel, tiles: &[Tile]) -> anyhow:
         }
         root.present().map_err(draw_error)?;
     }
-    let image = image::RgbImage::from_raw(w, h, buffer).context("figure buffer size")?;
+    let image = image::RgbImage::from_raw(w, h, buffer).expect("the buffer holds w·h RGB pixels");
     let mut bytes = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)?;
-    crate::fsutil::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).map_err(|e| output(path, e))?;
+    neurite_core::fs::write_atomic(path, &bytes).map_err(|e| output(path, e))
 }
 
 /// The predicted class and its softmax probability for each row of `[n, 10]` logits.
@@ -114,7 +113,7 @@ fn predictions<B: Backend>(logits: &Tensor<B>) -> Vec<(usize, f32)> {
 }
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("adversarial", options)?;
     let epochs = if run.quick() { 2 } else { 10 };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
@@ -123,12 +122,12 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
         "784-100-100-10 ReLU network, He init, Adam lr 0.001, batch 100, {epochs} epochs; FGSM on every test digit"
     );
 
-    let mut model = Mlp::new(2, 100, Activation::Relu, Init::He).build::<B>(run.seed());
+    let mut model = mlp(2, 100, Activation::Relu, Init::He).init::<B>(run.seed());
     let mut adam = Adam::new(AdamConfig { lr: 0.001, ..Default::default() })?;
     let mut loader = BatchLoader::new(&digits.train, 100).with_preprocessing(flat()).shuffled(run.seed());
     for _ in 0..epochs {
         for b in loader.epoch::<B>() {
-            train_step(&mut model, &mut adam, &b.inputs, &b.labels, None);
+            step(&mut model, &mut adam, &b.inputs, &b.labels, None);
         }
     }
     let (_, clean) = evaluate(&mut model, &digits.test, flat());

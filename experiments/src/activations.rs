@@ -12,9 +12,9 @@
 use neurite_core::{Backend, Tensor, no_grad};
 use neurite_nn::{Activation, Init};
 
-use super::ExperimentOptions;
-use super::common::{Run, Table, input_rng, sig};
-use crate::plot::{Panel, Series};
+use crate::common::{Run, Table, input_rng, sig};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series};
 
 const LAYERS: usize = 5;
 const UNITS: usize = 100;
@@ -75,7 +75,7 @@ fn layer_stats(values: &[f32], activation: Activation) -> LayerStats {
 }
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("activations", options)?;
     let samples = if run.quick() { 500 } else { 1000 };
     println!("{samples} inputs from N(0, 1) through {LAYERS} layers of {UNITS} units, no biases");

@@ -1,5 +1,5 @@
-//! `neurite experiment NAME`: runs that make the course's claims visible (vanishing gradients,
-//! initialization, optimizers, overfitting, augmentation, adversarial examples). Each experiment
+//! The course's claims as runs (`neurite experiment NAME`): vanishing gradients, initialization,
+//! optimizers, overfitting, batch norm, augmentation, adversarial examples. Each experiment
 //! prints a table, and writes `DIR/NAME.csv` and `DIR/NAME.png`.
 //!
 //! The setups follow the chapter-6 experiments of "Deep Learning from Scratch" where it has one
@@ -8,13 +8,20 @@
 //! digits embedded in the binary and test on the official MNIST test set when it is found (see
 //! [`ExperimentOptions::test_data`]), else on a held-out split of the embedded digits.
 //!
-//! Every experiment is generic over `B: Backend` and is instantiated for the chosen backend by
-//! `dispatch!`; every random number comes from a stream of [`ExperimentOptions::seed`].
+//! Every experiment is generic over `B: Backend` (the caller picks the backend); every random
+//! number comes from a stream of [`ExperimentOptions::seed`]. They train with
+//! `neurite_train::train_step` and measure with `neurite_train::evaluate`, the functions every
+//! other caller uses, on the networks of `neurite_nn::models`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::path::PathBuf;
 
-use crate::backend::BackendKind;
-use crate::dispatch;
+use neurite_core::Backend;
+use neurite_data::LoadError;
+use neurite_nn::data::DataError;
+use neurite_optim::OptimError;
+use neurite_train::plot::PlotError;
 
 mod activations;
 mod adversarial;
@@ -37,8 +44,6 @@ pub struct ExperimentOptions {
     pub quick: bool,
     /// Seed of everything random.
     pub seed: u64,
-    /// Backend to run on.
-    pub backend: BackendKind,
     /// Test data (IDX folder); absent = `../shared/data/mnist/t10k-*` when present, else a
     /// held-out split of the embedded digits.
     pub test_data: Option<PathBuf>,
@@ -95,56 +100,61 @@ pub fn list() -> &'static [Experiment] {
     EXPERIMENTS
 }
 
-/// Runs experiment `name`.
+/// Why an experiment could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// Not the name of an experiment.
+    #[error("unknown experiment `{name}`; known: {known}")]
+    Unknown {
+        /// The name asked for.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// Test data that cannot be read, or is not 28×28 digits.
+    #[error(transparent)]
+    Data(#[from] LoadError),
+    /// An output file that cannot be written or drawn.
+    #[error("{0}")]
+    Output(String),
+    /// A figure that cannot be drawn or saved.
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+    /// A setting an experiment passed that a library refused (a bug here).
+    #[error(transparent)]
+    Optim(#[from] OptimError),
+    /// A subset an experiment asked for that the data cannot give (a bug here).
+    #[error(transparent)]
+    Subset(#[from] DataError),
+}
+
+impl ExperimentError {
+    /// Whether the caller's input caused it (an unknown name, unusable test data).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ExperimentError::Unknown { .. } | ExperimentError::Data(_))
+    }
+}
+
+/// Runs experiment `name` on backend `B`.
 ///
 /// # Errors
-/// An unknown name (a usage error), unreadable data, or an unwritable output folder.
-pub fn run(name: &str, options: &ExperimentOptions) -> anyhow::Result<()> {
-    // `dispatch!` wants a plain function name, so each arm imports its experiment's `run` as `f`.
+/// [`ExperimentError::Unknown`] for an unknown name, [`ExperimentError::Data`] for unreadable
+/// test data, [`ExperimentError::Output`] for an unwritable output folder.
+pub fn run<B: Backend>(name: &str, options: &ExperimentOptions) -> Result<(), ExperimentError> {
     match name {
-        "activations" => {
-            use activations::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "vanishing-gradient" => {
-            use vanishing_gradient::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "init" => {
-            use init::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "learning-rate" => {
-            use learning_rate::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "gd-vs-sgd" => {
-            use gd_vs_sgd::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "optimizers" => {
-            use optimizers::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "overfitting" => {
-            use overfitting::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "batch-norm" => {
-            use batch_norm::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "augmentation" => {
-            use augmentation::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
-        "adversarial" => {
-            use adversarial::run as f;
-            dispatch!(options.backend, f::<_>(options))
-        }
+        "activations" => activations::run::<B>(options),
+        "vanishing-gradient" => vanishing_gradient::run::<B>(options),
+        "init" => init::run::<B>(options),
+        "learning-rate" => learning_rate::run::<B>(options),
+        "gd-vs-sgd" => gd_vs_sgd::run::<B>(options),
+        "optimizers" => optimizers::run::<B>(options),
+        "overfitting" => overfitting::run::<B>(options),
+        "batch-norm" => batch_norm::run::<B>(options),
+        "augmentation" => augmentation::run::<B>(options),
+        "adversarial" => adversarial::run::<B>(options),
         _ => {
             let known: Vec<&str> = list().iter().map(|e| e.name).collect();
-            Err(crate::error::UsageError(format!("unknown experiment `{name}`; known: {}", known.join(", "))).into())
+            Err(ExperimentError::Unknown { name: name.to_string(), known: known.join(", ") })
         }
     }
 }

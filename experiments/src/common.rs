@@ -7,16 +7,17 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::Context as _;
-use neurite_core::{Backend, Rng, Stream, Tensor, no_grad};
+use neurite_core::{Backend, Rng, Stream, Tensor};
+use neurite_data::{LoadError, Role};
 use neurite_nn::data::{Batch, BatchLoader, Batches, Dataset, Layout, Preprocessing};
-use neurite_nn::{Activation, BatchNormConfig, Dropout, Init, LinearConfig, Module, Sequential, loss, metrics};
+use neurite_nn::models::MlpConfig;
+use neurite_nn::regularization::Penalty;
+use neurite_nn::{Activation, Init, Module};
 use neurite_optim::Optimizer;
+use neurite_train::plot::{self, Panel};
+use neurite_train::{Loss, StepSettings, train_step};
 
-use super::ExperimentOptions;
-use crate::data::Role;
-use crate::error::usage;
-use crate::plot::{self, Panel};
+use crate::{ExperimentError, ExperimentOptions};
 
 /// Where the official test set is looked for when `--test-data` is not given: relative to the
 /// working directory, which is the repository root when run as documented.
@@ -47,9 +48,9 @@ impl Digits {
     /// ones with the run's seed. At most `test_cap` test digits are kept (the first ones).
     ///
     /// # Errors
-    /// A usage error if `--test-data` names missing, unreadable or unsuitable data.
-    pub fn load(options: &ExperimentOptions, test_cap: usize) -> anyhow::Result<Digits> {
-        let embedded = crate::data::embedded()?.dataset;
+    /// [`ExperimentError::Data`] if `--test-data` names missing, unreadable or unsuitable data.
+    pub fn load(options: &ExperimentOptions, test_cap: usize) -> Result<Digits, ExperimentError> {
+        let embedded = neurite_data::embedded()?.dataset;
         let official = match &options.test_data {
             Some(path) => Some(read_test_set(path)?),
             None => {
@@ -62,7 +63,7 @@ impl Digits {
         let (train, test, test_source) = match official {
             Some((test, source)) => (embedded, test, source),
             None => {
-                let (train, test) = embedded.split(HELD_OUT, options.seed).context("holding out test digits")?;
+                let (train, test) = embedded.split(HELD_OUT, options.seed)?;
                 (train, test, format!("{HELD_OUT} digits held out of the embedded 5,000"))
             }
         };
@@ -70,7 +71,7 @@ impl Digits {
             return Ok(Digits { train, test, test_source });
         }
         let test_source = format!("the first {test_cap} of {test_source}");
-        let test = test.range(0..test_cap).context("capping the test set")?;
+        let test = test.range(0..test_cap)?;
         Ok(Digits { train, test, test_source })
     }
 
@@ -85,12 +86,12 @@ impl Digits {
 /// Reads test digits from a data path (for a folder, its `t10k`/`test` pair of IDX files).
 ///
 /// # Errors
-/// A usage error if the data cannot be read or is not 28×28 images of 10 classes.
-fn read_test_set(path: &Path) -> anyhow::Result<(Dataset, String)> {
-    let data = crate::data::load(path, Role::Test, crate::data::MNIST_SIZE)?;
+/// [`LoadError`] if the data cannot be read or is not 28×28 images of 10 classes.
+fn read_test_set(path: &Path) -> Result<(Dataset, String), LoadError> {
+    let data = neurite_data::load(path, Role::Test, neurite_data::MNIST_SIZE)?;
     let test = data.dataset;
     if test.rows() != 28 || test.cols() != 28 || test.classes() > 10 {
-        return Err(usage(format!(
+        return Err(LoadError::Invalid(format!(
             "{}: the experiments test on 28×28 digits of 10 classes, not {}×{} images of {} classes",
             data.origin,
             test.cols(),
@@ -112,97 +113,44 @@ pub(crate) fn images() -> Preprocessing {
     Preprocessing::unit(Layout::Nchw)
 }
 
-/// A fully connected classifier 784 → hidden… → 10: each hidden layer is Linear, then batch norm
-/// (if asked), then the activation, then dropout (if asked), as in the book's
-/// `MultiLayerNetExtend`. Every linear layer, the last included, draws its weight from `init` and
-/// starts with a zero bias.
-#[derive(Clone, Debug)]
-pub(crate) struct Mlp {
-    /// Widths of the hidden layers.
-    pub hidden: Vec<usize>,
-    /// The hidden layers' activation.
-    pub activation: Activation,
-    /// The weight initializer of every linear layer.
-    pub init: Init,
-    /// Batch norm between each hidden linear layer and its activation.
-    pub batch_norm: bool,
-    /// Dropout probability after each hidden activation (0 = none).
-    pub dropout: f32,
+/// The book's fully connected classifier 784 → `layers` × `width` → 10 (its
+/// `MultiLayerNetExtend`: linear, batch norm if asked, activation, dropout if asked), as
+/// `neurite_nn::models` builds it; set `batch_norm` and `dropout` on the result.
+pub(crate) fn mlp(layers: usize, width: usize, activation: Activation, init: Init) -> MlpConfig {
+    MlpConfig::new(28 * 28, &vec![width; layers], 10).with_activation(activation).with_init(init)
 }
 
-impl Mlp {
-    /// `layers` hidden layers of `width` units with `activation` and `init`, nothing else.
-    pub fn new(layers: usize, width: usize, activation: Activation, init: Init) -> Self {
-        Mlp { hidden: vec![width; layers], activation, init, batch_norm: false, dropout: 0.0 }
-    }
-
-    /// Draws the network's weights from stream `Init` of `seed` and its dropout masks from stream
-    /// `Dropout`.
-    pub fn build<B: Backend>(&self, seed: u64) -> Sequential<B> {
-        let mut rng = Rng::stream(seed, Stream::Init);
-        let mut dropout_rng = Rng::stream(seed, Stream::Dropout);
-        let mut model = Sequential::new();
-        let mut width = 28 * 28;
-        for &h in &self.hidden {
-            model.push(Box::new(LinearConfig::new(width, h).with_init(self.init).init::<B>(&mut rng)));
-            if self.batch_norm {
-                model.push(Box::new(BatchNormConfig::new(h).init_1d::<B>()));
-            }
-            model.push(Box::new(self.activation));
-            if self.dropout > 0.0 {
-                model.push(Box::new(Dropout::with_rng(self.dropout, dropout_rng.fork())));
-            }
-            width = h;
-        }
-        model.push(Box::new(LinearConfig::new(width, 10).with_init(self.init).init::<B>(&mut rng)));
-        model
-    }
-}
-
-/// One optimizer step on a batch: mean cross-entropy (plus λ/2·Σ‖W‖² over the weights when
-/// `l2` is given), backward, update. Returns the loss before the update (the penalty included,
-/// as the book records it). The loss and its graph are dropped before the step, so the optimizer
-/// updates the parameters in place.
-pub(crate) fn train_step<B: Backend>(
+/// One step of `neurite_train::train_step` on a batch with softmax cross-entropy (plus
+/// λ/2·Σ‖W‖² over the weights when `l2` is given). Returns the minimised loss, the penalty
+/// included, as the book records it; a step whose loss or gradients are not finite returns NaN
+/// and leaves the model as it was.
+pub(crate) fn step<B: Backend>(
     model: &mut dyn Module<B>,
     optimizer: &mut dyn Optimizer<B>,
     x: &Tensor<B>,
     labels: &Tensor<B>,
     l2: Option<f32>,
 ) -> f32 {
-    let (value, grads) = {
-        let data_loss = loss::cross_entropy(&model.forward(x), labels);
-        let total = match l2 {
-            Some(lambda) => neurite_nn::regularization::with_l2(&data_loss, &*model, lambda),
-            None => data_loss,
-        };
-        (total.item(), total.backward())
-    };
-    optimizer.step(&mut model.params_mut(), &grads);
-    value
+    let mut settings = StepSettings::new(Loss::CrossEntropy);
+    if let Some(lambda) = l2 {
+        settings = settings.penalize(Penalty::L2(lambda), &*model);
+    }
+    match train_step(model, optimizer, x, labels, &settings) {
+        Ok(step) => step.loss,
+        Err(_) => f32::NAN,
+    }
 }
 
-/// Evaluates `model` on `data` in evaluation mode (no dropout, running batch-norm statistics),
-/// without a graph: (mean cross-entropy, accuracy). Restores training mode afterwards.
+/// `neurite_train::evaluate` on `data` (evaluation mode, no graph): (mean cross-entropy,
+/// accuracy). Leaves the model in training mode.
 pub(crate) fn evaluate<B: Backend>(
     model: &mut dyn Module<B>,
     data: &Dataset,
     preprocessing: Preprocessing,
 ) -> (f32, f32) {
-    model.set_training(false);
-    let (mut loss_sum, mut correct) = (0.0f64, 0usize);
-    let mut loader = BatchLoader::new(data, 1000).with_preprocessing(preprocessing);
-    for batch in loader.epoch::<B>() {
-        let n = batch.label_indices.len();
-        no_grad(|| {
-            let logits = model.forward(&batch.inputs);
-            loss_sum += f64::from(loss::cross_entropy(&logits, &batch.labels).item()) * n as f64;
-            correct += metrics::correct(&logits, &batch.label_indices);
-        });
-    }
+    let e = neurite_train::evaluate(model, data, preprocessing, Loss::CrossEntropy);
     model.set_training(true);
-    let n = data.len().max(1) as f64;
-    ((loss_sum / n) as f32, (correct as f64 / n) as f32)
+    (e.loss as f32, e.accuracy as f32)
 }
 
 /// Mini-batches without end: epoch after epoch of a shuffled loader, all of the same size.
@@ -324,14 +272,14 @@ impl Table {
     ///
     /// # Errors
     /// If the file cannot be written.
-    pub fn write_csv(&self, path: &Path) -> anyhow::Result<()> {
+    pub fn write_csv(&self, path: &Path) -> Result<(), ExperimentError> {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(&self.header)?;
+        writer.write_record(&self.header).map_err(|e| output(path, e))?;
         for row in &self.rows {
-            writer.write_record(row)?;
+            writer.write_record(row).map_err(|e| output(path, e))?;
         }
-        let bytes = writer.into_inner().map_err(|e| anyhow::anyhow!("csv: {}", e.error()))?;
-        crate::fsutil::write_atomic(path, &bytes).with_context(|| format!("writing {}", path.display()))
+        let bytes = writer.into_inner().map_err(|e| output(path, e.error()))?;
+        neurite_core::fs::write_atomic(path, &bytes).map_err(|e| output(path, e))
     }
 }
 
@@ -348,9 +296,10 @@ impl<'a> Run<'a> {
     ///
     /// # Errors
     /// If the output folder cannot be created.
-    pub fn start<B: Backend>(name: &'static str, options: &'a ExperimentOptions) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&options.out)
-            .with_context(|| format!("creating the output folder {}", options.out.display()))?;
+    pub fn start<B: Backend>(name: &'static str, options: &'a ExperimentOptions) -> Result<Self, ExperimentError> {
+        std::fs::create_dir_all(&options.out).map_err(|e| {
+            ExperimentError::Output(format!("creating the output folder {}: {e}", options.out.display()))
+        })?;
         let form = if options.quick { "quick" } else { "full" };
         println!("experiment {name} ({form}) — backend {}, seed {}", B::name(), options.seed);
         Ok(Run { options, name, started: Instant::now() })
@@ -371,7 +320,13 @@ impl<'a> Run<'a> {
     ///
     /// # Errors
     /// If a file cannot be written or the figure cannot be drawn.
-    pub fn finish(&self, csv: &Table, panels: &[Panel], columns: usize, size: (u32, u32)) -> anyhow::Result<()> {
+    pub fn finish(
+        &self,
+        csv: &Table,
+        panels: &[Panel],
+        columns: usize,
+        size: (u32, u32),
+    ) -> Result<(), ExperimentError> {
         let csv_path = self.csv_path();
         csv.write_csv(&csv_path)?;
         let png_path = self.png_path();
@@ -399,6 +354,11 @@ impl<'a> Run<'a> {
             self.started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// An output file that could not be written.
+pub(crate) fn output(path: &Path, e: impl std::fmt::Display) -> ExperimentError {
+    ExperimentError::Output(format!("writing {}: {e}", path.display()))
 }
 
 /// Prints the data sets in use.

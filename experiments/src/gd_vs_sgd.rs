@@ -14,10 +14,10 @@ use neurite_core::{Backend, Tensor};
 use neurite_nn::{Activation, Init, Module};
 use neurite_optim::{Optimizer, Sgd, SgdConfig};
 
-use super::ExperimentOptions;
-use super::common::{Digits, Endless, Mlp, Run, Table, evaluate, flat, sig, train_step};
-use crate::plot::{Panel, Series, Style};
+use crate::common::{Digits, Endless, Run, Table, evaluate, flat, mlp, sig, step};
+use crate::{ExperimentError, ExperimentOptions};
 use neurite_nn::data::Dataset;
+use neurite_train::plot::{Panel, Series, Style};
 
 /// One point of a curve: (step, examples seen, training seconds, training-set loss).
 type Point = (usize, usize, f64, f32);
@@ -34,32 +34,32 @@ fn descend<B: Backend>(
 ) -> Vec<Point> {
     let mut points = vec![(0, 0, 0.0, evaluate(model, train, flat()).0)];
     let (mut seconds, mut examples) = (0.0, 0);
-    for step in 1..=steps {
+    for k in 1..=steps {
         let started = Instant::now();
         let (x, labels) = next();
         examples += labels.numel();
-        train_step(model, optimizer, &x, &labels, None);
+        step(model, optimizer, &x, &labels, None);
         seconds += started.elapsed().as_secs_f64();
-        if measure(step) || step == steps {
-            points.push((step, examples, seconds, evaluate(model, train, flat()).0));
+        if measure(k) || k == steps {
+            points.push((k, examples, seconds, evaluate(model, train, flat()).0));
         }
     }
     points
 }
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("gd-vs-sgd", options)?;
     let (gd_steps, sgd_steps) = if run.quick() { (10, 300) } else { (100, 5000) };
     let digits = Digits::load(options, 0)?;
     let train = &digits.train;
     println!("training on {} embedded digits (losses are on all of them)", train.len());
     println!("784-100-10 ReLU network, He init, lr 0.1: {gd_steps} full-batch steps vs {sgd_steps} steps of 100");
-    let spec = Mlp::new(1, 100, Activation::Relu, Init::He);
+    let spec = mlp(1, 100, Activation::Relu, Init::He);
 
     let (all_x, all_labels) = train.to_tensors::<B>(&flat());
     let all_labels = Tensor::<B>::from_vec(all_labels.iter().map(|&l| l as f32).collect(), [all_labels.len()]);
-    let mut model = spec.build::<B>(run.seed());
+    let mut model = spec.init::<B>(run.seed());
     let mut gd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() })?;
     // Measured every `early` steps while GD runs, then every `late` steps.
     let (early, late) = ((gd_steps / 50).max(1), (sgd_steps / 50).max(1));
@@ -67,7 +67,7 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
     let measure = |step: usize| step % if step <= gd_steps { early } else { late } == 0;
     let gd_points = descend(&mut model, &mut gd, train, gd_steps, measure, || (all_x.clone(), all_labels.clone()));
 
-    let mut model = spec.build::<B>(run.seed());
+    let mut model = spec.init::<B>(run.seed());
     let mut sgd = Sgd::new(SgdConfig { lr: 0.1, ..Default::default() })?;
     let mut batches = Endless::<B>::new(train, 100, flat(), run.seed());
     let sgd_points = descend(&mut model, &mut sgd, train, sgd_steps, measure, || {

@@ -11,14 +11,14 @@ use neurite_core::Backend;
 use neurite_nn::{Activation, Init};
 use neurite_optim::{Sgd, SgdConfig};
 
-use super::ExperimentOptions;
-use super::common::{Digits, Endless, Mlp, Run, Table, describe, evaluate, flat, mean, pct, sig, smooth, train_step};
-use crate::plot::{Panel, Series};
+use crate::common::{Digits, Endless, Run, Table, describe, evaluate, flat, mean, mlp, pct, sig, smooth, step};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series};
 
 const INITS: [(&str, Init); 3] = [("σ = 0.01", Init::Normal { std: 0.01 }), ("Xavier", Init::Xavier), ("He", Init::He)];
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("init", options)?;
     let (iterations, batch) = if run.quick() { (200, 64) } else { (2000, 128) };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
@@ -34,13 +34,13 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
     let mut series = Vec::new();
     let window = (iterations / 40).max(5);
     for (label, init) in INITS {
-        let mut model = Mlp::new(4, 100, Activation::Relu, init).build::<B>(run.seed());
+        let mut model = mlp(4, 100, Activation::Relu, init).init::<B>(run.seed());
         let mut sgd = Sgd::new(SgdConfig { lr: 0.01, ..Default::default() })?;
         let mut batches = Endless::<B>::new(&digits.train, batch, flat(), run.seed());
         let mut losses = Vec::with_capacity(iterations);
         for i in 0..iterations {
             let b = batches.next_batch();
-            let loss = train_step(&mut model, &mut sgd, &b.inputs, &b.labels, None);
+            let loss = step(&mut model, &mut sgd, &b.inputs, &b.labels, None);
             csv.row(vec![label.into(), (i + 1).to_string(), loss.to_string()]);
             losses.push(loss);
         }

@@ -10,11 +10,11 @@ use neurite_core::Backend;
 use neurite_nn::{Activation, Init};
 use neurite_optim::{Sgd, SgdConfig};
 
-use super::ExperimentOptions;
-use super::common::{
-    Digits, Endless, Mlp, Run, Table, clamp_y, describe, evaluate, flat, indexed, mean, pct, sig, smooth, train_step,
+use crate::common::{
+    Digits, Endless, Run, Table, clamp_y, describe, evaluate, flat, indexed, mean, mlp, pct, sig, smooth, step,
 };
-use crate::plot::{Panel, Series};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series};
 
 /// The learning rates, smallest first.
 const RATES: [f32; 7] = [1e-4, 1e-3, 1e-2, 1e-1, 0.5, 1.0, 3.0];
@@ -37,7 +37,7 @@ fn verdict(first: f32, last: f32, diverged: bool, spread: f32) -> &'static str {
 }
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("learning-rate", options)?;
     let (iterations, batch) = if run.quick() { (200, 64) } else { (1000, 128) };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
@@ -52,14 +52,14 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
     let mut series = Vec::new();
     let mut results = Vec::new();
     for lr in RATES {
-        let mut model = Mlp::new(4, 100, Activation::Relu, Init::He).build::<B>(run.seed());
+        let mut model = mlp(4, 100, Activation::Relu, Init::He).init::<B>(run.seed());
         let mut sgd = Sgd::new(SgdConfig { lr, ..Default::default() })?;
         let mut batches = Endless::<B>::new(&digits.train, batch, flat(), run.seed());
         let mut losses = Vec::with_capacity(iterations);
         let mut diverged = false;
         for i in 0..iterations {
             let b = batches.next_batch();
-            let loss = train_step(&mut model, &mut sgd, &b.inputs, &b.labels, None);
+            let loss = step(&mut model, &mut sgd, &b.inputs, &b.labels, None);
             csv.row(vec![lr.to_string(), (i + 1).to_string(), loss.to_string()]);
             losses.push(loss);
             if !loss.is_finite() || loss > BLOW_UP {

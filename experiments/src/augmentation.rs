@@ -17,9 +17,9 @@ use neurite_nn::data::Dataset;
 use neurite_nn::{Activation, Conv2dConfig, Flatten, Init, LinearConfig, MaxPool2d, Sequential};
 use neurite_optim::{Adam, AdamConfig};
 
-use super::ExperimentOptions;
-use super::common::{Digits, Endless, Run, Table, describe, evaluate, images, pct, train_step};
-use crate::plot::{Panel, Series, Style};
+use crate::common::{Digits, Endless, Run, Table, describe, evaluate, images, pct, step};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series, Style};
 
 /// The experiment's CNN, its weights from stream `Init` of `seed`.
 fn cnn<B: Backend>(seed: u64) -> Sequential<B> {
@@ -50,7 +50,7 @@ fn train_cnn<B: Backend>(
     steps: usize,
     batch: usize,
     seed: u64,
-) -> anyhow::Result<(f32, f32)> {
+) -> Result<(f32, f32), ExperimentError> {
     let mut model = cnn::<B>(seed);
     let mut adam = Adam::new(AdamConfig { lr: 0.001, ..Default::default() })?;
     let mut batches = Endless::<B>::new(train, batch, images(), seed);
@@ -59,13 +59,13 @@ fn train_cnn<B: Backend>(
     for _ in 0..steps {
         let b = batches.next_batch();
         let x = if augment { pipeline.apply(&b.inputs, &mut rng) } else { b.inputs };
-        train_step(&mut model, &mut adam, &x, &b.labels, None);
+        step(&mut model, &mut adam, &x, &b.labels, None);
     }
     Ok((evaluate(&mut model, train, images()).1, evaluate(&mut model, test, images()).1))
 }
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("augmentation", options)?;
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
     let all = digits.train.len();

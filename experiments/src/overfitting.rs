@@ -18,9 +18,9 @@ use neurite_nn::data::BatchLoader;
 use neurite_nn::{Activation, Init};
 use neurite_optim::{Sgd, SgdConfig};
 
-use super::ExperimentOptions;
-use super::common::{Digits, Mlp, Run, Table, describe, evaluate, flat, pct, train_step};
-use crate::plot::{Panel, Series};
+use crate::common::{Digits, Run, Table, describe, evaluate, flat, mlp, pct, step};
+use crate::{ExperimentError, ExperimentOptions};
+use neurite_train::plot::{Panel, Series};
 
 const TRAIN_SIZE: usize = 300;
 
@@ -33,7 +33,7 @@ const CONFIGS: [(&str, Option<f32>, f32); 4] = [
 ];
 
 /// Runs the experiment on backend `B`.
-pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()> {
+pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("overfitting", options)?;
     let (epochs, lr, curve_size) = if run.quick() { (40, 0.05, 300) } else { (201, 0.01, 1000) };
     let digits = Digits::load(options, if run.quick() { curve_size } else { usize::MAX })?;
@@ -51,15 +51,15 @@ pub(super) fn run<B: Backend>(options: &ExperimentOptions) -> anyhow::Result<()>
     let mut summary = Table::new(&["config", "train acc %", "test acc %", "gap (points)", "best test acc % (curve)"]);
     let mut panels = Vec::new();
     for (label, l2, dropout) in CONFIGS {
-        let mut spec = Mlp::new(6, 100, Activation::Relu, Init::He);
+        let mut spec = mlp(6, 100, Activation::Relu, Init::He);
         spec.dropout = dropout;
-        let mut model = spec.build::<B>(run.seed());
+        let mut model = spec.init::<B>(run.seed());
         let mut sgd = Sgd::new(SgdConfig { lr, ..Default::default() })?;
         let mut loader = BatchLoader::new(&train, 100).with_preprocessing(flat()).shuffled(run.seed());
         let (mut train_curve, mut test_curve) = (Vec::new(), Vec::new());
         for epoch in 1..=epochs {
             for b in loader.epoch::<B>() {
-                train_step(&mut model, &mut sgd, &b.inputs, &b.labels, l2);
+                step(&mut model, &mut sgd, &b.inputs, &b.labels, l2);
             }
             let (_, train_acc) = evaluate(&mut model, &train, flat());
             let (_, test_acc) = evaluate(&mut model, &curve_test, flat());

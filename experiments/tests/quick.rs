@@ -1,0 +1,274 @@
+//! Every experiment's quick form, run into a temporary folder on the simd backend: its PNG
+//! decodes with the expected size, and its CSV (read back as rows of named cells) shows the
+//! course's claim. One test binary for all of them, so that they link once.
+
+use std::collections::HashMap;
+
+use neurite_backend_simd::SimdBackend;
+use neurite_experiments::{ExperimentError, ExperimentOptions, list, run};
+
+/// The CSV of a finished run, one map from column name to cell per row.
+pub struct Output {
+    /// The rows, in file order.
+    pub rows: Vec<HashMap<String, String>>,
+}
+
+impl Output {
+    /// The rows whose column `key` equals `value`.
+    pub fn with(&self, key: &str, value: &str) -> Vec<&HashMap<String, String>> {
+        self.rows.iter().filter(|r| r[key] == value).collect()
+    }
+}
+
+/// The number in column `key` of `row`.
+pub fn num(row: &HashMap<String, String>, key: &str) -> f64 {
+    row[key].parse().unwrap_or_else(|_| panic!("column {key}: `{}` is not a number", row[key]))
+}
+
+/// The mean of `values`.
+pub fn mean(values: &[f64]) -> f64 {
+    values.iter().sum::<f64>() / values.len() as f64
+}
+
+/// Runs `name --quick --seed 1` on the default backend into a temporary folder, checks that
+/// `NAME.png` decodes to `png_size` pixels, and returns `NAME.csv`'s rows.
+pub fn check(name: &str, png_size: (u32, u32)) -> Output {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let options = ExperimentOptions {
+        out: dir.path().join("out"),
+        quick: true,
+        seed: 1,
+        test_data: None,
+    };
+    run::<SimdBackend>(name, &options).unwrap_or_else(|e| panic!("experiment {name}: {e}"));
+    let png = image::open(options.out.join(format!("{name}.png"))).expect("the PNG decodes");
+    assert_eq!((png.width(), png.height()), png_size, "{name}.png size");
+    let mut reader = csv::Reader::from_path(options.out.join(format!("{name}.csv"))).expect("the CSV exists");
+    let header: Vec<String> = reader.headers().expect("a header").iter().map(String::from).collect();
+    let rows: Vec<HashMap<String, String>> = reader
+        .records()
+        .map(|r| header.iter().cloned().zip(r.expect("a CSV record").iter().map(String::from)).collect())
+        .collect();
+    assert!(!rows.is_empty(), "{name}.csv has rows");
+    Output { rows }
+}
+
+// `neurite experiment activations --quick`: the activation statistics show the book's claims.
+
+
+#[test]
+fn he_keeps_relu_activations_spread_where_small_weights_collapse_them() {
+    let out = check("activations", (1320, 640));
+    // Layer statistics repeat on every histogram row of a layer; take the first.
+    let stat = |activation: &str, init: &str, layer: &str, column: &str| {
+        let rows = out.with("activation", activation);
+        let row = rows.iter().find(|r| r["init"] == init && r["layer"] == layer).expect("a row for the layer");
+        num(row, column)
+    };
+    let he = stat("relu", "He", "5", "std");
+    let small = stat("relu", "σ = 0.01", "5", "std");
+    assert!(he > 1000.0 * small, "5th-layer std: He {he} vs σ = 0.01 {small}");
+    // Xavier's ReLU activations shrink with depth; He's stay within a factor of two.
+    assert!(stat("relu", "Xavier", "5", "std") < 0.5 * stat("relu", "Xavier", "1", "std"));
+    assert!(he > 0.5 * stat("relu", "He", "1", "std"));
+    // Sigmoid with σ = 1 saturates; with σ = 0.01 it collapses near 0.5.
+    assert!(stat("sigmoid", "σ = 1", "5", "flat_fraction") > 0.3);
+    assert!(stat("sigmoid", "σ = 0.01", "5", "std") < 0.05);
+    assert!((stat("sigmoid", "σ = 0.01", "5", "mean") - 0.5).abs() < 0.02);
+}
+
+// `neurite experiment adversarial --quick`: FGSM accuracy falls as ε grows.
+
+
+#[test]
+fn fgsm_accuracy_falls_as_epsilon_grows() {
+    let out = check("adversarial", (1280, 420));
+    let accuracy: Vec<f64> = out.rows.iter().map(|r| num(r, "accuracy")).collect();
+    assert_eq!(num(&out.rows[0], "epsilon"), 0.0);
+    assert!(accuracy[0] > 0.7, "clean accuracy {}", accuracy[0]);
+    for pair in accuracy.windows(2) {
+        assert!(pair[1] <= pair[0], "accuracy rose with ε: {accuracy:?}");
+    }
+    assert!(accuracy[accuracy.len() - 1] < accuracy[0] - 0.5, "{accuracy:?}");
+}
+
+// `neurite experiment augmentation --quick`: augmentation helps a CNN trained on few digits (200 in
+// the quick form).
+
+
+#[test]
+fn augmentation_raises_test_accuracy_on_the_small_set() {
+    let out = check("augmentation", (1040, 380));
+    let small = out.with("train_size", "200");
+    let accuracy =
+        |augmented: &str| num(small.iter().find(|r| r["augmented"] == augmented).expect("a run"), "test_acc");
+    let (plain, augmented) = (accuracy("false"), accuracy("true"));
+    assert!(augmented > plain, "200 digits: plain {plain}, augmented {augmented}");
+}
+
+// `neurite experiment batch-norm --quick`: batch norm learns where the plain network's initial
+// weights are too small to.
+
+
+#[test]
+fn batch_norm_wins_at_bad_initial_scales() {
+    let out = check("batch-norm", (1380, 680));
+    let finals: Vec<_> = out.rows.iter().filter(|r| !r["test_acc"].is_empty()).collect();
+    let accuracy = |batch_norm: &str, scale: f64| {
+        let row = finals
+            .iter()
+            .find(|r| r["batch_norm"] == batch_norm && (num(r, "weight_scale") / scale - 1.0).abs() < 1e-3)
+            .expect("a final row for the scale");
+        num(row, "train_acc")
+    };
+    for scale in [0.01, 0.001] {
+        let (with, without) = (accuracy("true", scale), accuracy("false", scale));
+        assert!(with > without + 0.3, "w = {scale}: {with} with batch norm, {without} without");
+    }
+}
+
+// `neurite experiment gd-vs-sgd --quick`: per example seen, mini-batch SGD is far ahead of GD.
+
+
+#[test]
+fn sgd_beats_full_batch_gd_per_example_and_keeps_up_per_step() {
+    let out = check("gd-vs-sgd", (1380, 360));
+    let (gd, sgd) = (out.with("method", "gd"), out.with("method", "sgd"));
+    let gd_last = gd.last().expect("GD rows");
+    // At no more examples than GD's whole run, SGD's loss is less than half of GD's.
+    let examples = num(gd_last, "examples");
+    let sgd_there = sgd.iter().rev().find(|r| num(r, "examples") <= examples).expect("an SGD row");
+    let (gd_loss, sgd_loss) = (num(gd_last, "train_loss"), num(sgd_there, "train_loss"));
+    assert!(sgd_loss < 0.5 * gd_loss, "at {examples} examples: GD {gd_loss}, SGD {sgd_loss}");
+    // Step for step, GD's exact gradient does at least about as well.
+    let steps = num(gd_last, "step");
+    let sgd_same_steps = sgd.iter().rev().find(|r| num(r, "step") <= steps).expect("an SGD row");
+    assert!(gd_loss < num(sgd_same_steps, "train_loss") + 0.1, "after {steps} steps");
+}
+
+// `neurite experiment init --quick`: σ = 0.01 barely learns, He does.
+
+
+#[test]
+fn small_weights_barely_lower_the_loss_while_he_does() {
+    let out = check("init", (800, 480));
+    let losses = |init: &str| out.with("init", init).iter().map(|r| num(r, "loss")).collect::<Vec<f64>>();
+    let first_last = |l: &[f64]| (mean(&l[..10]), mean(&l[l.len() - 30..]));
+    let (small_first, small_last) = first_last(&losses("σ = 0.01"));
+    let (he_first, he_last) = first_last(&losses("He"));
+    assert!(small_last > 0.97 * small_first, "σ = 0.01: {small_first} → {small_last}");
+    assert!(he_last < 0.6 * he_first, "He: {he_first} → {he_last}");
+    assert!(he_last < small_last - 0.5);
+}
+
+// `neurite experiment learning-rate --quick`: too small barely moves, too large diverges.
+
+
+#[test]
+fn too_small_barely_moves_a_good_rate_learns_and_too_large_diverges() {
+    let out = check("learning-rate", (800, 480));
+    let losses = |lr: &str| out.with("lr", lr).iter().map(|r| num(r, "loss")).collect::<Vec<f64>>();
+    let first_last = |l: &[f64]| (mean(&l[..10]), mean(&l[l.len() - l.len() / 10..]));
+    let (tiny, good, huge) = (losses("0.0001"), losses("0.1"), losses("3"));
+    let (tiny_first, tiny_last) = first_last(&tiny);
+    assert!(tiny_last > 0.9 * tiny_first, "lr 1e-4: {tiny_first} → {tiny_last}");
+    let (good_first, good_last) = first_last(&good);
+    assert!(good_last < 0.5 * good_first, "lr 0.1: {good_first} → {good_last}");
+    // The run stops once the loss is no longer finite or passes 10³.
+    let blew_up = huge.len() < good.len() || huge.iter().any(|l| !l.is_finite() || *l > 1e3);
+    let rose = mean(&huge[huge.len().saturating_sub(10)..]) > mean(&huge[..huge.len().min(10)]);
+    assert!(blew_up || rose, "lr 3 neither diverged nor rose: {huge:?}");
+}
+
+// `neurite experiment optimizers --quick`: adaptive steps reach the ravine's floor, and Adam
+// trains the MNIST network faster than SGD.
+
+
+#[test]
+fn adam_and_adagrad_end_nearer_the_minimum_than_sgd() {
+    let out = check("optimizers", (1560, 800));
+    let ravine = out.with("part", "ravine");
+    let distance = |optimizer: &str| {
+        let last = ravine.iter().rfind(|r| r["optimizer"] == optimizer).expect("a trajectory");
+        num(last, "x").hypot(num(last, "y"))
+    };
+    let sgd = distance("sgd");
+    for optimizer in ["adam", "adagrad"] {
+        assert!(distance(optimizer) < sgd, "{optimizer} ends {} from (0, 0), SGD {sgd}", distance(optimizer));
+    }
+    let mnist = out.with("part", "mnist");
+    let final_loss = |optimizer: &str| {
+        let losses: Vec<f64> = mnist.iter().filter(|r| r["optimizer"] == optimizer).map(|r| num(r, "loss")).collect();
+        mean(&losses[losses.len() - 30..])
+    };
+    for optimizer in ["adam", "adagrad", "momentum"] {
+        assert!(final_loss(optimizer) < final_loss("sgd"), "{optimizer} vs sgd on MNIST");
+    }
+}
+
+// `neurite experiment overfitting --quick`: regularization narrows the train–test gap.
+
+
+#[test]
+fn l2_and_dropout_shrink_the_gap_between_train_and_test_accuracy() {
+    let out = check("overfitting", (1120, 760));
+    let gap = |config: &str| {
+        let last = *out.with("config", config).last().expect("epochs of the config");
+        num(last, "train_acc") - num(last, "test_acc")
+    };
+    let none = gap("no regularization");
+    assert!(none > 0.1, "no regularization: gap {none}");
+    assert!(gap("L2 + dropout") < none, "L2 + dropout gap {} vs none {none}", gap("L2 + dropout"));
+    assert!(gap("L2 (λ = 0.1)") < none, "L2 gap {} vs none {none}", gap("L2 (λ = 0.1)"));
+}
+
+// The experiment registry: `list()` names every experiment once, and `run` refuses any other name
+// with a usage error (exit code 2) that lists the known ones.
+
+
+#[test]
+fn the_list_names_ten_experiments_once_each_with_a_summary() {
+    let names: Vec<&str> = list().iter().map(|e| e.name).collect();
+    assert_eq!(names.len(), 10);
+    let mut unique = names.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), names.len(), "{names:?}");
+    assert!(list().iter().all(|e| !e.summary.is_empty()));
+}
+
+#[test]
+fn an_unknown_experiment_is_a_usage_error() {
+    let options = ExperimentOptions {
+        out: std::env::temp_dir(),
+        quick: true,
+        seed: 1,
+        test_data: None,
+    };
+    let err = run::<SimdBackend>("no-such-thing", &options).expect_err("unknown");
+    assert!(matches!(err, ExperimentError::Unknown { .. }) && err.is_usage());
+    let message = err.to_string();
+    for e in list() {
+        assert!(message.contains(e.name), "{message}");
+    }
+}
+
+// `neurite experiment vanishing-gradient --quick`: sigmoid's gradient vanishes towards the input.
+
+
+#[test]
+fn sigmoid_first_layer_gradient_is_orders_of_magnitude_below_its_last() {
+    let out = check("vanishing-gradient", (1240, 420));
+    let norm = |activation: &str, phase: &str, layer: &str| {
+        let rows = out.with("activation", activation);
+        num(rows.iter().find(|r| r["phase"] == phase && r["layer"] == layer).expect("a row"), "grad_norm")
+    };
+    for phase in ["init", "trained"] {
+        let sigmoid = norm("sigmoid", phase, "1") / norm("sigmoid", phase, "10");
+        assert!(sigmoid < 1e-3, "sigmoid ‖∇W1‖/‖∇W10‖ = {sigmoid} ({phase})");
+        for other in ["tanh", "relu"] {
+            let ratio = norm(other, phase, "1") / norm(other, phase, "10");
+            assert!(ratio > 0.1, "{other} ‖∇W1‖/‖∇W10‖ = {ratio} ({phase})");
+        }
+    }
+}
