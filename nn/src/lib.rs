@@ -1,7 +1,7 @@
 //! Neural-network building blocks for Neurite, generic over `B: Backend`: the [`Module`] trait
 //! and [`Sequential`]; layers ([`Linear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`], [`Flatten`],
 //! [`Dropout`], [`BatchNorm1d`], [`BatchNorm2d`]); activations as functions and as a layer
-//! ([`Activation`]); losses ([`loss`]); initializers ([`Init`]); L1/L2 penalties
+//! ([`Activation`]); the course's MLP and CNN ready-made ([`models`]); losses ([`loss`]); initializers ([`Init`]); L1/L2 penalties
 //! ([`regularization`]); checkpoints ([`checkpoint`]) and safetensors interchange
 //! ([`interchange`]); and MNIST data loading ([`data`]). Tensor ops and their gradients are
 //! `neurite-core`'s; optimizers are `neurite-optim`'s.
@@ -34,6 +34,7 @@ pub mod interchange;
 pub mod layers;
 pub mod loss;
 pub mod metrics;
+pub mod models;
 pub mod module;
 pub mod regularization;
 pub mod spec;

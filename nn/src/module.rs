@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use neurite_core::{Backend, BiasAct, Tensor, no_grad};
+use neurite_core::{Backend, BiasAct, RngState, Tensor, no_grad};
 
 use crate::spec::LayerSpec;
 
@@ -67,6 +67,21 @@ pub trait Module<B: Backend>: Send + Sync {
     /// running statistics). Layers start in training mode, as in PyTorch.
     fn set_training(&mut self, training: bool) {
         let _ = training;
+    }
+
+    /// The states of the random generators this layer draws from in `forward` (dropout's masks),
+    /// in network order: what a checkpoint saves so that a resumed run draws the same masks.
+    fn rng_states(&self) -> Vec<RngState> {
+        Vec::new()
+    }
+
+    /// Continues the generators from `states`, one for each state [`Module::rng_states`] gives,
+    /// in the same order.
+    ///
+    /// # Panics
+    /// If `states.len()` differs from `self.rng_states().len()`.
+    fn set_rng_states(&mut self, states: &[RngState]) {
+        assert!(states.is_empty(), "set_rng_states: {} states for a layer without generators", states.len());
     }
 
     /// The number of trainable scalars.
@@ -208,6 +223,22 @@ impl<B: Backend> Module<B> for Sequential<B> {
     fn set_training(&mut self, training: bool) {
         for layer in &mut self.layers {
             layer.set_training(training);
+        }
+    }
+
+    fn rng_states(&self) -> Vec<RngState> {
+        self.layers.iter().flat_map(|l| l.rng_states()).collect()
+    }
+
+    fn set_rng_states(&mut self, states: &[RngState]) {
+        let wanted: Vec<usize> = self.layers.iter().map(|l| l.rng_states().len()).collect();
+        let total: usize = wanted.iter().sum();
+        assert_eq!(states.len(), total, "set_rng_states: {} states for {total} generators", states.len());
+        let mut rest = states;
+        for (layer, n) in self.layers.iter_mut().zip(wanted) {
+            let (mine, after) = rest.split_at(n);
+            layer.set_rng_states(mine);
+            rest = after;
         }
     }
 

@@ -5,6 +5,7 @@
 use neurite_core::{Backend, Tensor};
 
 use crate::module::Module;
+use crate::spec::LayerSpec;
 
 /// A weight penalty.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,7 +56,53 @@ pub fn with_l1<B: Backend>(loss: &Tensor<B>, model: &dyn Module<B>, lambda: f32)
     loss.add(&Penalty::L1(lambda).of_module(model, is_weight))
 }
 
+/// The parameters a weight penalty applies to: every `weight` (`layers.1.weight`) but batch
+/// norm's, whose "weight" is a per-channel scale rather than a connection strength. Biases are
+/// never penalised.
+pub fn penalised<B: Backend>(model: &dyn Module<B>) -> Vec<String> {
+    let spec = model.spec();
+    model
+        .params()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| {
+            let layer = name.strip_suffix("weight").filter(|_| is_weight(name)).map(|owner| layer_at(&spec, owner));
+            matches!(layer, Some(l) if !matches!(l, Some(LayerSpec::BatchNorm1d { .. } | LayerSpec::BatchNorm2d { .. })))
+        })
+        .collect()
+}
+
+/// The layer at a parameter's owner path (`layers.3.`, empty for the model itself).
+fn layer_at<'a>(spec: &'a LayerSpec, owner: &str) -> Option<&'a LayerSpec> {
+    let mut parts = owner.split('.').filter(|p| !p.is_empty());
+    let mut layer = spec;
+    while let Some(field) = parts.next() {
+        let index: usize = parts.next()?.parse().ok()?;
+        match layer {
+            LayerSpec::Sequential { layers } if field == "layers" => layer = layers.get(index)?,
+            _ => return None,
+        }
+    }
+    Some(layer)
+}
+
 /// Whether a parameter path names a weight (`layers.0.weight`), not a bias.
 pub fn is_weight(name: &str) -> bool {
     name == "weight" || name.ends_with(".weight")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::{CnnConfig, MlpConfig};
+    use neurite_core::reference::ReferenceBackend as R;
+
+    #[test]
+    fn penalties_skip_biases_and_batch_norm_scales() {
+        let mlp = MlpConfig::new(4, &[3], 2).with_batch_norm(true).init::<R>(1);
+        // flatten, linear, batch norm, relu, linear
+        assert_eq!(penalised(&mlp), ["layers.1.weight", "layers.4.weight"]);
+        let cnn = CnnConfig::new([1, 8, 8], 2).with_batch_norm(true).init::<R>(1).expect("builds");
+        assert_eq!(penalised(&cnn), ["layers.0.weight", "layers.4.weight", "layers.9.weight"]);
+    }
 }

@@ -87,6 +87,15 @@ impl<B: Backend> Module<B> for Dropout {
         self.training = training;
     }
 
+    fn rng_states(&self) -> Vec<RngState> {
+        vec![self.rng_state()]
+    }
+
+    fn set_rng_states(&mut self, states: &[RngState]) {
+        let [state] = states else { panic!("set_rng_states: {} states for one dropout generator", states.len()) };
+        self.set_rng_state(*state);
+    }
+
     fn spec(&self) -> LayerSpec {
         LayerSpec::Dropout { p: self.p }
     }
