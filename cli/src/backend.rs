@@ -55,6 +55,11 @@ impl BackendKind {
     }
 }
 
+/// The backend for work that needs a `Backend` type but no arithmetic worth a fast one (reading a
+/// checkpoint's shapes for `info`, converting it for `export`): the portable reference backend,
+/// the same in every build.
+pub type Host = neurite_core::reference::ReferenceBackend;
+
 /// Runs a generic function on the chosen backend: `dispatch!(kind, run::<_>(args))` expands to a
 /// match that calls `run::<SimdBackend>` or `run::<CpuBackend>`.
 #[macro_export]

@@ -1,6 +1,6 @@
 //! The commands that use a trained checkpoint — `eval`, `predict`, `export`, `info` — and the
-//! augmentation preview `augment`. Training lives in `train.rs`; the model and checkpoint
-//! conventions in `model.rs`.
+//! augmentation preview `augment`. Training lives in `train.rs`; loading a checkpoint with its
+//! input size, classes and preprocessing is `neurite_train::TrainedModel`'s.
 
 use neurite_augment::io::{Channels, DecodeLimits, read_image, write_png};
 use neurite_augment::preview::tile;
@@ -9,15 +9,14 @@ use neurite_core::{Backend, Rng, Stream, no_grad};
 use neurite_nn::Module;
 use serde::Serialize;
 
+use neurite_data::Role;
+use neurite_train::{EPOCH_KEY, Evaluation, METRICS_KEY, TrainedModel, confusion_table, evaluate, metrics};
+
 use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs};
-use crate::backend::BackendKind;
-use crate::data::{self, Role};
+use crate::backend::{BackendKind, Host};
 use crate::dispatch;
 use crate::error::{UsageExt, usage};
-use crate::evaluate::{Evaluation, confusion_table, evaluate};
-use crate::model::{LoadedModel, RECIPE_KEY};
-use crate::report;
-use crate::trainstate::{EPOCH_KEY, METRICS_KEY};
+use crate::train::RECIPE_KEY;
 
 fn backend_of(name: &Option<String>) -> anyhow::Result<BackendKind> {
     match name {
@@ -51,10 +50,10 @@ struct EvalReport<'a> {
 }
 
 fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
-    let loaded = LoadedModel::<B>::load(&args.model)?;
-    let data = data::load(&args.data, Role::Test, loaded.input)?;
-    data::check_fits(&data, loaded.input, loaded.classes())?;
-    let e: Evaluation = evaluate::<B>(&loaded.model, &data.dataset, &loaded.preprocessing, loaded.classes());
+    let mut loaded = TrainedModel::<B>::load(&args.model).usage()?;
+    let data = neurite_data::load(&args.data, Role::Test, loaded.input).usage()?;
+    neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
+    let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, Default::default());
     if args.json {
         let report = EvalReport {
             accuracy: e.accuracy,
@@ -99,7 +98,7 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
 }
 
 fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
-    let loaded = LoadedModel::<B>::load(&args.model)?;
+    let loaded = TrainedModel::<B>::load(&args.model).usage()?;
     let input = loaded.input;
     let channels = match input.channels {
         1 => Channels::Grey,
@@ -110,7 +109,7 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     let mut images = Vec::with_capacity(args.images.len());
     for path in &args.images {
         let image = read_image(path, channels, &DecodeLimits::DEFAULT).usage()?;
-        let mut values = data::resize_to(image.as_slice(), image.size(), input.height, input.width);
+        let mut values = neurite_data::resize_to(image.as_slice(), image.size(), input.height, input.width);
         if args.invert {
             values.iter_mut().for_each(|v| *v = 1.0 - *v);
         }
@@ -136,9 +135,8 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
 /// # Errors
 /// A usage error for an unreadable checkpoint or an unwritable output file.
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
-    let loaded = LoadedModel::<neurite_core::reference::ReferenceBackend>::load(&args.model)?;
+    let loaded = TrainedModel::<Host>::load(&args.model).usage()?;
     neurite_nn::export_safetensors(&loaded.model, &loaded.preprocessing, &args.out).usage()?;
-    crate::fsutil::make_readable(&args.out);
     println!(
         "wrote {} ({} tensors, {} parameters)",
         args.out.display(),
@@ -153,8 +151,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
 /// # Errors
 /// A usage error for an unreadable checkpoint.
 pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
-    // Shapes need no arithmetic, so the portable reference backend is enough.
-    let loaded = LoadedModel::<neurite_core::reference::ReferenceBackend>::load(&args.model)?;
+    let loaded = TrainedModel::<Host>::load(&args.model).usage()?;
     let i = loaded.input;
     println!("checkpoint: {}", args.model.display());
     println!(
@@ -167,7 +164,7 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
     if let Some(epoch) = loaded.checkpoint.metadata(EPOCH_KEY) {
         println!("epochs trained: {epoch}");
     }
-    let last = loaded.checkpoint.metadata(METRICS_KEY).and_then(|m| report::parse_csv(m).ok()?.pop());
+    let last = loaded.checkpoint.metadata(METRICS_KEY).and_then(|m| metrics::parse_csv(m).ok()?.pop());
     if let Some(r) = last {
         let val = r.val_acc.map_or_else(|| "none".to_string(), |a| format!("{a:.4}"));
         println!(
@@ -200,7 +197,6 @@ pub fn augment(args: &AugmentArgs) -> anyhow::Result<()> {
     let source = read_image(&args.image, Channels::Auto, &DecodeLimits::DEFAULT).usage()?;
     let grid = preview(&source, pipeline.steps(), args.seed);
     write_png(grid.as_slice(), grid.size(), &args.out).usage()?;
-    crate::fsutil::make_readable(&args.out);
     let size = grid.size();
     println!(
         "wrote {} ({}×{}): the source and {} ({})",

@@ -2,25 +2,20 @@
 //! `main.rs` only parses flags and turns errors into exit codes.
 //!
 //! [`run`] dispatches a parsed [`args::Cli`] to the commands: `train` (`train.rs`), `eval`,
-//! `predict`, `export`, `info` and `augment` (`commands.rs`), `experiment` (`experiment/`) and
-//! `xor` (`xor.rs`).
+//! `predict`, `export`, `info` and `augment` (`commands.rs`), `experiment` (the
+//! `neurite-experiments` crate) and `xor` (`xor.rs`). Training, evaluation, data sets and plots
+//! are library code (`neurite-train`, `neurite-data`); this crate turns flags and recipes into
+//! calls and results into text.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod args;
 pub mod backend;
 pub mod commands;
-pub mod data;
 pub mod error;
-pub mod evaluate;
-pub mod experiment;
-pub mod fsutil;
-pub mod model;
-pub mod plot;
 pub mod recipe;
 pub mod report;
 pub mod train;
-pub mod trainstate;
 pub mod xor;
 
 use args::{Cli, Command, ExperimentArgs, XorArgs};
@@ -61,7 +56,7 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
 
 fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
     if args.name == "list" {
-        for e in experiment::list() {
+        for e in neurite_experiments::list() {
             println!("{:<24} {}", e.name, e.summary);
         }
         return Ok(());
@@ -70,17 +65,24 @@ fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
         Some(name) => BackendKind::parse(name).usage()?,
         None => BackendKind::default_kind(),
     };
-    let options = experiment::ExperimentOptions {
+    let options = neurite_experiments::ExperimentOptions {
         out: args.out.clone().unwrap_or_else(|| "runs/experiments".into()),
         quick: args.quick,
         seed: args.seed,
-        backend,
         test_data: args.test_data.clone(),
     };
-    experiment::run(&args.name, &options)
+    let result = dispatch!(backend, experiment_on::<_>(&args.name, &options));
+    result.map_err(|e| if e.is_usage() { usage(e.to_string()) } else { anyhow::Error::new(e) })
 }
 
-fn xor_on<B: neurite_core::Backend>(config: &xor::XorConfig) -> usize {
+fn experiment_on<B: neurite_core::Backend>(
+    name: &str,
+    options: &neurite_experiments::ExperimentOptions,
+) -> Result<(), neurite_experiments::ExperimentError> {
+    neurite_experiments::run::<B>(name, options)
+}
+
+fn xor_on<B: neurite_core::Backend>(config: &xor::XorConfig) -> Result<usize, String> {
     xor::run::<B>(config)
 }
 
@@ -89,6 +91,6 @@ fn run_xor(args: &XorArgs) -> anyhow::Result<()> {
         return Err(usage("--hidden must be at least 1 and --lr a positive number"));
     }
     let config = xor::XorConfig { hidden: args.hidden, steps: args.steps, lr: args.lr, seed: args.seed };
-    let correct = dispatch!(BackendKind::default_kind(), xor_on::<_>(&config));
+    let correct = dispatch!(BackendKind::default_kind(), xor_on::<_>(&config)).map_err(anyhow::Error::msg)?;
     if correct == 4 { Ok(()) } else { Err(anyhow::anyhow!("xor: {correct} of 4 inputs classified correctly")) }
 }

@@ -5,6 +5,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use neurite_train::BatchSize;
 use serde::{Deserialize, Serialize};
 
 /// Which network `neurite train` builds.
@@ -52,60 +53,6 @@ pub fn parse_hidden(s: &str) -> Result<Vec<usize>, String> {
                 .map_err(|_| format!("hidden width `{}` is not a whole number (e.g. 512,256)", w.trim()))
         })
         .collect()
-}
-
-/// Mini-batch size, or the whole training set at once (full-batch gradient descent).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BatchSize {
-    /// This many samples per step.
-    Samples(usize),
-    /// All training samples in one step.
-    Full,
-}
-
-impl Serialize for BatchSize {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            BatchSize::Samples(n) => s.serialize_u64(*n as u64),
-            BatchSize::Full => s.serialize_str("full"),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for BatchSize {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d)? {
-            Raw::N(n) => Ok(BatchSize::Samples(n as usize)),
-            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
-        }
-    }
-}
-
-impl std::str::FromStr for BatchSize {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "full" {
-            return Ok(BatchSize::Full);
-        }
-        s.parse::<usize>()
-            .map(BatchSize::Samples)
-            .map_err(|_| format!("batch size `{s}` is neither a number nor `full`"))
-    }
-}
-
-impl fmt::Display for BatchSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BatchSize::Samples(n) => write!(f, "{n}"),
-            BatchSize::Full => write!(f, "full"),
-        }
-    }
 }
 
 /// Every setting of a training run.

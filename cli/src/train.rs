@@ -1,49 +1,40 @@
 //! `neurite train`: resolve the recipe (defaults, then a resumed checkpoint's recipe, then the
-//! recipe file, then flags), read and split the data, then train epoch by epoch, writing
-//! `model.ckpt`, `metrics.csv`, `timing.csv`, `recipe.toml` and `curves.png` into the output
-//! folder after every epoch (each atomically). Everything but `timing.csv` (wall times) and
-//! `curves.png` is the same bytes for the same recipe, at any thread count.
+//! recipe file, then flags), read and split the data, build the network and a
+//! `neurite_train::Learner` from it, and show the run: a progress bar per epoch and a table row
+//! per epoch, drawn from the learner's events. The learner writes `model.ckpt`, `metrics.csv`,
+//! `timing.csv` and `curves.png` after every epoch; this file adds `recipe.toml`. Everything but
+//! `timing.csv` (wall times) and `curves.png` is the same bytes for the same recipe, at any
+//! thread count, and `--resume` continues bit-exactly.
 //!
 //! Everything the user can get wrong is checked in [`plan`], before the output folder is touched;
 //! a folder holding another run's checkpoint is refused, so a run only ever replaces the
 //! checkpoint it continues.
-//! Shuffling and augmentation draw from generators derived from (seed, epoch), and the
-//! checkpoint keeps the optimizer's and dropout's state, so `--resume` continues bit-exactly. A
-//! step whose loss or gradients are not finite stops the run at once; the checkpoint of the last
-//! completed epoch stays as it was.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
-use neurite_augment::{ImageSize, Pipeline, Transform, TransformExt};
-use neurite_core::{Backend, Gradients, Rng, Stream};
-use neurite_nn::data::{BatchLoader, Dataset};
+use neurite_augment::{ImageSize, Pipeline, Transform};
+use neurite_core::Backend;
+use neurite_data::{LabelledData, Role};
+use neurite_nn::data::{Dataset, Layout, Preprocessing};
+use neurite_nn::models::{CnnConfig, MlpConfig};
 use neurite_nn::regularization::Penalty;
-use neurite_nn::{Checkpoint, Module, Sequential, loss, metrics};
+use neurite_nn::{Activation, Checkpoint, Init, Module, Sequential};
 use neurite_optim::{AdaGradConfig, AdamConfig, AdamWConfig, MomentumConfig, Optimizer, RmsPropConfig, SgdConfig};
+use neurite_train::{
+    CHECKPOINT_FILE, CURVES_FILE, Learner, METRICS_FILE, TIMING_FILE, TrainError, TrainState, evaluate,
+};
 
 use crate::args::TrainArgs;
 use crate::backend::BackendKind;
-use crate::data::{self, LabelledData, Role};
 use crate::dispatch;
 use crate::error::{UsageExt, usage};
-use crate::evaluate::evaluate;
-use crate::model::{self, Built, CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY, RECIPE_KEY};
-use crate::recipe::{BatchSize, Recipe};
-use crate::report::{self, EpochProgress, EpochRow};
-use crate::trainstate::TrainState;
+use crate::recipe::{InitChoice, ModelKind, Recipe, parse_init};
+use crate::report::EpochView;
 
-/// File names inside the output folder.
-pub const CHECKPOINT_FILE: &str = "model.ckpt";
-/// The metrics file.
-pub const METRICS_FILE: &str = "metrics.csv";
-/// The wall time of each epoch (kept out of `metrics.csv` and the checkpoint, which are the same
-/// bytes for the same seed).
-pub const TIMING_FILE: &str = "timing.csv";
-/// The resolved recipe.
+/// Metadata key of a checkpoint: the run's resolved recipe, as TOML.
+pub const RECIPE_KEY: &str = "recipe";
+/// The resolved recipe, beside the learner's files.
 pub const RECIPE_FILE: &str = "recipe.toml";
-/// The loss and accuracy curves.
-pub const CURVES_FILE: &str = "curves.png";
 
 /// Everything a run needs, checked: settings, data, output folder, and the checkpoint to resume.
 pub struct Plan {
@@ -78,7 +69,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let plan = plan(args)?;
     let kind = BackendKind::parse(&plan.recipe.backend).usage()?;
     crate::set_threads(plan.recipe.threads)?;
-    dispatch!(kind, train::<_>(&plan))
+    dispatch!(kind, train::<_>(plan))
 }
 
 /// Resolves the settings and checks them, the data and the output folder.
@@ -99,7 +90,7 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
                 usage(format!("{origin}: not a checkpoint of `neurite train` (metadata `{RECIPE_KEY}` is missing)"))
             })?;
             let recipe = Recipe::parse(text).map_err(|e| usage(format!("{origin}: recorded recipe: {e}")))?;
-            let state = TrainState::read_from(&checkpoint, &origin)?;
+            let state = TrainState::read_from(&checkpoint, &origin).map_err(usage)?;
             (recipe, Some((origin, checkpoint, state)))
         }
         None => (Recipe::default(), None),
@@ -120,8 +111,8 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
     }
 
     let all = match &recipe.train_data {
-        Some(path) => data::load(path, Role::Train, data::MNIST_SIZE)?,
-        None => data::embedded()?,
+        Some(path) => neurite_data::load(path, Role::Train, neurite_data::MNIST_SIZE).usage()?,
+        None => neurite_data::embedded()?,
     };
     let input = ImageSize::new(1, all.dataset.rows(), all.dataset.cols());
     let classes = all.class_names.len();
@@ -138,8 +129,8 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
     let validation = (held_out > 0).then_some(validation);
     let test = match &recipe.test_data {
         Some(path) => {
-            let test = data::load(path, Role::Test, input)?;
-            data::check_fits(&test, input, classes)?;
+            let test = neurite_data::load(path, Role::Test, input).usage()?;
+            neurite_data::check_fits(&test, input, classes).usage()?;
             Some(test)
         }
         None => None,
@@ -237,6 +228,11 @@ fn prepare_output(out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// How every network of `neurite train` reads pixels: scaled to [0, 1], laid out `[n, c, h, w]`.
+pub fn preprocessing() -> Preprocessing {
+    Preprocessing::unit(Layout::Nchw)
+}
+
 fn optimizer<B: Backend>(recipe: &Recipe) -> anyhow::Result<Box<dyn Optimizer<B>>> {
     let lr = recipe.lr;
     Ok(match recipe.optimizer.as_str() {
@@ -251,19 +247,53 @@ fn optimizer<B: Backend>(recipe: &Recipe) -> anyhow::Result<Box<dyn Optimizer<B>
     })
 }
 
-/// The seed of epoch `epoch`'s shuffling (stream `DataOrder`) and augmentation (stream
-/// `Augment`) generators: a function of the run's seed and the epoch alone.
-pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
-    seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+/// The recipe's network for `input` images and `classes` outputs: the MLP or the CNN of
+/// `neurite_nn::models`, its parameters drawn from the recipe's seed.
+///
+/// # Errors
+/// A usage error for an unknown activation or init, or a CNN on images smaller than 4×4.
+pub fn build_model<B: Backend>(recipe: &Recipe, input: ImageSize, classes: usize) -> anyhow::Result<Sequential<B>> {
+    let init = match parse_init(&recipe.init).usage()? {
+        InitChoice::He => Init::He,
+        InitChoice::Xavier => Init::Xavier,
+        InitChoice::Zeros => Init::Zeros,
+        InitChoice::Normal(std) => Init::Normal { std },
+    };
+    let activation = match recipe.activation.as_str() {
+        "relu" => Activation::Relu,
+        "sigmoid" => Activation::Sigmoid,
+        "tanh" => Activation::Tanh,
+        "leaky-relu" => Activation::LeakyRelu(0.01),
+        other => return Err(usage(format!("unknown activation `{other}`; choose relu, sigmoid, tanh or leaky-relu"))),
+    };
+    Ok(match recipe.model {
+        ModelKind::Mlp => MlpConfig {
+            inputs: input.len(),
+            hidden: recipe.hidden.clone(),
+            classes,
+            activation,
+            init,
+            batch_norm: recipe.batch_norm,
+            dropout: recipe.dropout,
+        }
+        .init::<B>(recipe.seed),
+        ModelKind::Cnn => CnnConfig::new([input.channels, input.height, input.width], classes)
+            .with_activation(activation)
+            .with_init(init)
+            .with_batch_norm(recipe.batch_norm)
+            .with_dropout(recipe.dropout)
+            .init::<B>(recipe.seed)
+            .map_err(|e| usage(format!("--model cnn: {e}")))?,
+    })
 }
 
-/// The name of the first parameter whose gradient holds a NaN or an infinity.
-fn first_non_finite<B: Backend>(model: &Sequential<B>, grads: &Gradients<B>) -> Option<String> {
-    model
-        .params()
-        .into_iter()
-        .find(|(_, p)| grads.get(p).is_some_and(|g| g.as_slice().iter().any(|v| !v.is_finite())))
-        .map(|(name, _)| name)
+/// A training error as the CLI reports it: settings and checkpoints that do not fit exit with 2.
+fn cli_error(err: TrainError) -> anyhow::Error {
+    match err {
+        TrainError::Invalid(_) | TrainError::Checkpoint(_) => usage(err.to_string()),
+        TrainError::Diverged(d) => anyhow::anyhow!("{d} (try a smaller --lr)"),
+        TrainError::Write { .. } => anyhow::Error::new(err),
+    }
 }
 
 /// Trains as `plan` says, on backend `B`.
@@ -271,197 +301,70 @@ fn first_non_finite<B: Backend>(model: &Sequential<B>, grads: &Gradients<B>) -> 
 /// # Errors
 /// A usage error if a resumed checkpoint does not fit the network; another error if the run
 /// diverges or an output cannot be written.
-pub fn train<B: Backend>(plan: &Plan) -> anyhow::Result<()> {
+pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
+    let augment = plan.pipeline.as_ref().map(|_| format!(", augment {}", plan.recipe.augment));
     let recipe = &plan.recipe;
     let classes = plan.class_names.len();
-    let Built { mut model, dropouts, penalised } = model::build::<B>(recipe, plan.input, classes)?;
-    let mut optimizer = optimizer::<B>(recipe)?;
-    let mut state = TrainState {
-        epoch: 0,
-        step: 0,
-        history: Vec::new(),
-        optimizer: optimizer.state(),
-        dropout: dropouts.iter().map(|d| d.rng_state()).collect(),
-    };
-    if let Some((origin, checkpoint, saved)) = &plan.resume {
-        checkpoint.restore(&mut model, origin).usage()?;
-        saved.optimizer.check_params(&model.params_mut()).usage_with(origin)?;
-        optimizer.load_state(saved.optimizer.clone()).usage_with(origin)?;
-        optimizer.set_learning_rate(recipe.lr);
-        if saved.dropout.len() != dropouts.len() {
-            return Err(usage(format!(
-                "{origin}: {} dropout generators saved for {} dropout layers",
-                saved.dropout.len(),
-                dropouts.len()
-            )));
-        }
-        for (layer, rng) in dropouts.iter().zip(&saved.dropout) {
-            layer.set_rng_state(*rng);
-        }
-        state = saved.clone();
-        // The wall times of the earlier epochs, if the run continues in their folder.
-        if let Ok(timing) = std::fs::read_to_string(plan.out.join(TIMING_FILE)) {
-            report::merge_timing(&mut state.history, &timing);
-        }
+    let model = build_model::<B>(recipe, plan.input, classes)?;
+    let params = model.num_params();
+    let mut learner = Learner::new(model, optimizer::<B>(recipe)?)
+        .batch_size(recipe.batch_size)
+        .epochs(recipe.epochs)
+        .seed(recipe.seed)
+        .preprocessing(preprocessing())
+        .class_names(plan.class_names.clone())
+        .metadata(RECIPE_KEY, recipe.for_output().to_toml())
+        .output_file(RECIPE_FILE, recipe.for_output().to_toml())
+        .output_dir(&plan.out);
+    for penalty in [Penalty::L1(recipe.l1), Penalty::L2(recipe.l2)] {
+        learner = learner.penalty(penalty);
+    }
+    if let Some(pipeline) = plan.pipeline.take() {
+        learner = learner.augment(pipeline);
+    }
+    if let Some((origin, checkpoint, _)) = &plan.resume {
+        learner = learner.resume(checkpoint, origin).map_err(cli_error)?;
     }
 
     println!("backend: {} ({} threads)", B::name(), rayon::current_num_threads());
     let held_out = plan.validation.as_ref().map_or(0, Dataset::len);
     println!("data: {} training and {held_out} validation samples from {}", plan.train.len(), plan.data_origin);
     println!(
-        "model: {}, {} parameters; {} with lr {}, batch size {}, {} epochs{}",
+        "model: {}, {params} parameters; {} with lr {}, batch size {}, {} epochs{}",
         recipe.model,
-        model.num_params(),
         recipe.optimizer,
         recipe.lr,
         recipe.batch_size,
         recipe.epochs,
-        plan.pipeline.as_ref().map(|_| format!(", augment {}", recipe.augment)).unwrap_or_default()
+        augment.unwrap_or_default()
     );
     match &plan.resume {
         Some((origin, ..)) => {
-            println!("resuming {origin} after epoch {}; writing to {}", state.epoch, plan.out.display())
+            println!("resuming {origin} after epoch {}; writing to {}", learner.epoch(), plan.out.display())
         }
         None => println!("writing to {}", plan.out.display()),
     }
     println!();
-    println!("{}", report::table_header());
-    for row in &state.history {
-        println!("{}", report::table_row(row));
-    }
-
-    let preprocessing = model::preprocessing();
-    let n = plan.train.len();
-    let batch = match recipe.batch_size {
-        BatchSize::Full => n,
-        BatchSize::Samples(k) => k.min(n),
-    };
-    for epoch in state.epoch + 1..=recipe.epochs {
-        let started = Instant::now();
-        model.set_training(true);
-        let seed = epoch_seed(recipe.seed, epoch);
-        let mut loader = BatchLoader::new(&plan.train, batch).with_preprocessing(preprocessing).shuffled(seed);
-        let mut augment_rng = Rng::stream(seed, Stream::Augment);
-        let progress = EpochProgress::new(epoch, recipe.epochs, n, recipe.quiet);
-        let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
-        for (index, b) in loader.epoch::<B>().enumerate() {
-            state.step += 1;
-            let x = match &plan.pipeline {
-                Some(p) => p.apply(&b.inputs, &mut augment_rng),
-                None => b.inputs,
-            };
-            let logits = model.forward(&x);
-            let data_loss = loss::cross_entropy(&logits, &b.labels);
-            let mut total = data_loss.clone();
-            let weights = || model.params().into_iter().filter(|(name, _)| penalised.contains(name)).map(|(_, t)| t);
-            if recipe.l1 > 0.0 {
-                total = total.add(&Penalty::L1(recipe.l1).of(weights()));
-            }
-            if recipe.l2 > 0.0 {
-                total = total.add(&Penalty::L2(recipe.l2).of(weights()));
-            }
-            let (total_value, data_value) = (total.item(), data_loss.item());
-            let grads = total.backward();
-            let batch_correct = metrics::correct(&logits, &b.label_indices);
-            // The graph holds clones of every parameter: drop it so the update happens in place.
-            drop((total, data_loss, logits, x));
-            let bad_grad = first_non_finite(&model, &grads);
-            if !total_value.is_finite() || bad_grad.is_some() {
-                progress.finish();
-                return Err(diverged(plan, &state, epoch, index + 1, total_value, bad_grad));
-            }
-            optimizer.step(&mut model.params_mut(), &grads);
-            let k = b.label_indices.len();
-            seen += k;
-            correct += batch_correct;
-            loss_sum += data_value as f64 * k as f64;
-            progress.update(seen, loss_sum / seen as f64, correct as f64 / seen as f64);
-        }
-        progress.finish();
-        model.set_training(false);
-        let val = plan.validation.as_ref().map(|v| evaluate::<B>(&model, v, &preprocessing, classes));
-        let row = EpochRow {
-            epoch,
-            train_loss: loss_sum / seen.max(1) as f64,
-            train_acc: correct as f64 / seen.max(1) as f64,
-            val_loss: val.as_ref().map(|e| e.loss),
-            val_acc: val.as_ref().map(|e| e.accuracy),
-            seconds: Some(started.elapsed().as_secs_f64()),
-        };
-        println!("{}", report::table_row(&row));
-        state.epoch = epoch;
-        state.history.push(row);
-        state.optimizer = optimizer.state();
-        state.dropout = dropouts.iter().map(|d| d.rng_state()).collect();
-        save_outputs(plan, &model, &state)?;
-    }
-    model.set_training(false);
+    let mut view = EpochView::new(recipe.quiet, learner.history());
+    let fitted = learner.fit(&plan.train, plan.validation.as_ref(), &mut view);
+    view.clear();
+    fitted.map_err(cli_error)?;
 
     println!();
+    let mut model = learner.into_model();
     if let Some(test) = &plan.test {
-        let e = evaluate::<B>(&model, &test.dataset, &preprocessing, classes);
+        let e = evaluate(&mut model, &test.dataset, preprocessing(), Default::default());
         println!("test accuracy: {:.4} (loss {:.4}, {} samples of {})", e.accuracy, e.loss, e.samples, test.origin);
     }
     println!(
         "wrote {CHECKPOINT_FILE}, {METRICS_FILE}, {TIMING_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}",
         plan.out.display()
     );
-    match state.history.last().and_then(|r| r.val_acc) {
+    match view.last_val_acc() {
         Some(acc) => println!("validation accuracy: {acc:.4}"),
         None => println!("validation accuracy: none (no validation split)"),
     }
     Ok(())
-}
-
-fn diverged(
-    plan: &Plan,
-    state: &TrainState,
-    epoch: usize,
-    batch: usize,
-    loss: f32,
-    bad_grad: Option<String>,
-) -> anyhow::Error {
-    let what = match (&bad_grad, loss.is_finite()) {
-        (Some(name), true) => format!("the gradient of `{name}` is not finite (loss {loss})"),
-        (Some(name), false) => format!("the loss is {loss} and the first non-finite gradient is `{name}`'s"),
-        (None, _) => format!("the loss is {loss} (all gradients finite)"),
-    };
-    let kept = if state.epoch > 0 {
-        format!("{} keeps epoch {}", plan.out.join(CHECKPOINT_FILE).display(), state.epoch)
-    } else {
-        "no checkpoint was written".to_string()
-    };
-    anyhow::anyhow!(
-        "training diverged at step {} (epoch {epoch}, batch {batch}): {what}; stopped, {kept} (try a smaller --lr)",
-        state.step
-    )
-}
-
-/// Writes the checkpoint, metrics, recipe and curves of the epochs so far.
-fn save_outputs<B: Backend>(plan: &Plan, model: &Sequential<B>, state: &TrainState) -> anyhow::Result<()> {
-    let recipe_text = plan.recipe.for_output().to_toml();
-    let mut checkpoint = Checkpoint::from_module(model)
-        .with_metadata(RECIPE_KEY, recipe_text.clone())
-        .with_metadata(INPUT_KEY, json(&[plan.input.channels, plan.input.height, plan.input.width]))
-        .with_metadata(PREPROCESSING_KEY, json(&model::preprocessing()))
-        .with_metadata(CLASSES_KEY, json(&plan.class_names));
-    state.write_into(&mut checkpoint);
-    let out = &plan.out;
-    checkpoint.save(out.join(CHECKPOINT_FILE))?;
-    crate::fsutil::make_readable(&out.join(CHECKPOINT_FILE));
-    let write = |name: &str, text: &str| {
-        let path = out.join(name);
-        crate::fsutil::write_atomic(&path, text.as_bytes()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
-    };
-    write(METRICS_FILE, &report::to_csv(&state.history))?;
-    write(TIMING_FILE, &report::to_timing_csv(&state.history))?;
-    write(RECIPE_FILE, &recipe_text)?;
-    report::save_curves(&out.join(CURVES_FILE), &state.history)?;
-    Ok(())
-}
-
-fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).expect("plain data serialises")
 }
 
 #[cfg(test)]
@@ -474,12 +377,5 @@ mod tests {
         assert_eq!(utc_stamp(t(0)), "19700101-000000");
         // 2024-02-29 12:34:56 UTC
         assert_eq!(utc_stamp(t(1_709_210_096)), "20240229-123456");
-    }
-
-    #[test]
-    fn epoch_seeds_differ_by_epoch_and_seed() {
-        assert_ne!(epoch_seed(1, 1), epoch_seed(1, 2));
-        assert_ne!(epoch_seed(1, 1), epoch_seed(2, 1));
-        assert_eq!(epoch_seed(5, 3), epoch_seed(5, 3));
     }
 }

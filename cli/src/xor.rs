@@ -1,7 +1,11 @@
 //! `neurite xor`: the course's two-layer network (2 → hidden → 1, sigmoid units) learning XOR by
-//! full-batch gradient descent on E = 1/(2N)·Σ(y − t)², printed as it trains.
+//! full-batch gradient descent on E = 1/(2N)·Σ(y − t)², printed as it trains. Each step is
+//! `neurite_train::train_step`, the one every other caller trains with.
 
 use neurite_core::{Backend, Rng, Stream, Tensor, no_grad};
+use neurite_nn::{Activation, Init, LinearConfig, Module, Sequential};
+use neurite_optim::{Sgd, SgdConfig};
+use neurite_train::{Loss, StepSettings, train_step};
 
 /// Settings of the XOR run.
 pub struct XorConfig {
@@ -17,34 +21,32 @@ pub struct XorConfig {
 
 /// Trains and prints the loss every tenth of the run and the final truth table. Returns the
 /// number of the four inputs classified correctly.
-pub fn run<B: Backend>(config: &XorConfig) -> usize {
+///
+/// # Errors
+/// A message if the learning rate is invalid or the run diverges.
+pub fn run<B: Backend>(config: &XorConfig) -> Result<usize, String> {
     let x = Tensor::<B>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2]);
     let t = Tensor::<B>::from_vec(vec![0., 1., 1., 0.], [4, 1]);
+    // The course's "Xavier": weights randn/√n_in, biases zero.
     let mut rng = Rng::stream(config.seed, Stream::Init);
-    let h = config.hidden;
-    let mut params = [
-        Tensor::<B>::randn([2, h], 0.0, 1.0 / 2f32.sqrt(), &mut rng).require_grad(),
-        Tensor::<B>::zeros([h]).require_grad(),
-        Tensor::<B>::randn([h, 1], 0.0, 1.0 / (h as f32).sqrt(), &mut rng).require_grad(),
-        Tensor::<B>::zeros([1]).require_grad(),
-    ];
-    let forward = |p: &[Tensor<B>; 4]| x.matmul(&p[0]).add(&p[1]).sigmoid().matmul(&p[2]).add(&p[3]).sigmoid();
+    let mut model = Sequential::<B>::new()
+        .with(LinearConfig::new(2, config.hidden).with_init(Init::Xavier).init::<B>(&mut rng))
+        .with(Activation::Sigmoid)
+        .with(LinearConfig::new(config.hidden, 1).with_init(Init::Xavier).init::<B>(&mut rng))
+        .with(Activation::Sigmoid);
+    let mut gd = Sgd::new(SgdConfig { lr: config.lr, ..SgdConfig::default() }).map_err(|e| e.to_string())?;
+    let settings = StepSettings::new(Loss::Mse);
     let every = (config.steps / 10).max(1);
     println!("backend: {}", B::name());
     println!("{:>6}  {:>10}", "step", "loss");
     for step in 0..config.steps {
-        let loss = forward(&params).sub(&t).square().sum().mul_scalar(0.5 / 4.0);
+        let out = train_step(&mut model, &mut gd, &x, &t, &settings)
+            .map_err(|bad| format!("xor: the loss went to {} at step {step}; try a smaller --lr", bad.loss))?;
         if step % every == 0 || step + 1 == config.steps {
-            println!("{step:>6}  {:>10.6}", loss.item());
-        }
-        let grads = loss.backward();
-        for p in params.iter_mut() {
-            let g = grads.get(p).expect("each parameter is in the graph").clone();
-            let next = no_grad(|| p.sub(&g.mul_scalar(config.lr)));
-            p.set_data(&next);
+            println!("{step:>6}  {:>10.6}", out.loss);
         }
     }
-    let y = no_grad(|| forward(&params)).to_vec();
+    let y = no_grad(|| model.forward(&x)).to_vec();
     println!("\n  x1  x2  target  output");
     let mut correct = 0;
     for (i, &out) in y.iter().enumerate() {
@@ -54,5 +56,5 @@ pub fn run<B: Backend>(config: &XorConfig) -> usize {
         println!("  {a:>2}  {b:>2}  {target:>6}  {out:>6.3}");
     }
     println!("\ncorrect: {correct}/4");
-    correct
+    Ok(correct)
 }

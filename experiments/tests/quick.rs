@@ -34,12 +34,7 @@ pub fn mean(values: &[f64]) -> f64 {
 /// `NAME.png` decodes to `png_size` pixels, and returns `NAME.csv`'s rows.
 pub fn check(name: &str, png_size: (u32, u32)) -> Output {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let options = ExperimentOptions {
-        out: dir.path().join("out"),
-        quick: true,
-        seed: 1,
-        test_data: None,
-    };
+    let options = ExperimentOptions { out: dir.path().join("out"), quick: true, seed: 1, test_data: None };
     run::<SimdBackend>(name, &options).unwrap_or_else(|e| panic!("experiment {name}: {e}"));
     let png = image::open(options.out.join(format!("{name}.png"))).expect("the PNG decodes");
     assert_eq!((png.width(), png.height()), png_size, "{name}.png size");
@@ -54,7 +49,6 @@ pub fn check(name: &str, png_size: (u32, u32)) -> Output {
 }
 
 // `neurite experiment activations --quick`: the activation statistics show the book's claims.
-
 
 #[test]
 fn he_keeps_relu_activations_spread_where_small_weights_collapse_them() {
@@ -79,7 +73,6 @@ fn he_keeps_relu_activations_spread_where_small_weights_collapse_them() {
 
 // `neurite experiment adversarial --quick`: FGSM accuracy falls as ε grows.
 
-
 #[test]
 fn fgsm_accuracy_falls_as_epsilon_grows() {
     let out = check("adversarial", (1280, 420));
@@ -95,7 +88,6 @@ fn fgsm_accuracy_falls_as_epsilon_grows() {
 // `neurite experiment augmentation --quick`: augmentation helps a CNN trained on few digits (200 in
 // the quick form).
 
-
 #[test]
 fn augmentation_raises_test_accuracy_on_the_small_set() {
     let out = check("augmentation", (1040, 380));
@@ -108,7 +100,6 @@ fn augmentation_raises_test_accuracy_on_the_small_set() {
 
 // `neurite experiment batch-norm --quick`: batch norm learns where the plain network's initial
 // weights are too small to.
-
 
 #[test]
 fn batch_norm_wins_at_bad_initial_scales() {
@@ -129,7 +120,6 @@ fn batch_norm_wins_at_bad_initial_scales() {
 
 // `neurite experiment gd-vs-sgd --quick`: per example seen, mini-batch SGD is far ahead of GD.
 
-
 #[test]
 fn sgd_beats_full_batch_gd_per_example_and_keeps_up_per_step() {
     let out = check("gd-vs-sgd", (1380, 360));
@@ -148,7 +138,6 @@ fn sgd_beats_full_batch_gd_per_example_and_keeps_up_per_step() {
 
 // `neurite experiment init --quick`: σ = 0.01 barely learns, He does.
 
-
 #[test]
 fn small_weights_barely_lower_the_loss_while_he_does() {
     let out = check("init", (800, 480));
@@ -162,7 +151,6 @@ fn small_weights_barely_lower_the_loss_while_he_does() {
 }
 
 // `neurite experiment learning-rate --quick`: too small barely moves, too large diverges.
-
 
 #[test]
 fn too_small_barely_moves_a_good_rate_learns_and_too_large_diverges() {
@@ -182,7 +170,6 @@ fn too_small_barely_moves_a_good_rate_learns_and_too_large_diverges() {
 
 // `neurite experiment optimizers --quick`: adaptive steps reach the ravine's floor, and Adam
 // trains the MNIST network faster than SGD.
-
 
 #[test]
 fn adam_and_adagrad_end_nearer_the_minimum_than_sgd() {
@@ -208,7 +195,6 @@ fn adam_and_adagrad_end_nearer_the_minimum_than_sgd() {
 
 // `neurite experiment overfitting --quick`: regularization narrows the train–test gap.
 
-
 #[test]
 fn l2_and_dropout_shrink_the_gap_between_train_and_test_accuracy() {
     let out = check("overfitting", (1120, 760));
@@ -225,7 +211,6 @@ fn l2_and_dropout_shrink_the_gap_between_train_and_test_accuracy() {
 // The experiment registry: `list()` names every experiment once, and `run` refuses any other name
 // with a usage error (exit code 2) that lists the known ones.
 
-
 #[test]
 fn the_list_names_ten_experiments_once_each_with_a_summary() {
     let names: Vec<&str> = list().iter().map(|e| e.name).collect();
@@ -239,12 +224,7 @@ fn the_list_names_ten_experiments_once_each_with_a_summary() {
 
 #[test]
 fn an_unknown_experiment_is_a_usage_error() {
-    let options = ExperimentOptions {
-        out: std::env::temp_dir(),
-        quick: true,
-        seed: 1,
-        test_data: None,
-    };
+    let options = ExperimentOptions { out: std::env::temp_dir(), quick: true, seed: 1, test_data: None };
     let err = run::<SimdBackend>("no-such-thing", &options).expect_err("unknown");
     assert!(matches!(err, ExperimentError::Unknown { .. }) && err.is_usage());
     let message = err.to_string();
@@ -254,7 +234,6 @@ fn an_unknown_experiment_is_a_usage_error() {
 }
 
 // `neurite experiment vanishing-gradient --quick`: sigmoid's gradient vanishes towards the input.
-
 
 #[test]
 fn sigmoid_first_layer_gradient_is_orders_of_magnitude_below_its_last() {

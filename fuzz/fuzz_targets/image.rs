@@ -28,6 +28,6 @@ fn check(data: &[u8]) {
     assert!(size.width as u64 <= limits.max_width as u64 && size.height as u64 <= limits.max_height as u64);
     assert_eq!(image.as_slice().len(), size.channels * size.height * size.width);
     assert!(image.as_slice().iter().all(|v| (0.0..=1.0).contains(v)), "pixel values outside [0, 1]");
-    let resized = neurite_cli::data::resize_to(image.as_slice(), size, 28, 28);
+    let resized = neurite_data::resize_to(image.as_slice(), size, 28, 28);
     assert_eq!(resized.len(), size.channels * 28 * 28);
 }

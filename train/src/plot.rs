@@ -1,5 +1,5 @@
 //! PNG charts for training curves and experiments, drawn with plotters into an RGB buffer and
-//! encoded with `image`. The DejaVu Sans font is embedded (`assets/fonts`, Bitstream Vera licence),
+//! encoded with `image`. The DejaVu Sans font is embedded (`train/assets/fonts`, Bitstream Vera licence),
 //! so no system font is needed. A figure is a grid of panels; each panel has a title, axis labels,
 //! and line, point or bar series with a legend.
 
@@ -333,7 +333,7 @@ fn tick_label(v: f64) -> String {
     }
 }
 
-/// Renders and writes a PNG atomically (temporary file in the same folder, then rename).
+/// Renders and writes a PNG atomically ([`neurite_core::fs::write_atomic`]).
 ///
 /// # Errors
 /// [`PlotError`] if drawing or writing fails.
@@ -342,7 +342,7 @@ pub fn save(path: &Path, panels: &[Panel], columns: usize, size: (u32, u32)) -> 
     let mut bytes = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .map_err(|e| draw_error("png encoding", e))?;
-    crate::fsutil::write_atomic(path, &bytes)
+    neurite_core::fs::write_atomic(path, &bytes)
         .map_err(|source| PlotError::Write { path: path.display().to_string(), source })
 }
 

@@ -1,0 +1,387 @@
+//! Where data sets come from: the 5,000 MNIST training digits embedded in this crate (so every
+//! program built with it has them), and a data PATH, which is one of
+//! - a folder holding an `*images-idx3-ubyte` file and its `*labels-idx1-ubyte` partner (either
+//!   may end in `.gz`); when a folder holds several such pairs (`train-…` and `t10k-…`), training
+//!   takes the `train` pair and evaluation the `t10k`/`test` pair;
+//! - an `*images-idx3-ubyte[.gz]` file itself, its labels read from the partner beside it;
+//! - an image folder with one subfolder per class (subfolder names, sorted, are the classes),
+//!   whose PNG and JPEG images are converted to grey and resized to the model's input;
+//! - a CSV file, one sample per row: the label, then the pixel values 0–255 row-major (a first
+//!   row that does not start with a number is a header and is skipped).
+//!
+//! Decoding and validation of IDX files is `neurite_nn::data`'s; image decoding (with size
+//! limits) is `neurite_augment::io`'s. Every problem is a [`LoadError`] naming the file.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use neurite_augment::io::{Channels, DecodeLimits, ImageError, read_image};
+use neurite_augment::{ImageSize, Interpolation, Region, geometry::resize_region};
+use neurite_nn::data::{DataError, Dataset, mnist_from_bytes, mnist_from_files};
+
+/// A data set that cannot be read or used; the message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// An IDX file that does not decode.
+    #[error(transparent)]
+    Idx(#[from] DataError),
+    /// An image that does not decode.
+    #[error(transparent)]
+    Image(#[from] ImageError),
+    /// Anything else: a missing file, a folder without data, a malformed CSV row, data that does
+    /// not fit a model.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn invalid(message: impl Into<String>) -> LoadError {
+    LoadError::Invalid(message.into())
+}
+
+/// The gzip IDX file of the 5,000 embedded training images (MNIST, see the README).
+pub const EMBEDDED_IMAGES: &[u8] = include_bytes!("../mnist/train-5k-images-idx3-ubyte.gz");
+/// The gzip IDX file of their labels.
+pub const EMBEDDED_LABELS: &[u8] = include_bytes!("../mnist/train-5k-labels-idx1-ubyte.gz");
+
+/// How the embedded data is named in messages and recipes.
+pub const EMBEDDED_NAME: &str = "embedded MNIST digits";
+
+/// Images the size of MNIST's: what image folders are converted to for training.
+pub const MNIST_SIZE: ImageSize = ImageSize::new(1, 28, 28);
+
+/// The most classes an image folder may have (labels are stored as bytes).
+pub const MAX_CLASSES: usize = 256;
+
+/// A labelled data set with its class names and where it came from.
+#[derive(Clone, Debug)]
+pub struct LabelledData {
+    /// The images and labels.
+    pub dataset: Dataset,
+    /// One name per class (`"0"` … `"9"` for digits, subfolder names for image folders).
+    pub class_names: Vec<String>,
+    /// The path, or [`EMBEDDED_NAME`].
+    pub origin: String,
+}
+
+/// What a data set is for: it decides which pair of IDX files a folder with several offers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Training: prefers files whose name starts with `train`.
+    Train,
+    /// Evaluation: prefers files whose name starts with `t10k` or `test`.
+    Test,
+}
+
+fn digit_names(classes: usize) -> Vec<String> {
+    (0..classes).map(|c| c.to_string()).collect()
+}
+
+/// The embedded 5,000 MNIST training digits.
+///
+/// # Errors
+/// Only if the embedded bytes were corrupted at build time.
+pub fn embedded() -> Result<LabelledData, LoadError> {
+    let dataset = mnist_from_bytes(EMBEDDED_IMAGES, EMBEDDED_LABELS)
+        .map_err(|e| invalid(format!("the embedded MNIST digits do not decode: {e}")))?;
+    Ok(LabelledData { class_names: digit_names(dataset.classes()), dataset, origin: EMBEDDED_NAME.to_string() })
+}
+
+/// Reads the data set at `path`. Image folders are converted to `size` (grey, resized);
+/// IDX and CSV data keep their own size.
+///
+/// # Errors
+/// A [`LoadError`] naming the file for anything missing, unreadable or malformed.
+pub fn load(path: &Path, role: Role, size: ImageSize) -> Result<LabelledData, LoadError> {
+    let shown = path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
+    let data = if meta.is_dir() {
+        match idx_pair_in(path, role)? {
+            Some((images, labels)) => read_idx(&images, &labels)?,
+            None => read_image_folder(path, size)?,
+        }
+    } else if file_name(path).contains(IMAGES_MARK) {
+        let labels = partner_labels(path)?;
+        read_idx(path, &labels)?
+    } else {
+        read_csv(path)?
+    };
+    if data.dataset.is_empty() {
+        return Err(invalid(format!("{shown}: holds no samples")));
+    }
+    Ok(data)
+}
+
+/// Checks that `data` suits a model taking `input` images and giving `classes` scores.
+///
+/// # Errors
+/// [`LoadError::Invalid`] naming the mismatch.
+pub fn check_fits(data: &LabelledData, input: ImageSize, classes: usize) -> Result<(), LoadError> {
+    let d = &data.dataset;
+    if input.channels != 1 || d.rows() != input.height || d.cols() != input.width {
+        return Err(invalid(format!(
+            "{}: images are {}×{} grey, the model takes {}×{} with {} channel(s)",
+            data.origin,
+            d.cols(),
+            d.rows(),
+            input.width,
+            input.height,
+            input.channels
+        )));
+    }
+    if let Some((index, label)) = d.labels().iter().enumerate().find(|(_, l)| **l as usize >= classes) {
+        return Err(invalid(format!(
+            "{}: sample {index} has label {label}, but the model has only {classes} classes",
+            data.origin
+        )));
+    }
+    Ok(())
+}
+
+const IMAGES_MARK: &str = "images-idx3-ubyte";
+const LABELS_MARK: &str = "labels-idx1-ubyte";
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// The prefix of an IDX file name before `mark`, if the name is `PREFIX{mark}` or
+/// `PREFIX{mark}.gz`.
+fn idx_prefix<'a>(name: &'a str, mark: &str) -> Option<&'a str> {
+    let stem = name.strip_suffix(".gz").unwrap_or(name);
+    stem.strip_suffix(mark)
+}
+
+fn read_idx(images: &Path, labels: &Path) -> Result<LabelledData, LoadError> {
+    let dataset = mnist_from_files(images, labels).map_err(|e| match e {
+        // The only message without a file in it.
+        DataError::CountMismatch { .. } => invalid(format!("{}: {e}", images.display())),
+        e => LoadError::Idx(e),
+    })?;
+    Ok(LabelledData { class_names: digit_names(dataset.classes()), dataset, origin: images.display().to_string() })
+}
+
+/// The labels file beside an images file: the same prefix, raw or gzip.
+fn partner_labels(images: &Path) -> Result<PathBuf, LoadError> {
+    let name = file_name(images);
+    let prefix = idx_prefix(&name, IMAGES_MARK).ok_or_else(|| {
+        invalid(format!("{}: an IDX images file must be named PREFIX{IMAGES_MARK}[.gz]", images.display()))
+    })?;
+    let dir = images.parent().unwrap_or(Path::new("."));
+    for candidate in [format!("{prefix}{LABELS_MARK}"), format!("{prefix}{LABELS_MARK}.gz")] {
+        let path = dir.join(&candidate);
+        if path.is_file() {
+            return Ok(path);
+        }
+    }
+    Err(invalid(format!("{}: no labels file {prefix}{LABELS_MARK}[.gz] beside it", images.display())))
+}
+
+/// The IDX pair a folder offers for `role`, or `None` if it holds no IDX file at all.
+fn idx_pair_in(dir: &Path, role: Role) -> Result<Option<(PathBuf, PathBuf)>, LoadError> {
+    let shown = dir.display().to_string();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map_err(|e| invalid(format!("{shown}: {e}")))?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.path().is_file())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    // Raw files sort before their .gz twins, so the first of each prefix is the raw one.
+    let mut images: Vec<(String, String)> = Vec::new();
+    let mut labels: Vec<(String, String)> = Vec::new();
+    for name in &names {
+        if let Some(p) = idx_prefix(name, IMAGES_MARK) {
+            if !images.iter().any(|(q, _)| q == p) {
+                images.push((p.to_string(), name.clone()));
+            }
+        } else if let Some(p) = idx_prefix(name, LABELS_MARK) {
+            if !labels.iter().any(|(q, _)| q == p) {
+                labels.push((p.to_string(), name.clone()));
+            }
+        }
+    }
+    if images.is_empty() && labels.is_empty() {
+        return Ok(None);
+    }
+    let pairs: Vec<(&str, &str, &str)> = images
+        .iter()
+        .filter_map(|(p, img)| {
+            labels.iter().find(|(q, _)| q == p).map(|(_, lab)| (p.as_str(), img.as_str(), lab.as_str()))
+        })
+        .collect();
+    let chosen = match pairs.as_slice() {
+        [] => {
+            let found = images.iter().chain(&labels).map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(invalid(format!(
+                "{shown}: no matching pair of PREFIX{IMAGES_MARK} and PREFIX{LABELS_MARK} files (found {found})"
+            )));
+        }
+        [one] => *one,
+        several => {
+            let wanted = |prefix: &str| match role {
+                Role::Train => prefix.starts_with("train"),
+                Role::Test => prefix.starts_with("t10k") || prefix.starts_with("test"),
+            };
+            let preferred: Vec<_> = several.iter().filter(|(p, _, _)| wanted(p)).collect();
+            match preferred.as_slice() {
+                [one] => **one,
+                _ => {
+                    let list = several.iter().map(|(_, img, _)| *img).collect::<Vec<_>>().join(", ");
+                    return Err(invalid(format!(
+                        "{shown}: several IDX data sets ({list}); give the images file itself as the data path"
+                    )));
+                }
+            }
+        }
+    };
+    Ok(Some((dir.join(chosen.1), dir.join(chosen.2))))
+}
+
+fn is_image_file(path: &Path) -> bool {
+    let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+    path.is_file() && matches!(ext.as_str(), "png" | "jpg" | "jpeg")
+}
+
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| invalid(format!("{}: {e}", dir.display())))?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
+        .map(|entry| entry.path())
+        .collect();
+    entries.sort();
+    Ok(entries)
+}
+
+/// Reads one image file as grey u8 pixels of `size`.
+fn image_pixels(path: &Path, size: ImageSize) -> Result<Vec<u8>, LoadError> {
+    let image = read_image(path, Channels::Grey, &DecodeLimits::DEFAULT)?;
+    let resized = resize_to(image.as_slice(), image.size(), size.height, size.width);
+    Ok(resized.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
+}
+
+/// `values` (`[C, H, W]`) resized bilinearly to `height × width`, or copied if already that size.
+pub fn resize_to(values: &[f32], size: ImageSize, height: usize, width: usize) -> Vec<f32> {
+    if size.height == height && size.width == width {
+        return values.to_vec();
+    }
+    let mut out = vec![0.0; size.channels * height * width];
+    resize_region(values, size, Region::whole(size), height, width, Interpolation::Bilinear, &mut out);
+    out
+}
+
+fn read_image_folder(dir: &Path, size: ImageSize) -> Result<LabelledData, LoadError> {
+    let shown = dir.display().to_string();
+    let classes: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
+    if classes.is_empty() {
+        return Err(invalid(format!(
+            "{shown}: neither IDX files (PREFIX{IMAGES_MARK}, PREFIX{LABELS_MARK}) nor class subfolders of images"
+        )));
+    }
+    if classes.len() > MAX_CLASSES {
+        return Err(invalid(format!(
+            "{shown}: {} class subfolders, at most {MAX_CLASSES} are supported",
+            classes.len()
+        )));
+    }
+    let mut pixels = Vec::new();
+    let mut labels = Vec::new();
+    for (label, class_dir) in classes.iter().enumerate() {
+        for file in sorted_entries(class_dir)?.into_iter().filter(|p| is_image_file(p)) {
+            pixels.extend(image_pixels(&file, size)?);
+            labels.push(label as u8);
+        }
+    }
+    if labels.is_empty() {
+        return Err(invalid(format!("{shown}: the class subfolders hold no .png or .jpg image")));
+    }
+    let class_names = classes.iter().map(|p| file_name(p)).collect::<Vec<_>>();
+    let dataset = Dataset::new(pixels, labels, size.height, size.width, class_names.len())
+        .map_err(|e| invalid(format!("{shown}: {e}")))?;
+    Ok(LabelledData { dataset, class_names, origin: shown })
+}
+
+fn read_csv(path: &Path) -> Result<LabelledData, LoadError> {
+    let shown = path.display().to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| invalid(format!("{shown}: {e}")))?;
+    let mut pixels: Vec<u8> = Vec::new();
+    let mut labels: Vec<u8> = Vec::new();
+    let mut width: Option<usize> = None;
+    for (index, record) in reader.records().enumerate() {
+        let line = index + 1;
+        let record = record.map_err(|e| invalid(format!("{shown}: line {line}: {}", one_line(&e.to_string()))))?;
+        let first = record.get(0).unwrap_or("").trim();
+        if index == 0 && first.parse::<i64>().is_err() {
+            continue; // a header row
+        }
+        let label: u8 = first
+            .parse()
+            .map_err(|_| invalid(format!("{shown}: line {line}: label `{first}` is not a whole number 0–255")))?;
+        let count = record.len() - 1;
+        match width {
+            None if count == 0 => return Err(invalid(format!("{shown}: line {line}: a label but no pixel values"))),
+            None => width = Some(count),
+            Some(w) if w != count => {
+                return Err(invalid(format!("{shown}: line {line}: {count} pixel values, the rows before have {w}")));
+            }
+            Some(_) => {}
+        }
+        for (column, field) in record.iter().skip(1).enumerate() {
+            let value: u8 = field.trim().parse().map_err(|_| {
+                invalid(format!(
+                    "{shown}: line {line}, column {}: `{}` is not a pixel value 0–255",
+                    column + 2,
+                    field.trim()
+                ))
+            })?;
+            pixels.push(value);
+        }
+        labels.push(label);
+    }
+    let Some(count) = width else {
+        return Err(invalid(format!("{shown}: no data rows")));
+    };
+    let side = (count as f64).sqrt().round() as usize;
+    if side * side != count {
+        return Err(invalid(format!("{shown}: rows have {count} pixel values, which is not a square image")));
+    }
+    let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0).max(10);
+    let dataset = Dataset::new(pixels, labels, side, side, classes).map_err(|e| invalid(format!("{shown}: {e}")))?;
+    Ok(LabelledData { class_names: digit_names(classes), dataset, origin: shown })
+}
+
+/// Folds the lines of a parser's message into one.
+fn one_line(text: &str) -> String {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_digits_decode() {
+        let data = embedded().expect("embedded data");
+        assert_eq!((data.dataset.len(), data.dataset.rows(), data.dataset.cols()), (5000, 28, 28));
+        assert_eq!(data.class_names.len(), 10);
+    }
+
+    #[test]
+    fn idx_names_split_into_prefix_and_kind() {
+        assert_eq!(idx_prefix("t10k-images-idx3-ubyte.gz", IMAGES_MARK), Some("t10k-"));
+        assert_eq!(idx_prefix("labels-idx1-ubyte", LABELS_MARK), Some(""));
+        assert_eq!(idx_prefix("notes.txt", IMAGES_MARK), None);
+    }
+
+    #[test]
+    fn resizing_to_the_same_size_copies() {
+        let size = ImageSize::new(1, 2, 2);
+        assert_eq!(resize_to(&[0.0, 0.5, 1.0, 0.25], size, 2, 2), vec![0.0, 0.5, 1.0, 0.25]);
+        assert_eq!(resize_to(&[1.0; 4], size, 3, 3), vec![1.0; 9]);
+    }
+}

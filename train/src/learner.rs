@@ -1,0 +1,608 @@
+//! [`Learner`]: the training loop as a library. A builder gathers the model, the optimizer and
+//! every setting; [`Learner::fit`] trains epoch by epoch, validates, writes an output folder
+//! (checkpoint, metrics, curves) atomically after every epoch, stops early if asked, and reports
+//! each event to a [`Callback`]. A checkpoint it wrote continues bit-exactly through
+//! [`Learner::resume`]: shuffling and augmentation are derived from (seed, epoch), and the
+//! checkpoint holds the weights, the optimizer's state, the dropout generators and the metrics.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use neurite_augment::{Pipeline, TransformExt};
+use neurite_core::{Backend, Rng, Stream};
+use neurite_nn::data::{BatchLoader, Dataset, Layout, Preprocessing};
+use neurite_nn::regularization::Penalty;
+use neurite_nn::{Checkpoint, Module};
+use neurite_optim::{GradClip, Optimizer, Schedule};
+use serde::{Deserialize, Serialize};
+
+use crate::callback::{BatchProgress, Callback, Saved};
+use crate::error::{Diverged, TrainError};
+use crate::evaluate::evaluate;
+use crate::metrics::{self, EpochMetrics};
+use crate::state::TrainState;
+use crate::step::{Loss, StepSettings, train_step};
+use crate::trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
+
+/// The checkpoint of the last completed epoch, in the output folder.
+pub const CHECKPOINT_FILE: &str = "model.ckpt";
+/// The checkpoint of the epoch with the best watched metric (with [`Learner::keep_best`]).
+pub const BEST_FILE: &str = "best.ckpt";
+/// One row per epoch: losses and accuracies, the same bytes for the same seed.
+pub const METRICS_FILE: &str = "metrics.csv";
+/// The wall time of each epoch (kept out of `metrics.csv` and the checkpoint).
+pub const TIMING_FILE: &str = "timing.csv";
+/// Loss and accuracy per epoch, as a PNG.
+pub const CURVES_FILE: &str = "curves.png";
+
+/// Mini-batch size, or the whole training set at once (full-batch gradient descent).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BatchSize {
+    /// This many samples per step (the last batch of an epoch may be smaller).
+    Samples(usize),
+    /// All training samples in one step.
+    Full,
+}
+
+impl Serialize for BatchSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            BatchSize::Samples(n) => s.serialize_u64(*n as u64),
+            BatchSize::Full => s.serialize_str("full"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BatchSize {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::N(n) => Ok(BatchSize::Samples(n as usize)),
+            Raw::S(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl std::str::FromStr for BatchSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "full" {
+            return Ok(BatchSize::Full);
+        }
+        s.parse::<usize>()
+            .map(BatchSize::Samples)
+            .map_err(|_| format!("batch size `{s}` is neither a number nor `full`"))
+    }
+}
+
+impl fmt::Display for BatchSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BatchSize::Samples(n) => write!(f, "{n}"),
+            BatchSize::Full => write!(f, "full"),
+        }
+    }
+}
+
+/// A validation metric to watch, for early stopping and for keeping the best checkpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Monitor {
+    /// Validation accuracy: higher is better.
+    ValAccuracy,
+    /// Validation loss: lower is better.
+    ValLoss,
+}
+
+impl Monitor {
+    fn value(self, m: &EpochMetrics) -> Option<f64> {
+        match self {
+            Monitor::ValAccuracy => m.val_acc,
+            Monitor::ValLoss => m.val_loss,
+        }
+    }
+
+    /// Whether `value` improves on `best` by more than `min_delta`.
+    fn improves(self, value: f64, best: f64, min_delta: f64) -> bool {
+        match self {
+            Monitor::ValAccuracy => value > best + min_delta,
+            Monitor::ValLoss => value < best - min_delta,
+        }
+    }
+
+    /// The first epoch of `history` with the best value (improvements of at most `min_delta`
+    /// do not count), and that value.
+    fn best(self, history: &[EpochMetrics], min_delta: f64) -> Option<(usize, f64)> {
+        let mut best: Option<(usize, f64)> = None;
+        for m in history {
+            let Some(v) = self.value(m) else { continue };
+            if best.is_none_or(|(_, b)| self.improves(v, b, min_delta)) {
+                best = Some((m.epoch, v));
+            }
+        }
+        best
+    }
+}
+
+/// Stop when the watched metric has not improved for `patience` epochs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStopping {
+    /// The metric.
+    pub monitor: Monitor,
+    /// Epochs without improvement before stopping (at least 1).
+    pub patience: usize,
+    /// The smallest change that counts as an improvement.
+    pub min_delta: f64,
+}
+
+impl EarlyStopping {
+    /// Stops after `patience` epochs without any improvement of `monitor`.
+    pub fn new(monitor: Monitor, patience: usize) -> Self {
+        EarlyStopping { monitor, patience, min_delta: 0.0 }
+    }
+}
+
+/// How [`Learner::fit`] ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FitReport {
+    /// Epochs completed in all, those of a resumed checkpoint included.
+    pub epochs: usize,
+    /// Whether early stopping ended the run before its last epoch.
+    pub stopped_early: bool,
+    /// The epoch with the best watched metric, with early stopping or `keep_best`.
+    pub best_epoch: Option<usize>,
+}
+
+/// The seed of epoch `epoch`'s shuffling (stream `DataOrder`) and augmentation (stream
+/// `Augment`) generators: a function of the run's seed and the epoch alone, so that a resumed run
+/// draws what a straight one would.
+pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Trains a classifier: a model `M` on backend `B`, an optimizer, and the run's settings.
+///
+/// ```
+/// use neurite_core::reference::ReferenceBackend as R;
+/// use neurite_nn::{data::Dataset, models::MlpConfig};
+/// use neurite_optim::{Adam, AdamConfig};
+/// use neurite_train::Learner;
+///
+/// // Two classes of 2×2 images: bright on the left, or on the right.
+/// let left = [255, 0, 255, 0];
+/// let right = [0, 255, 0, 255];
+/// let pixels: Vec<u8> = (0..32).flat_map(|i| if i % 2 == 0 { left } else { right }).collect();
+/// let labels: Vec<u8> = (0..32).map(|i| (i % 2) as u8).collect();
+/// let data = Dataset::new(pixels, labels, 2, 2, 2)?;
+///
+/// let model = MlpConfig::new(4, &[8], 2).init::<R>(1);
+/// let adam = Adam::new(AdamConfig { lr: 0.05, ..Default::default() })?;
+/// let mut learner = Learner::new(model, adam).epochs(10).batch_size(neurite_train::BatchSize::Samples(8));
+/// learner.fit(&data, Some(&data), &mut ())?;
+/// assert_eq!(learner.history().last().and_then(|m| m.val_acc), Some(1.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Learner<B: Backend, M: Module<B>> {
+    model: M,
+    optimizer: Box<dyn Optimizer<B>>,
+    step: StepSettings,
+    schedule: Option<Box<dyn Schedule>>,
+    /// Epochs the schedule has been stepped through (replayed from the history on resume).
+    schedule_calls: usize,
+    pipeline: Option<Pipeline>,
+    batch_size: BatchSize,
+    epochs: usize,
+    seed: u64,
+    preprocessing: Preprocessing,
+    early_stopping: Option<EarlyStopping>,
+    keep_best: Option<Monitor>,
+    out: Option<PathBuf>,
+    extra_files: Vec<(String, String)>,
+    metadata: Vec<(String, String)>,
+    class_names: Option<Vec<String>>,
+    state: TrainState,
+}
+
+impl<B: Backend, M: Module<B>> Learner<B, M> {
+    /// A learner for `model` and `optimizer`, with the defaults of `neurite train`: softmax
+    /// cross-entropy, batches of 64, 20 epochs, seed 1, pixels scaled to [0, 1] as `[n, 1, h, w]`,
+    /// no penalty, schedule, clipping, augmentation, early stopping nor output folder.
+    pub fn new(model: M, optimizer: impl Optimizer<B> + 'static) -> Self {
+        let optimizer: Box<dyn Optimizer<B>> = Box::new(optimizer);
+        let state = TrainState {
+            epoch: 0,
+            step: 0,
+            history: Vec::new(),
+            optimizer: optimizer.state(),
+            dropout: model.rng_states(),
+        };
+        Learner {
+            model,
+            optimizer,
+            step: StepSettings::default(),
+            schedule: None,
+            schedule_calls: 0,
+            pipeline: None,
+            batch_size: BatchSize::Samples(64),
+            epochs: 20,
+            seed: 1,
+            preprocessing: Preprocessing::unit(Layout::Nchw),
+            early_stopping: None,
+            keep_best: None,
+            out: None,
+            extra_files: Vec::new(),
+            metadata: Vec::new(),
+            class_names: None,
+            state,
+        }
+    }
+
+    /// The loss to minimise (the validation loss is the same one).
+    pub fn loss(mut self, loss: Loss) -> Self {
+        self.step.loss = loss;
+        self
+    }
+
+    /// Adds an L1 or L2 penalty over the model's weights (not biases, not batch norm's scales).
+    /// Penalties are added in the order given.
+    pub fn penalty(mut self, penalty: Penalty) -> Self {
+        self.step = self.step.penalize(penalty, &self.model);
+        self
+    }
+
+    /// Clips the gradients of every step.
+    pub fn clip(mut self, clip: GradClip) -> Self {
+        self.step = self.step.clip(clip);
+        self
+    }
+
+    /// Sets the learning rate before every epoch from `schedule`, stepped once per epoch
+    /// (`t` = epoch − 1) with the previous epoch's validation loss (training loss without a
+    /// validation set) as its metric.
+    pub fn schedule(mut self, schedule: impl Schedule + 'static) -> Self {
+        self.schedule = Some(Box::new(schedule));
+        self
+    }
+
+    /// Augments every training batch with `pipeline`, its randomness drawn from (seed, epoch).
+    pub fn augment(mut self, pipeline: Pipeline) -> Self {
+        self.pipeline = (!pipeline.is_empty()).then_some(pipeline);
+        self
+    }
+
+    /// Samples per step.
+    pub fn batch_size(mut self, batch_size: BatchSize) -> Self {
+        self.batch_size = batch_size;
+        self
+    }
+
+    /// The epoch to stop after (a resumed run continues up to it).
+    pub fn epochs(mut self, epochs: usize) -> Self {
+        self.epochs = epochs;
+        self
+    }
+
+    /// The seed of the shuffling and augmentation (the model's own generators are seeded where it
+    /// is built).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// How pixels become inputs; recorded in the checkpoint.
+    pub fn preprocessing(mut self, preprocessing: Preprocessing) -> Self {
+        self.preprocessing = preprocessing;
+        self
+    }
+
+    /// Stops when the watched validation metric stops improving.
+    pub fn early_stopping(mut self, early_stopping: EarlyStopping) -> Self {
+        self.early_stopping = Some(early_stopping);
+        self
+    }
+
+    /// Also writes [`BEST_FILE`] whenever `monitor` improves (needs an output folder).
+    pub fn keep_best(mut self, monitor: Monitor) -> Self {
+        self.keep_best = Some(monitor);
+        self
+    }
+
+    /// Writes [`CHECKPOINT_FILE`], [`METRICS_FILE`], [`TIMING_FILE`], the [`Learner::output_file`]s
+    /// and [`CURVES_FILE`] into `dir` after every epoch, each atomically. The folder must exist.
+    pub fn output_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out = Some(dir.into());
+        self
+    }
+
+    /// A file of the output folder written with every checkpoint, atomically like the others
+    /// (the settings that repeat the run, a note).
+    pub fn output_file(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
+        self.extra_files.push((name.into(), text.into()));
+        self
+    }
+
+    /// A text entry for every checkpoint written (a recipe, a note).
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.metadata.push((key.into(), value.into()));
+        self
+    }
+
+    /// The names of the classes, recorded in checkpoints (default `"0"`, `"1"`, …).
+    pub fn class_names(mut self, names: Vec<String>) -> Self {
+        self.class_names = Some(names);
+        self
+    }
+
+    /// Continues the run saved in `checkpoint` (written by a learner with the same model and
+    /// optimizer): weights, optimizer state, dropout generators, epochs and metrics. The
+    /// learning rate stays the one configured, unless a schedule sets it.
+    ///
+    /// # Errors
+    /// [`TrainError::Invalid`] naming `origin` if the checkpoint is not of a training run or does
+    /// not fit the model or optimizer; the learner is then unchanged.
+    pub fn resume(mut self, checkpoint: &Checkpoint, origin: &str) -> Result<Self, TrainError> {
+        let saved = TrainState::read_from(checkpoint, origin).map_err(TrainError::Invalid)?;
+        let wanted = self.model.rng_states().len();
+        if saved.dropout.len() != wanted {
+            return Err(TrainError::Invalid(format!(
+                "{origin}: {} dropout generators saved for {wanted} dropout layers",
+                saved.dropout.len()
+            )));
+        }
+        saved.optimizer.check_params(&self.model.params_mut()).map_err(|e| invalid(origin, e))?;
+        checkpoint.restore(&mut self.model, origin)?;
+        let configured = self.optimizer.learning_rate();
+        self.optimizer.load_state(saved.optimizer.clone()).map_err(|e| invalid(origin, e))?;
+        self.optimizer.set_learning_rate(configured);
+        self.model.set_rng_states(&saved.dropout);
+        self.state = saved;
+        Ok(self)
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+
+    /// The model, for changes between runs.
+    pub fn model_mut(&mut self) -> &mut M {
+        &mut self.model
+    }
+
+    /// The trained model.
+    pub fn into_model(self) -> M {
+        self.model
+    }
+
+    /// One row per completed epoch.
+    pub fn history(&self) -> &[EpochMetrics] {
+        &self.state.history
+    }
+
+    /// Epochs completed.
+    pub fn epoch(&self) -> usize {
+        self.state.epoch
+    }
+
+    /// The epoch to stop after.
+    pub fn max_epochs(&self) -> usize {
+        self.epochs
+    }
+
+    /// Trains until the last epoch or early stopping, validating on `validation` after every
+    /// epoch if given, and reports each event to `callback`.
+    ///
+    /// # Errors
+    /// [`TrainError::Invalid`] for settings that cannot train (an empty data set, a batch size of
+    /// 0, early stopping without a validation set), [`TrainError::Diverged`] as soon as a step's
+    /// loss or gradient is not finite (the checkpoint of the last completed epoch is kept), and
+    /// [`TrainError::Write`] if an output file cannot be written.
+    pub fn fit(
+        &mut self,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        callback: &mut dyn Callback,
+    ) -> Result<FitReport, TrainError> {
+        self.check(train, validation)?;
+        let classes = self.class_names.as_ref().map_or(train.classes(), Vec::len);
+        if let Some(timing) = self.out.as_ref().and_then(|d| std::fs::read_to_string(d.join(TIMING_FILE)).ok()) {
+            // The wall times of earlier epochs, when the run continues in their folder.
+            metrics::merge_timing(&mut self.state.history, &timing);
+        }
+        self.replay_schedule();
+        let n = train.len();
+        let batch = match self.batch_size {
+            BatchSize::Full => n,
+            BatchSize::Samples(k) => k.min(n),
+        };
+        let loss = self.step.loss;
+        let mut stopped_early = self.should_stop();
+        while !stopped_early && self.state.epoch < self.epochs {
+            let epoch = self.state.epoch + 1;
+            self.step_schedule();
+            let started = Instant::now();
+            let seed = epoch_seed(self.seed, epoch);
+            let mut loader = BatchLoader::new(train, batch).with_preprocessing(self.preprocessing).shuffled(seed);
+            let mut augment_rng = Rng::stream(seed, Stream::Augment);
+            callback.on_epoch_start(epoch, self.epochs, n);
+            let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
+            for (index, b) in loader.epoch::<B>().enumerate() {
+                self.state.step += 1;
+                let x = match &self.pipeline {
+                    Some(p) => p.apply(&b.inputs, &mut augment_rng),
+                    None => b.inputs,
+                };
+                let targets = if loss.takes_class_indices() { b.labels } else { b.labels.one_hot(classes) };
+                let out = train_step(&mut self.model, self.optimizer.as_mut(), &x, &targets, &self.step)
+                    .map_err(|bad| self.diverged(epoch, index + 1, bad))?;
+                let k = b.label_indices.len();
+                seen += k;
+                correct += out.correct;
+                loss_sum += out.data_loss as f64 * k as f64;
+                let progress = BatchProgress {
+                    epoch,
+                    epochs: self.epochs,
+                    seen,
+                    samples: n,
+                    loss: loss_sum / seen as f64,
+                    accuracy: correct as f64 / seen as f64,
+                };
+                callback.on_batch_end(&progress);
+            }
+            let val = validation.map(|v| evaluate(&mut self.model, v, self.preprocessing, loss));
+            let row = EpochMetrics {
+                epoch,
+                train_loss: loss_sum / seen.max(1) as f64,
+                train_acc: correct as f64 / seen.max(1) as f64,
+                val_loss: val.as_ref().map(|e| e.loss),
+                val_acc: val.as_ref().map(|e| e.accuracy),
+                seconds: Some(started.elapsed().as_secs_f64()),
+            };
+            callback.on_epoch_end(&row);
+            self.state.epoch = epoch;
+            self.state.history.push(row);
+            self.state.optimizer = self.optimizer.state();
+            self.state.dropout = self.model.rng_states();
+            if let Some(dir) = self.out.clone() {
+                let best = self.save(&dir, train, classes)?;
+                callback.on_saved(&Saved { dir: &dir, epoch, best });
+            }
+            stopped_early = self.should_stop();
+        }
+        self.model.set_training(false);
+        let best_epoch = self.watched().and_then(|(m, d)| m.best(&self.state.history, d)).map(|(e, _)| e);
+        Ok(FitReport { epochs: self.state.epoch, stopped_early, best_epoch })
+    }
+
+    fn check(&self, train: &Dataset, validation: Option<&Dataset>) -> Result<(), TrainError> {
+        if train.is_empty() {
+            return Err(TrainError::Invalid("the training set holds no samples".into()));
+        }
+        if self.batch_size == BatchSize::Samples(0) {
+            return Err(TrainError::Invalid("the batch size must be at least 1 (or `full`)".into()));
+        }
+        if validation.is_none_or(Dataset::is_empty) && (self.early_stopping.is_some() || self.keep_best.is_some()) {
+            return Err(TrainError::Invalid(
+                "early stopping and keeping the best checkpoint watch the validation set; give one".into(),
+            ));
+        }
+        if self.keep_best.is_some() && self.out.is_none() {
+            return Err(TrainError::Invalid("keeping the best checkpoint needs an output folder".into()));
+        }
+        if self.early_stopping.is_some_and(|e| e.patience == 0) {
+            return Err(TrainError::Invalid("early stopping needs a patience of at least 1 epoch".into()));
+        }
+        Ok(())
+    }
+
+    /// The watched metric and its minimum improvement: early stopping's, else `keep_best`'s.
+    fn watched(&self) -> Option<(Monitor, f64)> {
+        match (self.early_stopping, self.keep_best) {
+            (Some(e), _) => Some((e.monitor, e.min_delta)),
+            (None, Some(m)) => Some((m, 0.0)),
+            (None, None) => None,
+        }
+    }
+
+    /// Whether early stopping's patience has run out on the history so far.
+    fn should_stop(&self) -> bool {
+        let Some(e) = self.early_stopping else { return false };
+        match e.monitor.best(&self.state.history, e.min_delta) {
+            Some((best, _)) => self.state.epoch - best >= e.patience,
+            None => false,
+        }
+    }
+
+    /// The metric a schedule sees after `epoch`: its validation loss, else its training loss.
+    fn schedule_metric(&self, epoch: usize) -> Option<f32> {
+        let m = self.state.history.get(epoch.checked_sub(1)?)?;
+        Some(m.val_loss.unwrap_or(m.train_loss) as f32)
+    }
+
+    /// Steps the schedule for the next epoch and hands its rate to the optimizer.
+    fn step_schedule(&mut self) {
+        let t = self.schedule_calls;
+        let metric = self.schedule_metric(t);
+        if let Some(s) = &mut self.schedule {
+            self.optimizer.set_learning_rate(s.lr(t, metric));
+            self.schedule_calls += 1;
+        }
+    }
+
+    /// Brings a stateful schedule (reduce-on-plateau) to where it was after the epochs already
+    /// done, by stepping it through them again with their recorded metrics.
+    fn replay_schedule(&mut self) {
+        while self.schedule.is_some() && self.schedule_calls < self.state.epoch {
+            let t = self.schedule_calls;
+            let metric = self.schedule_metric(t);
+            if let Some(s) = &mut self.schedule {
+                s.lr(t, metric);
+            }
+            self.schedule_calls += 1;
+        }
+    }
+
+    fn diverged(&self, epoch: usize, batch: usize, bad: crate::step::NonFinite) -> TrainError {
+        let kept = match (&self.out, self.state.epoch) {
+            (Some(dir), done) if done > 0 => Some((dir.join(CHECKPOINT_FILE), done)),
+            _ => None,
+        };
+        TrainError::Diverged(Box::new(Diverged {
+            step: self.state.step,
+            epoch,
+            batch,
+            loss: bad.loss,
+            parameter: bad.parameter,
+            kept,
+        }))
+    }
+
+    /// Writes the epoch's files into `dir`; returns whether `best.ckpt` was written too.
+    fn save(&self, dir: &Path, train: &Dataset, classes: usize) -> Result<bool, TrainError> {
+        let names = self.class_names.clone().unwrap_or_else(|| (0..classes).map(|c| c.to_string()).collect());
+        let mut checkpoint = Checkpoint::from_module(&self.model);
+        for (key, value) in &self.metadata {
+            checkpoint = checkpoint.with_metadata(key.clone(), value.clone());
+        }
+        let mut checkpoint = checkpoint
+            .with_metadata(INPUT_KEY, json(&[1, train.rows(), train.cols()]))
+            .with_metadata(PREPROCESSING_KEY, json(&self.preprocessing))
+            .with_metadata(CLASSES_KEY, json(&names));
+        self.state.write_into(&mut checkpoint);
+        let bytes = checkpoint.to_bytes()?;
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.join(name);
+            neurite_core::fs::write_atomic(&path, bytes)
+                .map_err(|e| TrainError::Write { path: path.display().to_string(), message: e.to_string() })
+        };
+        write(CHECKPOINT_FILE, &bytes)?;
+        write(METRICS_FILE, metrics::to_csv(&self.state.history).as_bytes())?;
+        write(TIMING_FILE, metrics::to_timing_csv(&self.state.history).as_bytes())?;
+        for (name, text) in &self.extra_files {
+            write(name, text.as_bytes())?;
+        }
+        let curves = dir.join(CURVES_FILE);
+        metrics::save_curves(&curves, &self.state.history)
+            .map_err(|e| TrainError::Write { path: curves.display().to_string(), message: e.to_string() })?;
+        let improved = self
+            .keep_best
+            .is_some_and(|m| m.best(&self.state.history, 0.0).is_some_and(|(epoch, _)| epoch == self.state.epoch));
+        if improved {
+            write(BEST_FILE, &bytes)?;
+        }
+        Ok(improved)
+    }
+}
+
+fn invalid(origin: &str, e: impl fmt::Display) -> TrainError {
+    TrainError::Invalid(format!("{origin}: {e}"))
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises")
+}
