@@ -21,6 +21,8 @@ pub mod backend;
 mod check;
 pub mod fs;
 pub mod gradcheck;
+mod kernel_ops;
+mod kernel_specs;
 pub mod ops;
 pub mod record;
 pub mod reference;

@@ -27,7 +27,7 @@ impl TensorId {
 /// with respect to that output, the gradient with respect to each input (`None` where an input
 /// needs none). It runs with graph recording off, so it may use any tensor op.
 pub(crate) trait Backward<B: Backend>: Send + Sync {
-    /// The op's name, as listed in [`crate::ops::DIFFERENTIABLE_OPS`].
+    /// The op's name, as listed by [`crate::ops::differentiable_ops`].
     fn name(&self) -> &'static str;
 
     /// The input gradients, one per input, each of that input's shape.
@@ -141,8 +141,8 @@ impl<B: Backend> Tensor<B> {
         let tracked = is_grad_enabled() && inputs.iter().any(|t| t.is_tracked());
         let grad = if tracked {
             debug_assert!(
-                crate::ops::DIFFERENTIABLE_OPS.contains(&op.name()),
-                "op `{}` records a graph node but is missing from DIFFERENTIABLE_OPS",
+                crate::ops::differentiable_ops().contains(&op.name()),
+                "op `{}` records a graph node but is missing from ops::differentiable_ops()",
                 op.name()
             );
             Grad::Node(Node { op: Box::new(op), inputs: inputs.iter().map(|t| (*t).clone()).collect() })

@@ -11,16 +11,7 @@ struct Binary(BinaryOp);
 
 impl<B: Backend> Backward<B> for Binary {
     fn name(&self) -> &'static str {
-        match self.0 {
-            BinaryOp::Add => "add",
-            BinaryOp::Sub => "sub",
-            BinaryOp::Mul => "mul",
-            BinaryOp::Div => "div",
-            BinaryOp::Pow => "pow",
-            BinaryOp::Max => "maximum",
-            BinaryOp::Min => "minimum",
-            _ => "comparison",
-        }
+        self.0.name()
     }
 
     fn backward(&self, inputs: &[Tensor<B>], y: &Tensor<B>, dy: &Tensor<B>) -> Vec<Option<Tensor<B>>> {
@@ -54,7 +45,9 @@ impl<B: Backend> Backward<B> for Binary {
                 let share_b = share_a.neg().add_scalar(1.0);
                 (dy.mul(&share_a), dy.mul(&share_b))
             }
-            _ => unreachable!("comparisons record no node"),
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                unreachable!("{} has no gradient and records no node", self.0.name())
+            }
         };
         vec![a.is_tracked().then(|| da.sum_to(a.shape())), b.is_tracked().then(|| db.sum_to(b.shape()))]
     }
@@ -77,14 +70,13 @@ impl<B: Backend> Backward<B> for Where {
 }
 
 impl<B: Backend> Tensor<B> {
-    fn binary(&self, other: &Tensor<B>, op: BinaryOp, name: &str) -> Tensor<B> {
-        let shape = check::broadcast(name, self.shape(), other.shape());
+    fn binary(&self, other: &Tensor<B>, op: BinaryOp) -> Tensor<B> {
+        let shape = check::broadcast(op.name(), self.shape(), other.shape());
         let data = B::binary(op, self.storage(), self.shape(), other.storage(), other.shape());
-        match op {
-            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
-                Tensor::from_storage(data, shape)
-            }
-            _ => Tensor::from_op(data, shape, &[self, other], Binary(op)),
+        if op.differentiable() {
+            Tensor::from_op(data, shape, &[self, other], Binary(op))
+        } else {
+            Tensor::from_storage(data, shape)
         }
     }
 
@@ -94,67 +86,67 @@ impl<B: Backend> Tensor<B> {
     /// If the shapes do not broadcast (as for every binary op).
     #[track_caller]
     pub fn add(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Add, "add")
+        self.binary(other, BinaryOp::Add)
     }
     /// a − b, broadcasting.
     #[track_caller]
     pub fn sub(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Sub, "sub")
+        self.binary(other, BinaryOp::Sub)
     }
     /// a · b element-wise, broadcasting.
     #[track_caller]
     pub fn mul(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Mul, "mul")
+        self.binary(other, BinaryOp::Mul)
     }
     /// a / b element-wise, broadcasting.
     #[track_caller]
     pub fn div(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Div, "div")
+        self.binary(other, BinaryOp::Div)
     }
     /// aᵇ element-wise, broadcasting (a > 0 for a gradient with respect to b).
     #[track_caller]
     pub fn pow(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Pow, "pow")
+        self.binary(other, BinaryOp::Pow)
     }
     /// max(a, b) element-wise, broadcasting.
     #[track_caller]
     pub fn maximum(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Max, "maximum")
+        self.binary(other, BinaryOp::Max)
     }
     /// min(a, b) element-wise, broadcasting.
     #[track_caller]
     pub fn minimum(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Min, "minimum")
+        self.binary(other, BinaryOp::Min)
     }
     /// 1.0 where a == b, else 0.0 (no gradient).
     #[track_caller]
     pub fn eq_t(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Eq, "eq")
+        self.binary(other, BinaryOp::Eq)
     }
     /// 1.0 where a != b (no gradient).
     #[track_caller]
     pub fn ne_t(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Ne, "ne")
+        self.binary(other, BinaryOp::Ne)
     }
     /// 1.0 where a < b (no gradient).
     #[track_caller]
     pub fn lt(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Lt, "lt")
+        self.binary(other, BinaryOp::Lt)
     }
     /// 1.0 where a <= b (no gradient).
     #[track_caller]
     pub fn le(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Le, "le")
+        self.binary(other, BinaryOp::Le)
     }
     /// 1.0 where a > b (no gradient).
     #[track_caller]
     pub fn gt(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Gt, "gt")
+        self.binary(other, BinaryOp::Gt)
     }
     /// 1.0 where a >= b (no gradient).
     #[track_caller]
     pub fn ge(&self, other: &Tensor<B>) -> Tensor<B> {
-        self.binary(other, BinaryOp::Ge, "ge")
+        self.binary(other, BinaryOp::Ge)
     }
 
     /// `cond != 0 ? a : b` element-wise, all three broadcast together. Differentiable in `a` and

@@ -10,39 +10,12 @@ mod overload;
 mod reduce;
 mod unary;
 
-/// Every op that records a graph node, by the name its node reports. The gradient-check table in
-/// `core/tests/gradcheck.rs` must exercise each one; recording an op missing from this list fails
-/// a debug assertion.
-pub const DIFFERENTIABLE_OPS: &[&str] = &[
-    // unary
-    "neg",
-    "exp",
-    "log",
-    "sqrt",
-    "square",
-    "abs",
-    "recip",
-    "sin",
-    "cos",
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "elu",
-    "gelu",
-    "softplus",
-    "add_scalar",
-    "mul_scalar",
-    "pow_scalar",
-    "clamp",
-    // binary (broadcasting)
-    "add",
-    "sub",
-    "mul",
-    "div",
-    "pow",
-    "maximum",
-    "minimum",
+use crate::backend::{BinaryOp, UnaryOp};
+
+/// The ops that record a graph node and are not a [`UnaryOp`] or [`BinaryOp`] (whose variants
+/// say for themselves, see [`UnaryOp::differentiable`]): each has its own backward rule in this
+/// folder.
+const STRUCTURAL_OPS: &[&str] = &[
     "where",
     // linear algebra
     "matmul",
@@ -72,6 +45,14 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "avg_pool2d",
 ];
 
-/// Ops with no gradient: their outputs are never tracked. Listed so docs and tests can say so.
-pub const NON_DIFFERENTIABLE_OPS: &[&str] =
-    &["sign", "eq", "ne", "lt", "le", "gt", "ge", "argmax", "argmin", "one_hot", "step"];
+/// Every op that records a graph node, by the name its node reports: the differentiable unary
+/// and binary ops, then the structural ones. The gradient-check table must exercise each one;
+/// recording an op missing from this list fails a debug assertion.
+pub fn differentiable_ops() -> &'static [&'static str] {
+    static OPS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    OPS.get_or_init(|| {
+        let unary = UnaryOp::ALL.into_iter().filter(|op| op.differentiable()).map(UnaryOp::name);
+        let binary = BinaryOp::ALL.into_iter().filter(|op| op.differentiable()).map(BinaryOp::name);
+        unary.chain(binary).chain(STRUCTURAL_OPS.iter().copied()).collect()
+    })
+}

@@ -8,39 +8,9 @@ use crate::tensor::{Backward, Tensor};
 /// The recorded form of a unary op; `backward` gives the chain-rule factor for each.
 struct Unary(UnaryOp);
 
-fn name_of(op: UnaryOp) -> &'static str {
-    match op {
-        UnaryOp::Neg => "neg",
-        UnaryOp::Exp => "exp",
-        UnaryOp::Log => "log",
-        UnaryOp::Sqrt => "sqrt",
-        UnaryOp::Square => "square",
-        UnaryOp::Abs => "abs",
-        UnaryOp::Sign => "sign",
-        UnaryOp::Recip => "recip",
-        UnaryOp::Sin => "sin",
-        UnaryOp::Cos => "cos",
-        UnaryOp::Sigmoid => "sigmoid",
-        UnaryOp::Tanh => "tanh",
-        UnaryOp::Relu => "relu",
-        UnaryOp::LeakyRelu(_) => "leaky_relu",
-        UnaryOp::Elu(_) => "elu",
-        UnaryOp::Gelu => "gelu",
-        UnaryOp::Softplus => "softplus",
-        UnaryOp::Step => "step",
-        UnaryOp::LeakyReluDeriv(_) => "leaky_relu_deriv",
-        UnaryOp::EluDeriv(_) => "elu_deriv",
-        UnaryOp::GeluDeriv => "gelu_deriv",
-        UnaryOp::AddScalar(_) => "add_scalar",
-        UnaryOp::MulScalar(_) => "mul_scalar",
-        UnaryOp::PowScalar(_) => "pow_scalar",
-        UnaryOp::Clamp(..) => "clamp",
-    }
-}
-
 impl<B: Backend> Backward<B> for Unary {
     fn name(&self) -> &'static str {
-        name_of(self.0)
+        self.0.name()
     }
 
     fn backward(&self, inputs: &[Tensor<B>], y: &Tensor<B>, dy: &Tensor<B>) -> Vec<Option<Tensor<B>>> {
@@ -82,7 +52,7 @@ impl<B: Backend> Backward<B> for Unary {
                 dy.mul(&inside)
             }
             UnaryOp::Sign | UnaryOp::Step | UnaryOp::LeakyReluDeriv(_) | UnaryOp::EluDeriv(_) | UnaryOp::GeluDeriv => {
-                unreachable!("{} has no gradient and records no node", name_of(self.0))
+                unreachable!("{} has no gradient and records no node", self.0.name())
             }
         };
         vec![Some(dx)]
@@ -90,14 +60,12 @@ impl<B: Backend> Backward<B> for Unary {
 }
 
 impl<B: Backend> Tensor<B> {
-    /// Applies an element-wise [`UnaryOp`], recording it when it has a gradient rule.
-    pub fn map(&self, op: UnaryOp) -> Tensor<B> {
+    /// Applies an element-wise [`UnaryOp`], recording it when it has a gradient rule. Crate-private:
+    /// the public API is the named methods below, so the derivatives that backward rules use are
+    /// not reachable (and not differentiated) from outside.
+    pub(crate) fn map(&self, op: UnaryOp) -> Tensor<B> {
         let data = B::unary(op, self.storage());
-        let differentiable = !matches!(
-            op,
-            UnaryOp::Sign | UnaryOp::Step | UnaryOp::LeakyReluDeriv(_) | UnaryOp::EluDeriv(_) | UnaryOp::GeluDeriv
-        );
-        if differentiable {
+        if op.differentiable() {
             Tensor::from_op(data, self.shape().clone(), &[self], Unary(op))
         } else {
             Tensor::from_storage(data, self.shape().clone())
