@@ -1,6 +1,7 @@
 //! Pipeline specs: the text form of a [`Pipeline`] that the CLI's `--augment LIST` takes, e.g.
-//! `crop:pad=4,flip,brightness:0.2,gaussian-blur:1.5@0.3`. [`HELP`] documents every name with its
-//! defaults; [`parse_pipeline`] turns a spec into a pipeline or a [`SpecError`] naming the bad item.
+//! `crop:pad=4,flip,brightness:0.2,gaussian-blur:1.5@0.3`. Every transform is one row of
+//! [`TABLE`], from which [`help`] documents each name with its defaults and [`parse_pipeline`]
+//! turns a spec into a pipeline or a [`SpecError`] naming the bad item.
 //!
 //! Grammar:
 //!
@@ -10,7 +11,7 @@
 //! ARG   := VALUE | KEY "=" VALUE
 //! ```
 //!
-//! Arguments are positional (in the order [`HELP`] lists them) or named; omitted ones take their
+//! Arguments are positional (in the order [`help`] lists them) or named; omitted ones take their
 //! defaults. Because items and arguments are both comma-separated, a comma-separated token
 //! continues the previous item's arguments unless it holds a `:`, starts with a transform name, or
 //! the previous item had no `:`. `@P` sets the probability that a sample is transformed.
@@ -24,55 +25,217 @@ use crate::noise::{EraseFill, GaussianNoise, RandomErasing, SaltPepper};
 use crate::transform::{Pipeline, Transform};
 use crate::{Brightness, Contrast, PcaNoise};
 
-/// What `--augment` accepts, one transform per line with its arguments and defaults.
-pub const HELP: &str = "\
-Augmentation: a comma-separated list of NAME[:ARGS][@P] items, applied in order.
-ARGS are positional or KEY=VALUE; omitted ones take the defaults shown. @P is the
-probability that a sample is transformed (default 1, or as noted).
+/// One transform of the spec language: its name, its arguments in positional order, its line of
+/// [`help`], and how to build it. The parser, the help text, the list of names and the
+/// catalogue are all read from [`TABLE`], so a transform is added in one place.
+pub struct Entry {
+    /// The name in a spec.
+    pub name: &'static str,
+    /// Argument names, in positional order.
+    pub params: &'static [&'static str],
+    /// The usage column of [`help`] (`flip[:P]`).
+    pub usage: &'static str,
+    /// What it does, with the defaults; `\n` continues on the next help line.
+    pub summary: &'static str,
+    /// Builds the transform from its bound arguments.
+    build: fn(&Args<'_>) -> Result<Box<dyn Transform>, SpecError>,
+}
 
-  flip[:P]                          horizontal flip with probability P (default 0.5)
-  vflip[:P]                         vertical flip with probability P (default 0.5)
-  translate[:PX[,FILL]]             shift by up to ±PX pixels on each axis (PX=4);
-                                    FILL = a value (0), edge or reflect
-  crop[:pad=P[,fill=FILL]]          pad by P pixels (4) with FILL (0), crop back to size
-  resized-crop[:SCALE[,RATIO]]      crop SCALE..1 of the area (0.08), aspect ratio
-                                    RATIO..1/RATIO (0.75), resize back (zoom)
-  resize:WxH[,MODE]                 resize to W×H pixels; MODE = bilinear (default) or nearest
-  brightness[:DELTA]                add a value uniform in ±DELTA (0.2)
-  brightness-mul[:F]                multiply by a value uniform in 1±F (0.2)
-  contrast[:F]                      scale contrast by a factor uniform in 1±F (0.2)
-  erase[:P[,FILL]]                  erase a rectangle (2-33% of the area) with probability
-                                    P (0.5); FILL = a value (0) or random
-  gaussian-blur[:SIGMA[,K]]         Gaussian blur of SIGMA pixels (1), K×K kernel
-                                    (K odd, default 2*ceil(3*SIGMA)+1)
-  median-blur[:K]                   median of each K×K window, K = 3 (default) or 5
-  bilateral-blur[:SIGMA_SPACE,SIGMA_COLOR]
-                                    edge-preserving blur (1 pixel, 0.1)
-  pca-noise[:SIGMA]                 AlexNet PCA colour noise, alpha ~ N(0, SIGMA) (0.1)
-  noise[:SIGMA]                     add N(0, SIGMA²) noise to every value (0.05)
-  salt-pepper[:AMOUNT]              set a fraction AMOUNT (0.02) of pixels to black or white
-
-Results are clamped to [0, 1]. Example: crop:pad=4,flip,brightness:0.2,noise:0.02@0.5";
-
-/// Every transform name the parser knows, in the order of [`HELP`].
-pub const NAMES: &[&str] = &[
-    "flip",
-    "vflip",
-    "translate",
-    "crop",
-    "resized-crop",
-    "resize",
-    "brightness",
-    "brightness-mul",
-    "contrast",
-    "erase",
-    "gaussian-blur",
-    "median-blur",
-    "bilateral-blur",
-    "pca-noise",
-    "noise",
-    "salt-pepper",
+/// Every transform the parser knows, in the order [`help`] lists them.
+pub const TABLE: &[Entry] = &[
+    Entry {
+        name: "flip",
+        params: &["p"],
+        usage: "flip[:P]",
+        summary: "horizontal flip with probability P (default 0.5)",
+        build: |a| Ok(Box::new(HorizontalFlip::new(a.probability(0.5)?))),
+    },
+    Entry {
+        name: "vflip",
+        params: &["p"],
+        usage: "vflip[:P]",
+        summary: "vertical flip with probability P (default 0.5)",
+        build: |a| Ok(Box::new(VerticalFlip::new(a.probability(0.5)?))),
+    },
+    Entry {
+        name: "translate",
+        params: &["px", "fill"],
+        usage: "translate[:PX[,FILL]]",
+        summary: "shift by up to ±PX pixels on each axis (PX=4);\nFILL = a value (0), edge or reflect",
+        build: |a| Ok(Box::new(Translate { p: a.p_or_one(), ..Translate::new(a.count("px", 4)?, a.fill("fill")?) })),
+    },
+    Entry {
+        name: "crop",
+        params: &["pad", "fill"],
+        usage: "crop[:pad=P[,fill=FILL]]",
+        summary: "pad by P pixels (4) with FILL (0), crop back to size",
+        build: |a| Ok(Box::new(RandomCrop { p: a.p_or_one(), ..RandomCrop::new(a.count("pad", 4)?, a.fill("fill")?) })),
+    },
+    Entry {
+        name: "resized-crop",
+        params: &["scale", "ratio"],
+        usage: "resized-crop[:SCALE[,RATIO]]",
+        summary: "crop SCALE..1 of the area (0.08), aspect ratio\nRATIO..1/RATIO (0.75), resize back (zoom)",
+        build: |a| {
+            let scale = a.fraction("scale", 0.08, false)?;
+            let ratio = a.fraction("ratio", 0.75, false)?;
+            Ok(Box::new(RandomResizedCrop {
+                ratio: (ratio, 1.0 / ratio),
+                p: a.p_or_one(),
+                ..RandomResizedCrop::new((scale, 1.0))
+            }))
+        },
+    },
+    Entry {
+        name: "resize",
+        params: &["size", "mode"],
+        usage: "resize:WxH[,MODE]",
+        summary: "resize to W×H pixels; MODE = bilinear (default) or nearest",
+        build: build_resize,
+    },
+    Entry {
+        name: "brightness",
+        params: &["delta"],
+        usage: "brightness[:DELTA]",
+        summary: "add a value uniform in ±DELTA (0.2)",
+        build: |a| Ok(Box::new(Brightness { p: a.p_or_one(), ..Brightness::additive(a.non_negative("delta", 0.2)?) })),
+    },
+    Entry {
+        name: "brightness-mul",
+        params: &["f"],
+        usage: "brightness-mul[:F]",
+        summary: "multiply by a value uniform in 1±F (0.2)",
+        build: |a| {
+            Ok(Box::new(Brightness { p: a.p_or_one(), ..Brightness::multiplicative(a.non_negative("f", 0.2)?) }))
+        },
+    },
+    Entry {
+        name: "contrast",
+        params: &["f"],
+        usage: "contrast[:F]",
+        summary: "scale contrast by a factor uniform in 1±F (0.2)",
+        build: |a| Ok(Box::new(Contrast { p: a.p_or_one(), ..Contrast::new(a.non_negative("f", 0.2)?) })),
+    },
+    Entry {
+        name: "erase",
+        params: &["p", "fill"],
+        usage: "erase[:P[,FILL]]",
+        summary: "erase a rectangle (2-33% of the area) with probability\nP (0.5); FILL = a value (0) or random",
+        build: |a| {
+            let fill = match a.get("fill") {
+                Some("random") => EraseFill::Random,
+                _ => match a.fill("fill")? {
+                    Fill::Constant(v) => EraseFill::Constant(v),
+                    _ => return Err(a.bad("fill must be a value in [0, 1] or random".to_string())),
+                },
+            };
+            Ok(Box::new(RandomErasing::new(a.probability(0.5)?, fill)))
+        },
+    },
+    Entry {
+        name: "gaussian-blur",
+        params: &["sigma", "k"],
+        usage: "gaussian-blur[:SIGMA[,K]]",
+        summary: "Gaussian blur of SIGMA pixels (1), K×K kernel\n(K odd, default 2*ceil(3*SIGMA)+1)",
+        build: |a| {
+            let sigma = a.non_negative("sigma", 1.0)?;
+            let k = a.count("k", auto_kernel_size(sigma))?;
+            if k % 2 == 0 {
+                return Err(a.bad(format!("kernel size K = {k} must be odd")));
+            }
+            Ok(Box::new(GaussianBlur { kernel_size: Some(k), p: a.p_or_one(), ..GaussianBlur::new(sigma) }))
+        },
+    },
+    Entry {
+        name: "median-blur",
+        params: &["k"],
+        usage: "median-blur[:K]",
+        summary: "median of each K×K window, K = 3 (default) or 5",
+        build: |a| {
+            let k = a.count("k", 3)?;
+            if k != 3 && k != 5 {
+                return Err(a.bad(format!("window K = {k}, expected 3 or 5")));
+            }
+            Ok(Box::new(MedianBlur { p: a.p_or_one(), ..MedianBlur::new(k) }))
+        },
+    },
+    Entry {
+        name: "bilateral-blur",
+        params: &["sigma_space", "sigma_color"],
+        usage: "bilateral-blur[:SIGMA_SPACE,SIGMA_COLOR]",
+        summary: "edge-preserving blur (1 pixel, 0.1)",
+        build: |a| {
+            let space = a.non_negative("sigma_space", 1.0)?;
+            let color = a.number("sigma_color", 0.1)?;
+            if color <= 0.0 {
+                return Err(a.bad(format!("sigma_color = {color} must be positive")));
+            }
+            Ok(Box::new(BilateralBlur { p: a.p_or_one(), ..BilateralBlur::new(space, color) }))
+        },
+    },
+    Entry {
+        name: "pca-noise",
+        params: &["sigma"],
+        usage: "pca-noise[:SIGMA]",
+        summary: "AlexNet PCA colour noise, alpha ~ N(0, SIGMA) (0.1)",
+        build: |a| Ok(Box::new(PcaNoise { p: a.p_or_one(), ..PcaNoise::new(a.non_negative("sigma", 0.1)?) })),
+    },
+    Entry {
+        name: "noise",
+        params: &["sigma"],
+        usage: "noise[:SIGMA]",
+        summary: "add N(0, SIGMA²) noise to every value (0.05)",
+        build: |a| {
+            Ok(Box::new(GaussianNoise { p: a.p_or_one(), ..GaussianNoise::new(a.non_negative("sigma", 0.05)?) }))
+        },
+    },
+    Entry {
+        name: "salt-pepper",
+        params: &["amount"],
+        usage: "salt-pepper[:AMOUNT]",
+        summary: "set a fraction AMOUNT (0.02) of pixels to black or white",
+        build: |a| Ok(Box::new(SaltPepper { p: a.p_or_one(), ..SaltPepper::new(a.fraction("amount", 0.02, true)?) })),
+    },
 ];
+
+/// Every transform name the parser knows, in the order of [`TABLE`].
+pub const NAMES: &[&str] = &NAME_ARRAY;
+
+const NAME_ARRAY: [&str; TABLE.len()] = {
+    let mut names = [""; TABLE.len()];
+    let mut i = 0;
+    while i < TABLE.len() {
+        names[i] = TABLE[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// Width of the usage column of [`help`].
+const USAGE_WIDTH: usize = 36;
+
+/// What `--augment` accepts, one transform per line with its arguments and defaults.
+pub fn help() -> String {
+    let mut out = String::from(
+        "Augmentation: a comma-separated list of NAME[:ARGS][@P] items, applied in order.\n\
+         ARGS are positional or KEY=VALUE; omitted ones take the defaults shown. @P is the\n\
+         probability that a sample is transformed (default 1, or as noted).\n\n",
+    );
+    for e in TABLE {
+        let mut lines = e.summary.lines();
+        let first = lines.next().unwrap_or("");
+        if e.usage.len() + 2 < USAGE_WIDTH {
+            out.push_str(&format!("  {:<w$}{first}\n", e.usage, w = USAGE_WIDTH - 2));
+        } else {
+            out.push_str(&format!("  {}\n{:w$}{first}\n", e.usage, "", w = USAGE_WIDTH));
+        }
+        for line in lines {
+            out.push_str(&format!("{:w$}{line}\n", "", w = USAGE_WIDTH));
+        }
+    }
+    out.push_str("\nResults are clamped to [0, 1]. Example: crop:pad=4,flip,brightness:0.2,noise:0.02@0.5");
+    out
+}
 
 /// The largest side `resize` accepts, as for decoded images.
 const MAX_SIDE: usize = 16_384;
@@ -155,15 +318,21 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// The arguments of one item, bound to the parameter names of its transform.
+/// The arguments of one item, bound to the parameter names of its transform, and the item's `@P`.
 struct Args<'a> {
     item: &'a str,
     names: &'static [&'static str],
     values: Vec<Option<&'a str>>,
+    at: Option<f32>,
 }
 
 impl<'a> Args<'a> {
-    fn bind(item: &'a str, raw: &[&'a str], names: &'static [&'static str]) -> Result<Self, SpecError> {
+    fn bind(
+        item: &'a str,
+        raw: &[&'a str],
+        names: &'static [&'static str],
+        at: Option<f32>,
+    ) -> Result<Self, SpecError> {
         let mut values: Vec<Option<&str>> = vec![None; names.len()];
         for (i, &arg) in raw.iter().enumerate() {
             let (slot, value) = match arg.split_once('=') {
@@ -200,7 +369,27 @@ impl<'a> Args<'a> {
                 return Err(bad(item, format!("argument `{}` given twice", names[slot])));
             }
         }
-        Ok(Args { item, names, values })
+        Ok(Args { item, names, values, at })
+    }
+
+    fn bad(&self, problem: String) -> SpecError {
+        bad(self.item, problem)
+    }
+
+    /// The `@P` of the item, 1 when absent.
+    fn p_or_one(&self) -> f32 {
+        self.at.unwrap_or(1.0)
+    }
+
+    /// The probability of a transform that also takes it as its argument `p` (flip, erase): from
+    /// the argument or from `@P`, not both.
+    fn probability(&self, default: f32) -> Result<f32, SpecError> {
+        match (self.get("p"), self.at) {
+            (Some(_), Some(_)) => Err(self.bad("probability given both as an argument and after @".to_string())),
+            (Some(_), None) => self.fraction("p", default, true),
+            (None, Some(p)) => Ok(p),
+            (None, None) => Ok(default),
+        }
     }
 
     fn get(&self, name: &str) -> Option<&'a str> {
@@ -279,129 +468,40 @@ pub fn parse_transform(item: &str) -> Result<Box<dyn Transform>, SpecError> {
     if raw_args.iter().any(|a| a.is_empty()) {
         return Err(bad(item, "empty argument".to_string()));
     }
-    let names: &'static [&'static str] = match name {
-        "flip" | "vflip" => &["p"],
-        "translate" => &["px", "fill"],
-        "crop" => &["pad", "fill"],
-        "resized-crop" => &["scale", "ratio"],
-        "resize" => &["size", "mode"],
-        "brightness" => &["delta"],
-        "brightness-mul" | "contrast" => &["f"],
-        "erase" => &["p", "fill"],
-        "gaussian-blur" => &["sigma", "k"],
-        "median-blur" => &["k"],
-        "bilateral-blur" => &["sigma_space", "sigma_color"],
-        "pca-noise" | "noise" => &["sigma"],
-        "salt-pepper" => &["amount"],
-        _ => {
-            let closest = NAMES.iter().min_by_key(|n| distance(name, n)).filter(|n| distance(name, n) <= 2);
-            return Err(SpecError::UnknownTransform {
-                name: name.to_string(),
-                suggestion: closest.map_or(String::new(), |n| format!("; did you mean `{n}`?")),
-                known: NAMES.join(", "),
-            });
-        }
+    let Some(entry) = TABLE.iter().find(|e| e.name == name) else {
+        let closest = NAMES.iter().min_by_key(|n| distance(name, n)).filter(|n| distance(name, n) <= 2);
+        return Err(SpecError::UnknownTransform {
+            name: name.to_string(),
+            suggestion: closest.map_or(String::new(), |n| format!("; did you mean `{n}`?")),
+            known: NAMES.join(", "),
+        });
     };
-    let args = Args::bind(item, &raw_args, names)?;
-    // Flip and erase take their probability as an argument too; it may not be given twice.
-    let probability = |default: f32| -> Result<f32, SpecError> {
-        match (args.get("p"), p) {
-            (Some(_), Some(_)) => Err(bad(item, "probability given both as an argument and after @".to_string())),
-            (Some(_), None) => args.fraction("p", default, true),
-            (None, Some(p)) => Ok(p),
-            (None, None) => Ok(default),
-        }
+    (entry.build)(&Args::bind(item, &raw_args, entry.params, p)?)
+}
+
+/// `resize:WxH[,MODE]`: always applied, so it takes no `@P`.
+fn build_resize(a: &Args<'_>) -> Result<Box<dyn Transform>, SpecError> {
+    if a.at.is_some() {
+        return Err(a.bad("resize is always applied and takes no @P".to_string()));
+    }
+    let Some(size) = a.get("size") else {
+        return Err(a.bad("needs a size WxH, e.g. resize:32x32".to_string()));
     };
-    let p_or_one = p.unwrap_or(1.0);
-    let t: Box<dyn Transform> = match name {
-        "flip" => Box::new(HorizontalFlip::new(probability(0.5)?)),
-        "vflip" => Box::new(VerticalFlip::new(probability(0.5)?)),
-        "translate" => {
-            let px = args.count("px", 4)?;
-            Box::new(Translate { p: p_or_one, ..Translate::new(px, args.fill("fill")?) })
-        }
-        "crop" => Box::new(RandomCrop { p: p_or_one, ..RandomCrop::new(args.count("pad", 4)?, args.fill("fill")?) }),
-        "resized-crop" => {
-            let scale = args.fraction("scale", 0.08, false)?;
-            let ratio = args.fraction("ratio", 0.75, false)?;
-            Box::new(RandomResizedCrop {
-                ratio: (ratio, 1.0 / ratio),
-                p: p_or_one,
-                ..RandomResizedCrop::new((scale, 1.0))
-            })
-        }
-        "resize" => {
-            if p.is_some() {
-                return Err(bad(item, "resize is always applied and takes no @P".to_string()));
-            }
-            let Some(size) = args.get("size") else {
-                return Err(bad(item, "needs a size WxH, e.g. resize:32x32".to_string()));
-            };
-            let parsed = size
-                .split_once(['x', 'X'])
-                .and_then(|(w, h)| Some((w.parse::<usize>().ok()?, h.parse::<usize>().ok()?)));
-            let Some((w, h)) = parsed.filter(|&(w, h)| (1..=MAX_SIDE).contains(&w) && (1..=MAX_SIDE).contains(&h))
-            else {
-                return Err(bad(
-                    item,
-                    format!("expected a size WxH of whole numbers from 1 to {MAX_SIDE}, got `{size}`"),
-                ));
-            };
-            let mode = match args.get("mode") {
-                None | Some("bilinear") => Interpolation::Bilinear,
-                Some("nearest") => Interpolation::Nearest,
-                Some(other) => return Err(bad(item, format!("mode must be bilinear or nearest, got `{other}`"))),
-            };
-            Box::new(Resize::new(h, w, mode))
-        }
-        "brightness" => Box::new(Brightness { p: p_or_one, ..Brightness::additive(args.non_negative("delta", 0.2)?) }),
-        "brightness-mul" => {
-            Box::new(Brightness { p: p_or_one, ..Brightness::multiplicative(args.non_negative("f", 0.2)?) })
-        }
-        "contrast" => Box::new(Contrast { p: p_or_one, ..Contrast::new(args.non_negative("f", 0.2)?) }),
-        "erase" => {
-            let fill = match args.get("fill") {
-                Some("random") => EraseFill::Random,
-                _ => match args.fill("fill")? {
-                    Fill::Constant(v) => EraseFill::Constant(v),
-                    _ => return Err(bad(item, "fill must be a value in [0, 1] or random".to_string())),
-                },
-            };
-            Box::new(RandomErasing::new(probability(0.5)?, fill))
-        }
-        "gaussian-blur" => {
-            let sigma = args.non_negative("sigma", 1.0)?;
-            let k = args.count("k", auto_kernel_size(sigma))?;
-            if k % 2 == 0 {
-                return Err(bad(item, format!("kernel size K = {k} must be odd")));
-            }
-            Box::new(GaussianBlur { kernel_size: Some(k), p: p_or_one, ..GaussianBlur::new(sigma) })
-        }
-        "median-blur" => {
-            let k = args.count("k", 3)?;
-            if k != 3 && k != 5 {
-                return Err(bad(item, format!("window K = {k}, expected 3 or 5")));
-            }
-            Box::new(MedianBlur { p: p_or_one, ..MedianBlur::new(k) })
-        }
-        "bilateral-blur" => {
-            let space = args.non_negative("sigma_space", 1.0)?;
-            let color = args.number("sigma_color", 0.1)?;
-            if color <= 0.0 {
-                return Err(bad(item, format!("sigma_color = {color} must be positive")));
-            }
-            Box::new(BilateralBlur { p: p_or_one, ..BilateralBlur::new(space, color) })
-        }
-        "pca-noise" => Box::new(PcaNoise { p: p_or_one, ..PcaNoise::new(args.non_negative("sigma", 0.1)?) }),
-        "noise" => Box::new(GaussianNoise { p: p_or_one, ..GaussianNoise::new(args.non_negative("sigma", 0.05)?) }),
-        "salt-pepper" => Box::new(SaltPepper { p: p_or_one, ..SaltPepper::new(args.fraction("amount", 0.02, true)?) }),
-        _ => unreachable!("every name of the table above is built here"),
+    let parsed =
+        size.split_once(['x', 'X']).and_then(|(w, h)| Some((w.parse::<usize>().ok()?, h.parse::<usize>().ok()?)));
+    let Some((w, h)) = parsed.filter(|&(w, h)| (1..=MAX_SIDE).contains(&w) && (1..=MAX_SIDE).contains(&h)) else {
+        return Err(a.bad(format!("expected a size WxH of whole numbers from 1 to {MAX_SIDE}, got `{size}`")));
     };
-    Ok(t)
+    let mode = match a.get("mode") {
+        None | Some("bilinear") => Interpolation::Bilinear,
+        Some("nearest") => Interpolation::Nearest,
+        Some(other) => return Err(a.bad(format!("mode must be bilinear or nearest, got `{other}`"))),
+    };
+    Ok(Box::new(Resize::new(h, w, mode)))
 }
 
 /// One instance of every transform, always applied, with the spec item that builds it: the
-/// defaults of [`HELP`], `resize` to half of `size`. For benchmarks ("each transform") and
+/// defaults of [`help`], `resize` to half of `size`. For benchmarks ("each transform") and
 /// previews.
 pub fn catalogue(size: ImageSize) -> Vec<(String, Box<dyn Transform>)> {
     NAMES

@@ -1,7 +1,7 @@
 //! The `--augment` spec parser: names, positional and named arguments, defaults, probabilities,
 //! and the error for each kind of bad item.
 
-use neurite_augment::spec::{HELP, NAMES, SpecError, TYPICAL, parse_pipeline, parse_transform};
+use neurite_augment::spec::{NAMES, SpecError, TYPICAL, help, parse_pipeline, parse_transform};
 
 /// The `Debug` form of the transform an item parses to.
 fn parsed(item: &str) -> String {
@@ -19,7 +19,7 @@ fn error(spec: &str) -> String {
 #[test]
 fn every_name_is_documented_in_help_and_parses_with_its_defaults() {
     for name in NAMES {
-        assert!(HELP.contains(&format!("\n  {name}")), "{name} is missing from HELP");
+        assert!(help().contains(&format!("\n  {name}")), "{name} is missing from the help");
         let item = if *name == "resize" { "resize:32x24".to_string() } else { name.to_string() };
         assert_eq!(parse_transform(&item).unwrap().name(), *name);
     }

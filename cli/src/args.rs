@@ -26,7 +26,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a digit classifier (by default an MLP on the 5,000 embedded MNIST digits).
-    #[command(after_help = neurite_augment::spec::HELP)]
+    #[command(after_help = neurite_augment::spec::help())]
     Train(TrainArgs),
     /// Accuracy, loss, per-class accuracy and confusion matrix of a checkpoint on a data set.
     Eval(EvalArgs),
@@ -37,7 +37,7 @@ pub enum Command {
     /// Layers, shapes, parameter count and training recipe of a checkpoint.
     Info(InfoArgs),
     /// Preview augmentations: a PNG grid of the image and one tile per op, in order.
-    #[command(after_help = neurite_augment::spec::HELP)]
+    #[command(after_help = neurite_augment::spec::help())]
     Augment(AugmentArgs),
     /// Run a course experiment (`neurite experiment list` names them).
     Experiment(ExperimentArgs),
