@@ -6,7 +6,7 @@
 use neurite_core::{Backend, Gradients, Tensor};
 
 use crate::error::{OptimError, check_learning_rate, check_non_negative, check_positive, check_unit_interval};
-use crate::optimizer::{BufferStore, OptimizerState, assert_learning_rate, impl_optimizer};
+use crate::optimizer::{OptimCore, impl_optimizer};
 
 /// Settings of [`Adam`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -70,63 +70,41 @@ impl AdamWConfig {
     }
 }
 
-/// What Adam and AdamW share: everything but where the weight decay enters.
-#[derive(Clone, Debug)]
-struct AdamCore {
-    name: &'static str,
+/// Adam's settings as AdamW shares them: all but where the weight decay enters.
+#[derive(Clone, Copy)]
+struct Moments {
     lr: f32,
     beta1: f32,
     beta2: f32,
     eps: f32,
     weight_decay: f32,
-    decoupled: bool,
-    steps: u64,
-    store: BufferStore<2>,
 }
 
-impl AdamCore {
-    const BUFFERS: [&'static str; 2] = ["m", "v"];
+const BUFFERS: [&str; 2] = ["m", "v"];
 
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        name: &'static str,
-        lr: f32,
-        beta1: f32,
-        beta2: f32,
-        eps: f32,
-        weight_decay: f32,
+impl Moments {
+    /// Checks the settings of optimizer `name`.
+    fn check(self, name: &'static str) -> Result<OptimCore<2>, OptimError> {
+        check_learning_rate(name, self.lr)?;
+        check_unit_interval(name, "beta1", self.beta1)?;
+        check_unit_interval(name, "beta2", self.beta2)?;
+        check_positive(name, "eps", self.eps)?;
+        check_non_negative(name, "weight_decay", self.weight_decay)?;
+        Ok(OptimCore::new(name, BUFFERS, self.lr))
+    }
+
+    /// One step of Adam (`decoupled` false) or AdamW (true) at the core's learning rate.
+    fn step<B: Backend>(
+        self,
+        core: &mut OptimCore<2>,
         decoupled: bool,
-    ) -> Result<Self, OptimError> {
-        check_learning_rate(name, lr)?;
-        check_unit_interval(name, "beta1", beta1)?;
-        check_unit_interval(name, "beta2", beta2)?;
-        check_positive(name, "eps", eps)?;
-        check_non_negative(name, "weight_decay", weight_decay)?;
-        let store = BufferStore::new(Self::BUFFERS);
-        Ok(AdamCore { name, lr, beta1, beta2, eps, weight_decay, decoupled, steps: 0, store })
-    }
-
-    fn set_learning_rate(&mut self, lr: f32) {
-        assert_learning_rate(self.name, lr);
-        self.lr = lr;
-    }
-
-    fn state(&self) -> OptimizerState {
-        OptimizerState { optimizer: self.name.into(), lr: self.lr, steps: self.steps, params: self.store.to_state() }
-    }
-
-    fn load_state(&mut self, state: OptimizerState) -> Result<(), OptimError> {
-        state.check_owner(self.name)?;
-        self.store = BufferStore::from_state(self.name, Self::BUFFERS, state.params)?;
-        self.lr = state.lr;
-        self.steps = state.steps;
-        Ok(())
-    }
-
-    fn update<B: Backend>(&mut self, params: &mut [(String, &mut Tensor<B>)], grads: &Gradients<B>) {
-        let AdamCore { lr, beta1, beta2, eps, weight_decay: wd, decoupled, .. } = *self;
+        params: &mut [(String, &mut Tensor<B>)],
+        grads: &Gradients<B>,
+    ) {
+        let Moments { beta1, beta2, eps, weight_decay: wd, .. } = self;
+        let lr = core.lr;
         let (coupled_wd, decoupled_wd) = if decoupled { (0.0, wd) } else { (wd, 0.0) };
-        self.store.update(self.name, params, grads, |theta, grad, slot| {
+        core.update(params, grads, |theta, grad, slot| {
             // Bias corrections 1 − βᵗ, in f64 so that βᵗ stays accurate for large t.
             let t = i32::try_from(slot.step).unwrap_or(i32::MAX);
             let bc1 = (1.0 - f64::from(beta1).powi(t)) as f32;
@@ -141,7 +119,6 @@ impl AdamCore {
                 *p -= lr * (m_hat / (v_hat.sqrt() + eps) + decoupled_wd * *p);
             }
         });
-        self.steps += 1;
     }
 }
 
@@ -151,7 +128,7 @@ impl AdamCore {
 #[derive(Clone, Debug)]
 pub struct Adam {
     config: AdamConfig,
-    core: AdamCore,
+    core: OptimCore<2>,
 }
 
 impl Adam {
@@ -165,47 +142,12 @@ impl Adam {
     /// outside [0, 1), or `eps` is not a finite number > 0.
     pub fn new(config: AdamConfig) -> Result<Self, OptimError> {
         let AdamConfig { lr, beta1, beta2, eps, weight_decay } = config;
-        Ok(Adam { config, core: AdamCore::new(Self::NAME, lr, beta1, beta2, eps, weight_decay, false)? })
-    }
-
-    /// The settings it was built with (the learning rate may have changed since).
-    pub fn config(&self) -> &AdamConfig {
-        &self.config
-    }
-
-    /// The learning rate of the next step.
-    pub fn learning_rate(&self) -> f32 {
-        self.core.lr
-    }
-
-    /// Sets the learning rate.
-    ///
-    /// # Panics
-    /// If `lr` is negative or not finite.
-    pub fn set_learning_rate(&mut self, lr: f32) {
-        self.core.set_learning_rate(lr);
-    }
-
-    /// `"adam"`.
-    pub fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    /// See [`crate::Optimizer::state`].
-    pub fn state(&self) -> OptimizerState {
-        self.core.state()
-    }
-
-    /// See [`crate::Optimizer::load_state`].
-    ///
-    /// # Errors
-    /// As [`crate::Optimizer::load_state`].
-    pub fn load_state(&mut self, state: OptimizerState) -> Result<(), OptimError> {
-        self.core.load_state(state)
+        Ok(Adam { config, core: Moments { lr, beta1, beta2, eps, weight_decay }.check(Self::NAME)? })
     }
 
     fn update<B: Backend>(&mut self, params: &mut [(String, &mut Tensor<B>)], grads: &Gradients<B>) {
-        self.core.update(params, grads);
+        let AdamConfig { lr, beta1, beta2, eps, weight_decay } = self.config;
+        Moments { lr, beta1, beta2, eps, weight_decay }.step(&mut self.core, false, params, grads);
     }
 }
 
@@ -214,7 +156,7 @@ impl Adam {
 #[derive(Clone, Debug)]
 pub struct AdamW {
     config: AdamWConfig,
-    core: AdamCore,
+    core: OptimCore<2>,
 }
 
 impl AdamW {
@@ -227,49 +169,14 @@ impl AdamW {
     /// As [`Adam::new`].
     pub fn new(config: AdamWConfig) -> Result<Self, OptimError> {
         let AdamWConfig { lr, beta1, beta2, eps, weight_decay } = config;
-        Ok(AdamW { config, core: AdamCore::new(Self::NAME, lr, beta1, beta2, eps, weight_decay, true)? })
-    }
-
-    /// The settings it was built with (the learning rate may have changed since).
-    pub fn config(&self) -> &AdamWConfig {
-        &self.config
-    }
-
-    /// The learning rate of the next step.
-    pub fn learning_rate(&self) -> f32 {
-        self.core.lr
-    }
-
-    /// Sets the learning rate.
-    ///
-    /// # Panics
-    /// If `lr` is negative or not finite.
-    pub fn set_learning_rate(&mut self, lr: f32) {
-        self.core.set_learning_rate(lr);
-    }
-
-    /// `"adamw"`.
-    pub fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    /// See [`crate::Optimizer::state`].
-    pub fn state(&self) -> OptimizerState {
-        self.core.state()
-    }
-
-    /// See [`crate::Optimizer::load_state`].
-    ///
-    /// # Errors
-    /// As [`crate::Optimizer::load_state`].
-    pub fn load_state(&mut self, state: OptimizerState) -> Result<(), OptimError> {
-        self.core.load_state(state)
+        Ok(AdamW { config, core: Moments { lr, beta1, beta2, eps, weight_decay }.check(Self::NAME)? })
     }
 
     fn update<B: Backend>(&mut self, params: &mut [(String, &mut Tensor<B>)], grads: &Gradients<B>) {
-        self.core.update(params, grads);
+        let AdamWConfig { lr, beta1, beta2, eps, weight_decay } = self.config;
+        Moments { lr, beta1, beta2, eps, weight_decay }.step(&mut self.core, true, params, grads);
     }
 }
 
-impl_optimizer!(Adam);
-impl_optimizer!(AdamW);
+impl_optimizer!(Adam, AdamConfig);
+impl_optimizer!(AdamW, AdamWConfig);

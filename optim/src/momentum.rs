@@ -5,7 +5,7 @@
 use neurite_core::{Backend, Gradients, Tensor};
 
 use crate::error::{OptimError, check_learning_rate, check_non_negative, check_unit_interval};
-use crate::optimizer::{BufferStore, OptimizerState, assert_learning_rate, impl_optimizer};
+use crate::optimizer::{OptimCore, impl_optimizer};
 
 /// Settings of [`Momentum`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -47,9 +47,7 @@ impl MomentumConfig {
 #[derive(Clone, Debug)]
 pub struct Momentum {
     config: MomentumConfig,
-    lr: f32,
-    steps: u64,
-    store: BufferStore<1>,
+    core: OptimCore<1>,
 }
 
 impl Momentum {
@@ -69,65 +67,13 @@ impl Momentum {
         check_learning_rate(name, config.lr)?;
         check_unit_interval(name, "momentum", config.momentum)?;
         check_non_negative(name, "weight_decay", config.weight_decay)?;
-        Ok(Momentum { config, lr: config.lr, steps: 0, store: BufferStore::new(Self::BUFFERS) })
-    }
-
-    /// The settings it was built with (the learning rate may have changed since).
-    pub fn config(&self) -> &MomentumConfig {
-        &self.config
-    }
-
-    /// The learning rate of the next step.
-    pub fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    /// Sets the learning rate.
-    ///
-    /// # Panics
-    /// If `lr` is negative or not finite.
-    pub fn set_learning_rate(&mut self, lr: f32) {
-        assert_learning_rate(self.static_name(), lr);
-        self.lr = lr;
-    }
-
-    fn static_name(&self) -> &'static str {
-        if self.config.nesterov { Self::NESTEROV_NAME } else { Self::NAME }
-    }
-
-    /// `"momentum"`, or `"nesterov"` for the Nesterov variant.
-    pub fn name(&self) -> &str {
-        self.static_name()
-    }
-
-    /// See [`crate::Optimizer::state`].
-    pub fn state(&self) -> OptimizerState {
-        OptimizerState {
-            optimizer: self.static_name().into(),
-            lr: self.lr,
-            steps: self.steps,
-            params: self.store.to_state(),
-        }
-    }
-
-    /// See [`crate::Optimizer::load_state`].
-    ///
-    /// # Errors
-    /// As [`crate::Optimizer::load_state`].
-    pub fn load_state(&mut self, state: OptimizerState) -> Result<(), OptimError> {
-        let name = self.static_name();
-        state.check_owner(name)?;
-        self.store = BufferStore::from_state(name, Self::BUFFERS, state.params)?;
-        self.lr = state.lr;
-        self.steps = state.steps;
-        Ok(())
+        Ok(Momentum { config, core: OptimCore::new(name, Self::BUFFERS, config.lr) })
     }
 
     fn update<B: Backend>(&mut self, params: &mut [(String, &mut Tensor<B>)], grads: &Gradients<B>) {
         let MomentumConfig { momentum: gamma, nesterov, weight_decay: wd, .. } = self.config;
-        let lr = self.lr;
-        let name = self.static_name();
-        self.store.update(name, params, grads, |theta, grad, slot| {
+        let lr = self.core.lr;
+        self.core.update(params, grads, |theta, grad, slot| {
             let [velocity] = &mut slot.buffers;
             for ((p, &g), v) in theta.iter_mut().zip(grad).zip(velocity.iter_mut()) {
                 let step = lr * (g + wd * *p);
@@ -135,8 +81,7 @@ impl Momentum {
                 *p -= if nesterov { gamma * *v + step } else { *v };
             }
         });
-        self.steps += 1;
     }
 }
 
-impl_optimizer!(Momentum);
+impl_optimizer!(Momentum, MomentumConfig);

@@ -315,17 +315,103 @@ impl<const N: usize> BufferStore<N> {
     }
 }
 
-/// Panics unless `lr` is a valid learning rate; used by `set_learning_rate`.
-#[track_caller]
-pub(crate) fn assert_learning_rate(optimizer: &str, lr: f32) {
-    assert!(lr.is_finite() && lr >= 0.0, "{optimizer}: set_learning_rate({lr}) needs a finite number >= 0");
+/// What every optimizer of this crate keeps besides its settings: its name, the learning rate in
+/// force, the step count and the per-parameter buffers, with the state round trip written once.
+/// Each optimizer's file holds only its settings, their checks and its update rule.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct OptimCore<const N: usize> {
+    name: &'static str,
+    pub(crate) lr: f32,
+    steps: u64,
+    store: BufferStore<N>,
 }
 
-/// Writes the `Optimizer<B>` impl of a concrete optimizer whose inherent methods `update`,
-/// `state`, `load_state`, `learning_rate`, `set_learning_rate` and `name` do the work. The inherent
-/// methods let callers write `adam.learning_rate()` without naming a backend.
+impl<const N: usize> OptimCore<N> {
+    /// A fresh optimizer called `name` (checked learning rate `lr`) with buffers `buffers`.
+    pub(crate) fn new(name: &'static str, buffers: [&'static str; N], lr: f32) -> Self {
+        OptimCore { name, lr, steps: 0, store: BufferStore::new(buffers) }
+    }
+
+    pub(crate) fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// # Panics
+    /// If `lr` is negative or not finite.
+    #[track_caller]
+    pub(crate) fn set_learning_rate(&mut self, lr: f32) {
+        assert!(lr.is_finite() && lr >= 0.0, "{}: set_learning_rate({lr}) needs a finite number >= 0", self.name);
+        self.lr = lr;
+    }
+
+    pub(crate) fn state(&self) -> OptimizerState {
+        OptimizerState { optimizer: self.name.into(), lr: self.lr, steps: self.steps, params: self.store.to_state() }
+    }
+
+    pub(crate) fn load_state(&mut self, state: OptimizerState) -> Result<(), OptimError> {
+        state.check_owner(self.name)?;
+        self.store = BufferStore::from_state(self.name, self.store.names(), state.params)?;
+        self.lr = state.lr;
+        self.steps = state.steps;
+        Ok(())
+    }
+
+    /// One step: `rule(values, grad, slot)` for each parameter with a gradient (see
+    /// [`BufferStore::update`]).
+    pub(crate) fn update<B: Backend>(
+        &mut self,
+        params: &mut [(String, &mut Tensor<B>)],
+        grads: &Gradients<B>,
+        rule: impl FnMut(&mut [f32], &[f32], &mut Slot<N>),
+    ) {
+        self.store.update(self.name, params, grads, rule);
+        self.steps += 1;
+    }
+}
+
+/// Writes, for an optimizer struct with fields `config: $config` and `core: OptimCore<_>` and an
+/// inherent `fn update`, the inherent accessors (`config`, `learning_rate`, `set_learning_rate`,
+/// `name`, `state`, `load_state`, so callers need not name a backend) and the `Optimizer<B>` impl.
 macro_rules! impl_optimizer {
-    ($ty:ty) => {
+    ($ty:ty, $config:ty) => {
+        impl $ty {
+            /// The settings it was built with (the learning rate may have changed since).
+            pub fn config(&self) -> &$config {
+                &self.config
+            }
+
+            /// The learning rate of the next step.
+            pub fn learning_rate(&self) -> f32 {
+                self.core.lr
+            }
+
+            /// Sets the learning rate.
+            ///
+            /// # Panics
+            /// If `lr` is negative or not finite.
+            pub fn set_learning_rate(&mut self, lr: f32) {
+                self.core.set_learning_rate(lr);
+            }
+
+            /// The name stored in its state.
+            pub fn name(&self) -> &str {
+                self.core.name()
+            }
+
+            /// See [`crate::Optimizer::state`].
+            pub fn state(&self) -> $crate::OptimizerState {
+                self.core.state()
+            }
+
+            /// See [`crate::Optimizer::load_state`].
+            ///
+            /// # Errors
+            /// As [`crate::Optimizer::load_state`].
+            pub fn load_state(&mut self, state: $crate::OptimizerState) -> Result<(), $crate::OptimError> {
+                self.core.load_state(state)
+            }
+        }
+
         impl<B: neurite_core::Backend> $crate::Optimizer<B> for $ty {
             fn step(
                 &mut self,

@@ -5,7 +5,7 @@
 use neurite_core::{Backend, Gradients, Tensor};
 
 use crate::error::{OptimError, check_learning_rate, check_non_negative, check_positive, check_unit_interval};
-use crate::optimizer::{BufferStore, OptimizerState, assert_learning_rate, impl_optimizer};
+use crate::optimizer::{OptimCore, impl_optimizer};
 
 /// Settings of [`RmsProp`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -40,9 +40,7 @@ impl RmsPropConfig {
 #[derive(Clone, Debug)]
 pub struct RmsProp {
     config: RmsPropConfig,
-    lr: f32,
-    steps: u64,
-    store: BufferStore<1>,
+    core: OptimCore<1>,
 }
 
 impl RmsProp {
@@ -60,54 +58,13 @@ impl RmsProp {
         check_unit_interval(Self::NAME, "gamma", config.gamma)?;
         check_positive(Self::NAME, "eps", config.eps)?;
         check_non_negative(Self::NAME, "weight_decay", config.weight_decay)?;
-        Ok(RmsProp { config, lr: config.lr, steps: 0, store: BufferStore::new(Self::BUFFERS) })
-    }
-
-    /// The settings it was built with (the learning rate may have changed since).
-    pub fn config(&self) -> &RmsPropConfig {
-        &self.config
-    }
-
-    /// The learning rate of the next step.
-    pub fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    /// Sets the learning rate.
-    ///
-    /// # Panics
-    /// If `lr` is negative or not finite.
-    pub fn set_learning_rate(&mut self, lr: f32) {
-        assert_learning_rate(Self::NAME, lr);
-        self.lr = lr;
-    }
-
-    /// `"rmsprop"`.
-    pub fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    /// See [`crate::Optimizer::state`].
-    pub fn state(&self) -> OptimizerState {
-        OptimizerState { optimizer: Self::NAME.into(), lr: self.lr, steps: self.steps, params: self.store.to_state() }
-    }
-
-    /// See [`crate::Optimizer::load_state`].
-    ///
-    /// # Errors
-    /// As [`crate::Optimizer::load_state`].
-    pub fn load_state(&mut self, state: OptimizerState) -> Result<(), OptimError> {
-        state.check_owner(Self::NAME)?;
-        self.store = BufferStore::from_state(Self::NAME, Self::BUFFERS, state.params)?;
-        self.lr = state.lr;
-        self.steps = state.steps;
-        Ok(())
+        Ok(RmsProp { config, core: OptimCore::new(Self::NAME, Self::BUFFERS, config.lr) })
     }
 
     fn update<B: Backend>(&mut self, params: &mut [(String, &mut Tensor<B>)], grads: &Gradients<B>) {
         let RmsPropConfig { gamma, eps, weight_decay: wd, .. } = self.config;
-        let lr = self.lr;
-        self.store.update(Self::NAME, params, grads, |theta, grad, slot| {
+        let lr = self.core.lr;
+        self.core.update(params, grads, |theta, grad, slot| {
             let [mean_sq] = &mut slot.buffers;
             for ((p, &g), s) in theta.iter_mut().zip(grad).zip(mean_sq.iter_mut()) {
                 let g = g + wd * *p;
@@ -115,8 +72,7 @@ impl RmsProp {
                 *p -= lr * g / (*s + eps).sqrt();
             }
         });
-        self.steps += 1;
     }
 }
 
-impl_optimizer!(RmsProp);
+impl_optimizer!(RmsProp, RmsPropConfig);

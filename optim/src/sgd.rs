@@ -5,7 +5,7 @@
 use neurite_core::{Backend, Gradients, Tensor};
 
 use crate::error::{OptimError, check_learning_rate, check_non_negative};
-use crate::optimizer::{BufferStore, OptimizerState, assert_learning_rate, impl_optimizer};
+use crate::optimizer::{OptimCore, impl_optimizer};
 
 /// Settings of [`Sgd`].
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -37,9 +37,7 @@ impl SgdConfig {
 #[derive(Clone, Debug)]
 pub struct Sgd {
     config: SgdConfig,
-    lr: f32,
-    steps: u64,
-    store: BufferStore<0>,
+    core: OptimCore<0>,
 }
 
 impl Sgd {
@@ -53,59 +51,17 @@ impl Sgd {
     pub fn new(config: SgdConfig) -> Result<Self, OptimError> {
         check_learning_rate(Self::NAME, config.lr)?;
         check_non_negative(Self::NAME, "weight_decay", config.weight_decay)?;
-        Ok(Sgd { config, lr: config.lr, steps: 0, store: BufferStore::new([]) })
-    }
-
-    /// The settings it was built with (the learning rate may have changed since).
-    pub fn config(&self) -> &SgdConfig {
-        &self.config
-    }
-
-    /// The learning rate of the next step.
-    pub fn learning_rate(&self) -> f32 {
-        self.lr
-    }
-
-    /// Sets the learning rate.
-    ///
-    /// # Panics
-    /// If `lr` is negative or not finite.
-    pub fn set_learning_rate(&mut self, lr: f32) {
-        assert_learning_rate(Self::NAME, lr);
-        self.lr = lr;
-    }
-
-    /// `"sgd"`.
-    pub fn name(&self) -> &str {
-        Self::NAME
-    }
-
-    /// See [`crate::Optimizer::state`].
-    pub fn state(&self) -> OptimizerState {
-        OptimizerState { optimizer: Self::NAME.into(), lr: self.lr, steps: self.steps, params: self.store.to_state() }
-    }
-
-    /// See [`crate::Optimizer::load_state`].
-    ///
-    /// # Errors
-    /// As [`crate::Optimizer::load_state`].
-    pub fn load_state(&mut self, state: OptimizerState) -> Result<(), OptimError> {
-        state.check_owner(Self::NAME)?;
-        self.store = BufferStore::from_state(Self::NAME, [], state.params)?;
-        self.lr = state.lr;
-        self.steps = state.steps;
-        Ok(())
+        Ok(Sgd { config, core: OptimCore::new(Self::NAME, [], config.lr) })
     }
 
     fn update<B: Backend>(&mut self, params: &mut [(String, &mut Tensor<B>)], grads: &Gradients<B>) {
-        let (lr, wd) = (self.lr, self.config.weight_decay);
-        self.store.update(Self::NAME, params, grads, |theta, grad, _| {
+        let (lr, wd) = (self.core.lr, self.config.weight_decay);
+        self.core.update(params, grads, |theta, grad, _| {
             for (p, &g) in theta.iter_mut().zip(grad) {
                 *p -= lr * (g + wd * *p);
             }
         });
-        self.steps += 1;
     }
 }
 
-impl_optimizer!(Sgd);
+impl_optimizer!(Sgd, SgdConfig);
