@@ -275,6 +275,7 @@ pub fn build_model<B: Backend>(recipe: &Recipe, input: ImageSize, classes: usize
             init,
             batch_norm: recipe.batch_norm,
             dropout: recipe.dropout,
+            output: None,
         }
         .init::<B>(recipe.seed),
         ModelKind::Cnn => CnnConfig::new([input.channels, input.height, input.width], classes)

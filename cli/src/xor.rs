@@ -2,8 +2,9 @@
 //! full-batch gradient descent on E = 1/(2N)·Σ(y − t)², printed as it trains. Each step is
 //! `neurite_train::train_step`, the one every other caller trains with.
 
-use neurite_core::{Backend, Rng, Stream, Tensor, no_grad};
-use neurite_nn::{Activation, Init, LinearConfig, Module, Sequential};
+use neurite_core::{Backend, Tensor, no_grad};
+use neurite_nn::Module;
+use neurite_nn::models::MlpConfig;
 use neurite_optim::{Sgd, SgdConfig};
 use neurite_train::{Loss, StepSettings, train_step};
 
@@ -27,13 +28,7 @@ pub struct XorConfig {
 pub fn run<B: Backend>(config: &XorConfig) -> Result<usize, String> {
     let x = Tensor::<B>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2]);
     let t = Tensor::<B>::from_vec(vec![0., 1., 1., 0.], [4, 1]);
-    // The course's "Xavier": weights randn/√n_in, biases zero.
-    let mut rng = Rng::stream(config.seed, Stream::Init);
-    let mut model = Sequential::<B>::new()
-        .with(LinearConfig::new(2, config.hidden).with_init(Init::Xavier).init::<B>(&mut rng))
-        .with(Activation::Sigmoid)
-        .with(LinearConfig::new(config.hidden, 1).with_init(Init::Xavier).init::<B>(&mut rng))
-        .with(Activation::Sigmoid);
+    let mut model = MlpConfig::xor(config.hidden).init::<B>(config.seed);
     let mut gd = Sgd::new(SgdConfig { lr: config.lr, ..SgdConfig::default() }).map_err(|e| e.to_string())?;
     let settings = StepSettings::new(Loss::Mse);
     let every = (config.steps / 10).max(1);

@@ -41,6 +41,9 @@ pub struct MlpConfig {
     pub batch_norm: bool,
     /// Dropout probability after each hidden activation (0 = no dropout layer).
     pub dropout: f32,
+    /// An activation after the last layer (none for a classifier trained on scores; sigmoid for
+    /// the course's networks trained with MSE on probabilities).
+    pub output: Option<Activation>,
 }
 
 impl MlpConfig {
@@ -54,7 +57,17 @@ impl MlpConfig {
             init: Init::He,
             batch_norm: false,
             dropout: 0.0,
+            output: None,
         }
+    }
+
+    /// The course's XOR network: 2 → `hidden` → 1, sigmoid units throughout (the output too),
+    /// weights randn/√n_in (the course's "Xavier"), biases zero.
+    pub fn xor(hidden: usize) -> Self {
+        MlpConfig::new(2, &[hidden], 1)
+            .with_activation(Activation::Sigmoid)
+            .with_init(Init::Xavier)
+            .with_output(Activation::Sigmoid)
     }
 
     /// Sets the hidden activation.
@@ -81,6 +94,12 @@ impl MlpConfig {
         self
     }
 
+    /// Puts `activation` after the last layer.
+    pub fn with_output(mut self, activation: Activation) -> Self {
+        self.output = Some(activation);
+        self
+    }
+
     /// Builds the network, its weights drawn from `seed`. Parameters are named
     /// `layers.{i}.weight` and `layers.{i}.bias`, `layers.0` being the flatten.
     ///
@@ -103,6 +122,9 @@ impl MlpConfig {
             width = hidden;
         }
         model.push(Box::new(LinearConfig::new(width, self.classes).with_init(self.init).init::<B>(&mut rng)));
+        if let Some(output) = self.output {
+            model.push(Box::new(output));
+        }
         model
     }
 }

@@ -1,11 +1,16 @@
 //! The benchmark workloads, written once and generic over `B: Backend`: the criterion benches
 //! (`benches/backends.rs`) and the quick in-process run (`cargo xtask bench --quick`) both use
 //! them. Shapes come from real models: the MNIST MLP 784-512-256-10, a two-layer MNIST CNN, the
-//! course's XOR network.
+//! course's XOR network; training workloads build them with `neurite_nn::models` and step them
+//! with `neurite_train::train_step`, so they time the code users run.
 
 use neurite_augment::spec::{catalogue, typical_pipeline};
 use neurite_augment::{ImageBatch, ImageSize, Transform};
-use neurite_core::{Backend, BiasAct, Rng, Tensor, no_grad};
+use neurite_core::{Backend, Rng, Tensor, no_grad};
+use neurite_nn::models::{CnnConfig, MlpConfig};
+use neurite_nn::{Module, Sequential};
+use neurite_optim::{Sgd, SgdConfig};
+use neurite_train::{Loss, StepSettings, train_step};
 
 /// What one iteration of a workload counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,147 +53,79 @@ pub fn sgemm<B: Backend>(n: usize) -> Workload {
     }
 }
 
-/// Fully connected layers `(in, out)` with weights `[out, in]`.
-struct Mlp<B: Backend> {
-    layers: Vec<(Tensor<B>, Tensor<B>)>,
-}
-
-impl<B: Backend> Mlp<B> {
-    fn new(sizes: &[usize], rng: &mut Rng) -> Self {
-        let layers = sizes
-            .windows(2)
-            .map(|w| {
-                let std = (2.0 / w[0] as f32).sqrt();
-                (Tensor::randn([w[1], w[0]], 0.0, std, rng).require_grad(), Tensor::zeros([w[1]]).require_grad())
-            })
-            .collect();
-        Mlp { layers }
-    }
-
-    /// `hidden` after every layer but the last, fused with the bias add as `nn::Sequential` does.
-    fn forward(&self, x: &Tensor<B>, hidden: BiasAct) -> Tensor<B> {
-        let last = self.layers.len() - 1;
-        self.layers.iter().enumerate().fold(x.clone(), |h, (i, (w, b))| {
-            h.matmul_t(w, false, true).bias_act(b, if i < last { hidden } else { BiasAct::None })
-        })
-    }
-
-    /// One SGD step. Takes the loss by value: the graph is dropped before the update, so each
-    /// parameter's buffer is uniquely owned again and `update_data` writes it in place.
-    fn sgd(&mut self, loss: Tensor<B>, lr: f32) {
-        let grads = loss.backward();
-        drop(loss);
-        for (w, b) in &mut self.layers {
-            for p in [w, b] {
-                let g = grads.get(p).expect("parameter in graph").clone();
-                p.update_data(|v| {
-                    for (v, d) in v.iter_mut().zip(g.as_slice()) {
-                        *v -= lr * d;
-                    }
-                });
-            }
-        }
-    }
-}
-
-fn synthetic_batch<B: Backend>(batch: usize, features: usize, classes: usize, rng: &mut Rng) -> (Tensor<B>, Tensor<B>) {
-    let x = Tensor::rand_uniform([batch, features], 0.0, 1.0, rng);
-    let labels: Vec<f32> = (0..batch).map(|_| rng.below(classes) as f32).collect();
-    (x, Tensor::from_vec(labels, [batch]).one_hot(classes))
-}
-
-/// One SGD step (lr 0.05) of the 784-512-256-10 ReLU MLP with softmax cross-entropy, batch 128.
-pub fn mlp_train_step<B: Backend>() -> Workload {
-    let mut rng = Rng::seed(2);
-    let mut mlp = Mlp::<B>::new(&[784, 512, 256, 10], &mut rng);
-    let (x, t) = synthetic_batch::<B>(128, 784, 10, &mut rng);
+/// A training workload: `steps` of `neurite_train::train_step` (the step `neurite train`, the
+/// experiments and `neurite xor` run) with SGD on a fixed batch.
+fn training<B: Backend, M: Module<B> + 'static>(
+    name: &str,
+    shape: &str,
+    mut model: M,
+    lr: f32,
+    (x, targets): (Tensor<B>, Tensor<B>),
+    loss: Loss,
+) -> Workload {
+    let mut sgd = Sgd::new(SgdConfig { lr, ..SgdConfig::default() }).expect("a valid learning rate");
+    let settings = StepSettings::new(loss);
+    let samples = x.dims()[0] as u64;
     Workload {
-        name: "mlp_train_step".into(),
-        shape: "784-512-256-10xb128".into(),
+        name: name.into(),
+        shape: shape.into(),
         unit: Unit::Samples,
-        per_iter: 128,
+        per_iter: samples,
         run: Box::new(move || {
-            let loss = mlp.forward(&x, BiasAct::Relu).softmax_cross_entropy(&t);
-            mlp.sgd(loss, 0.05);
+            train_step(&mut model, &mut sgd, &x, &targets, &settings).expect("a finite step");
         }),
     }
 }
 
+/// `[batch, features…]` uniform inputs and `[batch]` class labels below `classes`.
+fn synthetic_batch<B: Backend>(dims: &[usize], classes: usize, rng: &mut Rng) -> (Tensor<B>, Tensor<B>) {
+    let x = Tensor::rand_uniform(dims.to_vec(), 0.0, 1.0, rng);
+    let labels: Vec<f32> = (0..dims[0]).map(|_| rng.below(classes) as f32).collect();
+    (x, Tensor::from_vec(labels, [dims[0]]))
+}
+
+/// The course's MNIST MLP 784-512-256-10 (ReLU, He init), as `neurite train` builds it.
+fn mnist_mlp<B: Backend>(seed: u64) -> Sequential<B> {
+    MlpConfig::new(784, &[512, 256], 10).init::<B>(seed)
+}
+
+/// One SGD step (lr 0.05) of the 784-512-256-10 ReLU MLP with softmax cross-entropy, batch 128.
+pub fn mlp_train_step<B: Backend>() -> Workload {
+    let batch = synthetic_batch::<B>(&[128, 784], 10, &mut Rng::seed(2));
+    training("mlp_train_step", "784-512-256-10xb128", mnist_mlp::<B>(2), 0.05, batch, Loss::CrossEntropy)
+}
+
 /// Inference of the same MLP on a batch of 1,000, no graph.
 pub fn mlp_infer<B: Backend>() -> Workload {
-    let mut rng = Rng::seed(3);
-    let mlp = Mlp::<B>::new(&[784, 512, 256, 10], &mut rng);
-    let (x, _) = synthetic_batch::<B>(1000, 784, 10, &mut rng);
+    let mut mlp = mnist_mlp::<B>(3);
+    mlp.set_training(false);
+    let (x, _) = synthetic_batch::<B>(&[1000, 784], 10, &mut Rng::seed(3));
     Workload {
         name: "mlp_infer".into(),
         shape: "784-512-256-10xb1000".into(),
         unit: Unit::Samples,
         per_iter: 1000,
         run: Box::new(move || {
-            std::hint::black_box(no_grad(|| mlp.forward(&x, BiasAct::Relu).argmax(1, false)));
+            std::hint::black_box(no_grad(|| mlp.forward(&x).argmax(1, false)));
         }),
     }
 }
 
-/// One SGD step of the MNIST CNN: conv 1→16 5×5 pad 2, ReLU, max-pool 2, conv 16→32 5×5 pad 2,
-/// ReLU, max-pool 2, flatten, linear 1568→10, softmax cross-entropy; batch 64.
+/// One SGD step of the MNIST CNN of `neurite train --model cnn`: conv 1→16 5×5 pad 2, ReLU,
+/// max-pool 2, conv 16→32 5×5 pad 2, ReLU, max-pool 2, flatten, linear 1568→10, softmax
+/// cross-entropy; batch 64.
 pub fn cnn_train_step<B: Backend>() -> Workload {
-    let mut rng = Rng::seed(4);
-    let mut params = vec![
-        Tensor::<B>::randn([16, 1, 5, 5], 0.0, (2.0f32 / 25.0).sqrt(), &mut rng).require_grad(),
-        Tensor::<B>::zeros([16]).require_grad(),
-        Tensor::<B>::randn([32, 16, 5, 5], 0.0, (2.0f32 / 400.0).sqrt(), &mut rng).require_grad(),
-        Tensor::<B>::zeros([32]).require_grad(),
-        Tensor::<B>::randn([10, 1568], 0.0, (1.0f32 / 1568.0).sqrt(), &mut rng).require_grad(),
-        Tensor::<B>::zeros([10]).require_grad(),
-    ];
-    let x = Tensor::<B>::rand_uniform([64, 1, 28, 28], 0.0, 1.0, &mut rng);
-    let labels: Vec<f32> = (0..64).map(|_| rng.below(10) as f32).collect();
-    let t = Tensor::<B>::from_vec(labels, [64]).one_hot(10);
-    Workload {
-        name: "cnn_train_step".into(),
-        shape: "28x28x1-c16-c32-fc10xb64".into(),
-        unit: Unit::Samples,
-        per_iter: 64,
-        run: Box::new(move || {
-            let p = &params;
-            // Bias and ReLU fused, as `nn::Sequential` runs a convolution followed by ReLU.
-            let relu = BiasAct::Relu;
-            let h = x.conv2d(&p[0], None, (1, 1), (2, 2)).bias_act(&p[1], relu).max_pool2d((2, 2), (2, 2), (0, 0));
-            let h = h.conv2d(&p[2], None, (1, 1), (2, 2)).bias_act(&p[3], relu).max_pool2d((2, 2), (2, 2), (0, 0));
-            let logits = h.flatten_batch().matmul_t(&p[4], false, true).bias_act(&p[5], BiasAct::None);
-            let loss = logits.softmax_cross_entropy(&t);
-            let grads = loss.backward();
-            drop((loss, h, logits));
-            for q in params.iter_mut() {
-                let g = grads.get(q).expect("parameter in graph").clone();
-                q.update_data(|v| {
-                    for (v, d) in v.iter_mut().zip(g.as_slice()) {
-                        *v -= 0.05 * d;
-                    }
-                });
-            }
-        }),
-    }
+    let cnn = CnnConfig::new([1, 28, 28], 10).init::<B>(4).expect("28×28 images fit the CNN");
+    let batch = synthetic_batch::<B>(&[64, 1, 28, 28], 10, &mut Rng::seed(4));
+    training("cnn_train_step", "28x28x1-c16-c32-fc10xb64", cnn, 0.05, batch, Loss::CrossEntropy)
 }
 
-/// One full-batch GD step of the course's 2-4-1 sigmoid XOR network: per-op overhead.
+/// One full-batch GD step of the course's 2-4-1 sigmoid XOR network (`neurite xor`): per-op
+/// overhead.
 pub fn tiny_mlp_train_step<B: Backend>() -> Workload {
-    let mut rng = Rng::seed(5);
-    let mut mlp = Mlp::<B>::new(&[2, 4, 1], &mut rng);
     let x = Tensor::<B>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2]);
     let t = Tensor::<B>::from_vec(vec![0., 1., 1., 0.], [4, 1]);
-    Workload {
-        name: "tiny_mlp_train_step".into(),
-        shape: "2-4-1xb4".into(),
-        unit: Unit::Samples,
-        per_iter: 4,
-        run: Box::new(move || {
-            let y = mlp.forward(&x, BiasAct::Sigmoid).sigmoid();
-            let loss = y.sub(&t).square().sum().mul_scalar(0.125);
-            mlp.sgd(loss, 0.5);
-        }),
-    }
+    training("tiny_mlp_train_step", "2-4-1xb4", MlpConfig::xor(4).init::<B>(5), 0.5, (x, t), Loss::Mse)
 }
 
 /// Element-wise ReLU over `n` values.
