@@ -465,7 +465,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             };
             callback.on_epoch_end(&row);
             self.state.epoch = epoch;
-            self.state.history.push(row);
+            self.state.history.push(row.as_recorded());
             self.state.optimizer = self.optimizer.state();
             self.state.dropout = self.model.rng_states();
             if let Some(dir) = self.out.clone() {

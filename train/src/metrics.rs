@@ -34,6 +34,22 @@ fn optional(v: Option<f64>) -> String {
     v.map(|v| format!("{v:.6}")).unwrap_or_default()
 }
 
+impl EpochMetrics {
+    /// The row as `metrics.csv` and a checkpoint record it: losses and accuracies to 6 decimals.
+    /// A learner keeps its history in this form, so that what it decides from the history (a
+    /// schedule's rate, early stopping) is the same in a run and in its resumption.
+    pub fn as_recorded(&self) -> EpochMetrics {
+        let round = |v: f64| format!("{v:.6}").parse::<f64>().expect("a formatted number parses");
+        EpochMetrics {
+            train_loss: round(self.train_loss),
+            train_acc: round(self.train_acc),
+            val_loss: self.val_loss.map(round),
+            val_acc: self.val_acc.map(round),
+            ..self.clone()
+        }
+    }
+}
+
 /// The rows as `metrics.csv` text, header included: only what the seed determines, so two runs
 /// of the same recipe write the same bytes.
 pub fn to_csv(rows: &[EpochMetrics]) -> String {
