@@ -64,7 +64,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     // Measured every `early` steps while GD runs, then every `late` steps.
     let (early, late) = ((gd_steps / 50).max(1), (sgd_steps / 50).max(1));
     let (early, late) = if run.quick() { (2, 30) } else { (early, late) };
-    let measure = |step: usize| step % if step <= gd_steps { early } else { late } == 0;
+    let measure = |step: usize| step.is_multiple_of(if step <= gd_steps { early } else { late });
     let gd_points = descend(&mut model, &mut gd, train, gd_steps, measure, || (all_x.clone(), all_labels.clone()));
 
     let mut model = spec.init::<B>(run.seed());

@@ -29,7 +29,7 @@ impl Dataset {
     pub fn new(images: Vec<u8>, labels: Vec<u8>, rows: usize, cols: usize, classes: usize) -> Result<Self, DataError> {
         let per = rows * cols;
         let count = images.len().checked_div(per).unwrap_or(0);
-        if per == 0 || images.len() % per != 0 || count != labels.len() {
+        if per == 0 || !images.len().is_multiple_of(per) || count != labels.len() {
             return Err(DataError::CountMismatch { images: count, labels: labels.len() });
         }
         if let Some((index, &value)) = labels.iter().enumerate().find(|(_, l)| **l as usize >= classes) {
