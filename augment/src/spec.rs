@@ -27,7 +27,8 @@ use crate::{Brightness, Contrast, PcaNoise};
 
 /// One transform of the spec language: its name, its arguments in positional order, its line of
 /// [`help`], and how to build it. The parser, the help text, the list of names and the
-/// catalogue are all read from [`TABLE`], so a transform is added in one place.
+/// catalogue are all read from [`TABLE`], so a transform is added in one place (the catalogue
+/// only adds `@1` to the ops with a default probability and picks a size for `resize`).
 pub struct Entry {
     /// The name in a spec.
     pub name: &'static str,

@@ -95,9 +95,7 @@ fn save_figure(path: &std::path::Path, chart: &Panel, tiles: &[Tile]) -> Result<
         root.present().map_err(draw_error)?;
     }
     let image = image::RgbImage::from_raw(w, h, buffer).expect("the buffer holds w·h RGB pixels");
-    let mut bytes = Vec::new();
-    image.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png).map_err(|e| output(path, e))?;
-    neurite_core::fs::write_atomic(path, &bytes).map_err(|e| output(path, e))
+    Ok(plot::save_image(path, &image)?)
 }
 
 /// The predicted class and its softmax probability for each row of `[n, 10]` logits.

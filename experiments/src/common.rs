@@ -50,7 +50,7 @@ impl Digits {
     /// # Errors
     /// [`ExperimentError::Data`] if `--test-data` names missing, unreadable or unsuitable data.
     pub fn load(options: &ExperimentOptions, test_cap: usize) -> Result<Digits, ExperimentError> {
-        let embedded = neurite_data::embedded()?.dataset;
+        let embedded = neurite_data::embedded().map_err(|e| ExperimentError::Output(e.to_string()))?.dataset;
         let official = match &options.test_data {
             Some(path) => Some(read_test_set(path)?),
             None => {

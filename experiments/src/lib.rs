@@ -114,7 +114,8 @@ pub enum ExperimentError {
     /// Test data that cannot be read, or is not 28×28 digits.
     #[error(transparent)]
     Data(#[from] LoadError),
-    /// An output file that cannot be written or drawn.
+    /// Not the caller's input: an output file that cannot be written or drawn, or embedded
+    /// digits that do not decode (a broken build).
     #[error("{0}")]
     Output(String),
     /// A figure that cannot be drawn or saved.

@@ -46,14 +46,16 @@ impl Penalty {
     }
 }
 
-/// `loss + λ/2·Σ‖w‖²` over the parameters of `model` whose name ends in `weight`.
+/// `loss + λ/2·Σ‖w‖²` over the weights of `model` that [`penalised`] names.
 pub fn with_l2<B: Backend>(loss: &Tensor<B>, model: &dyn Module<B>, lambda: f32) -> Tensor<B> {
-    loss.add(&Penalty::L2(lambda).of_module(model, is_weight))
+    let names = penalised(model);
+    loss.add(&Penalty::L2(lambda).of_module(model, |name| names.iter().any(|n| n == name)))
 }
 
-/// `loss + λ·Σ‖w‖₁` over the parameters of `model` whose name ends in `weight`.
+/// `loss + λ·Σ‖w‖₁` over the weights of `model` that [`penalised`] names.
 pub fn with_l1<B: Backend>(loss: &Tensor<B>, model: &dyn Module<B>, lambda: f32) -> Tensor<B> {
-    loss.add(&Penalty::L1(lambda).of_module(model, is_weight))
+    let names = penalised(model);
+    loss.add(&Penalty::L1(lambda).of_module(model, |name| names.iter().any(|n| n == name)))
 }
 
 /// The parameters a weight penalty applies to: every `weight` (`layers.1.weight`) but batch

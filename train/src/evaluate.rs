@@ -18,7 +18,7 @@ pub const EVAL_BATCH: usize = 500;
 pub struct Evaluation {
     /// Samples evaluated.
     pub samples: usize,
-    /// Mean cross-entropy.
+    /// Mean loss (the loss `evaluate` was given; cross-entropy for a classifier).
     pub loss: f64,
     /// Fraction classified correctly.
     pub accuracy: f64,

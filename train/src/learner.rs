@@ -21,7 +21,7 @@ use crate::callback::{BatchProgress, Callback, Saved};
 use crate::error::{Diverged, TrainError};
 use crate::evaluate::evaluate;
 use crate::metrics::{self, EpochMetrics};
-use crate::state::TrainState;
+use crate::state::{TrainState, json};
 use crate::step::{Loss, StepSettings, train_step};
 use crate::trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
 
@@ -154,7 +154,8 @@ pub struct FitReport {
     pub epochs: usize,
     /// Whether early stopping ended the run before its last epoch.
     pub stopped_early: bool,
-    /// The epoch with the best watched metric, with early stopping or `keep_best`.
+    /// The epoch with the best watched metric: the one in `best.ckpt` with `keep_best`, else the
+    /// one early stopping measured its patience from.
     pub best_epoch: Option<usize>,
 }
 
@@ -231,7 +232,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             batch_size: BatchSize::Samples(64),
             epochs: 20,
             seed: 1,
-            preprocessing: Preprocessing::unit(Layout::Nchw),
+            preprocessing: Preprocessing::default(),
             early_stopping: None,
             keep_best: None,
             out: None,
@@ -266,6 +267,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     /// validation set) as its metric.
     pub fn schedule(mut self, schedule: impl Schedule + 'static) -> Self {
         self.schedule = Some(Box::new(schedule));
+        self.schedule_calls = 0;
         self
     }
 
@@ -344,7 +346,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     ///
     /// # Errors
     /// [`TrainError::Invalid`] naming `origin` if the checkpoint is not of a training run or does
-    /// not fit the model or optimizer; the learner is then unchanged.
+    /// not fit the model or optimizer (the learner is dropped then).
     pub fn resume(mut self, checkpoint: &Checkpoint, origin: &str) -> Result<Self, TrainError> {
         let saved = TrainState::read_from(checkpoint, origin).map_err(TrainError::Invalid)?;
         let wanted = self.model.rng_states().len();
@@ -361,7 +363,18 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         self.optimizer.set_learning_rate(configured);
         self.model.set_rng_states(&saved.dropout);
         self.state = saved;
+        // A schedule is brought to this epoch again at the next `fit`.
+        self.schedule_calls = 0;
+        self.merge_timing();
         Ok(self)
+    }
+
+    /// Fills in the wall times of epochs already done from the output folder's `timing.csv`,
+    /// when the run continues in its folder (a checkpoint does not hold them).
+    fn merge_timing(&mut self) {
+        if let Some(timing) = self.out.as_ref().and_then(|d| std::fs::read_to_string(d.join(TIMING_FILE)).ok()) {
+            metrics::merge_timing(&mut self.state.history, &timing);
+        }
     }
 
     /// The model.
@@ -408,12 +421,9 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         validation: Option<&Dataset>,
         callback: &mut dyn Callback,
     ) -> Result<FitReport, TrainError> {
-        self.check(train, validation)?;
         let classes = self.class_names.as_ref().map_or(train.classes(), Vec::len);
-        if let Some(timing) = self.out.as_ref().and_then(|d| std::fs::read_to_string(d.join(TIMING_FILE)).ok()) {
-            // The wall times of earlier epochs, when the run continues in their folder.
-            metrics::merge_timing(&mut self.state.history, &timing);
-        }
+        self.check(train, validation, classes)?;
+        self.merge_timing();
         self.replay_schedule();
         let n = train.len();
         let batch = match self.batch_size {
@@ -479,9 +489,35 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         Ok(FitReport { epochs: self.state.epoch, stopped_early, best_epoch })
     }
 
-    fn check(&self, train: &Dataset, validation: Option<&Dataset>) -> Result<(), TrainError> {
+    fn check(&self, train: &Dataset, validation: Option<&Dataset>, classes: usize) -> Result<(), TrainError> {
         if train.is_empty() {
             return Err(TrainError::Invalid("the training set holds no samples".into()));
+        }
+        if let Some(v) = validation.filter(|v| (v.rows(), v.cols()) != (train.rows(), train.cols())) {
+            return Err(TrainError::Invalid(format!(
+                "validation images are {}×{}, training images {}×{}",
+                v.cols(),
+                v.rows(),
+                train.cols(),
+                train.rows()
+            )));
+        }
+        if train.classes() > classes {
+            return Err(TrainError::Invalid(format!(
+                "the data has {} classes but only {classes} class names",
+                train.classes()
+            )));
+        }
+        // The model must give one score per class for an input of the data's shape.
+        let input = match self.preprocessing.layout {
+            Layout::Nchw => vec![1, 1, train.rows(), train.cols()],
+            Layout::Flat => vec![1, train.rows() * train.cols()],
+        };
+        let output = self.model.output_shape(&input);
+        if output != [1, classes] {
+            return Err(TrainError::Invalid(format!(
+                "the model turns an input of shape {input:?} into {output:?}, not one score for each of {classes} classes"
+            )));
         }
         if self.batch_size == BatchSize::Samples(0) {
             return Err(TrainError::Invalid("the batch size must be at least 1 (or `full`)".into()));
@@ -500,11 +536,12 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         Ok(())
     }
 
-    /// The watched metric and its minimum improvement: early stopping's, else `keep_best`'s.
+    /// The metric whose best epoch [`FitReport::best_epoch`] names: `keep_best`'s (the epoch in
+    /// `best.ckpt`), else early stopping's.
     fn watched(&self) -> Option<(Monitor, f64)> {
-        match (self.early_stopping, self.keep_best) {
-            (Some(e), _) => Some((e.monitor, e.min_delta)),
-            (None, Some(m)) => Some((m, 0.0)),
+        match (self.keep_best, self.early_stopping) {
+            (Some(m), _) => Some((m, 0.0)),
+            (None, Some(e)) => Some((e.monitor, e.min_delta)),
             (None, None) => None,
         }
     }
@@ -574,7 +611,10 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             .with_metadata(PREPROCESSING_KEY, json(&self.preprocessing))
             .with_metadata(CLASSES_KEY, json(&names));
         self.state.write_into(&mut checkpoint);
-        let bytes = checkpoint.to_bytes()?;
+        let bytes = checkpoint.to_bytes().map_err(|e| TrainError::Write {
+            path: dir.join(CHECKPOINT_FILE).display().to_string(),
+            message: e.to_string(),
+        })?;
         let write = |name: &str, bytes: &[u8]| {
             let path = dir.join(name);
             neurite_core::fs::write_atomic(&path, bytes)
@@ -587,7 +627,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             write(name, text.as_bytes())?;
         }
         let curves = dir.join(CURVES_FILE);
-        metrics::save_curves(&curves, &self.state.history)
+        metrics::save_curves(&curves, &self.state.history, self.step.loss.name())
             .map_err(|e| TrainError::Write { path: curves.display().to_string(), message: e.to_string() })?;
         let improved = self
             .keep_best
@@ -603,6 +643,14 @@ fn invalid(origin: &str, e: impl fmt::Display) -> TrainError {
     TrainError::Invalid(format!("{origin}: {e}"))
 }
 
-fn json<T: Serialize + ?Sized>(value: &T) -> String {
-    serde_json::to_string(value).expect("plain data serialises")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_seeds_differ_by_epoch_and_seed() {
+        assert_ne!(epoch_seed(1, 1), epoch_seed(1, 2));
+        assert_ne!(epoch_seed(1, 1), epoch_seed(2, 1));
+        assert_eq!(epoch_seed(5, 3), 5 ^ 3u64.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+    }
 }

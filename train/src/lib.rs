@@ -56,4 +56,4 @@ pub use learner::{
 pub use metrics::EpochMetrics;
 pub use state::{DROPOUT_KEY, EPOCH_KEY, METRICS_KEY, OPTIMIZER_KEY, STEP_KEY, TrainState};
 pub use step::{Loss, NonFinite, StepOutput, StepSettings, train_step};
-pub use trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY, TrainedModel, classes_of};
+pub use trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY, TrainedModel};

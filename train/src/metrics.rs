@@ -11,11 +11,11 @@ use crate::plot::{Panel, PlotError, Series, Style};
 pub struct EpochMetrics {
     /// 1-based epoch number.
     pub epoch: usize,
-    /// Mean cross-entropy over the epoch's training batches (penalties not included).
+    /// Mean loss over the epoch's training batches (the data loss, penalties not included).
     pub train_loss: f64,
     /// Fraction of training samples classified correctly as they were trained on.
     pub train_acc: f64,
-    /// Mean cross-entropy on the validation set after the epoch (none without one).
+    /// Mean loss on the validation set after the epoch (none without one).
     pub val_loss: Option<f64>,
     /// Validation accuracy after the epoch.
     pub val_acc: Option<f64>,
@@ -125,11 +125,12 @@ pub fn parse_csv(text: &str) -> Result<Vec<EpochMetrics>, String> {
         .collect()
 }
 
-/// Draws loss and accuracy per epoch, training and validation, side by side into `path`.
+/// Draws loss (called `loss_name` on its axis) and accuracy per epoch, training and validation, side by
+/// side into `path`.
 ///
 /// # Errors
 /// [`PlotError`] if drawing or writing fails.
-pub fn save_curves(path: &Path, rows: &[EpochMetrics]) -> Result<(), PlotError> {
+pub fn save_curves(path: &Path, rows: &[EpochMetrics], loss_name: &str) -> Result<(), PlotError> {
     let points = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
         rows.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect()
     };
@@ -146,7 +147,7 @@ pub fn save_curves(path: &Path, rows: &[EpochMetrics]) -> Result<(), PlotError> 
         Panel {
             title: "loss".into(),
             x_label: "epoch".into(),
-            y_label: "cross-entropy".into(),
+            y_label: loss_name.into(),
             series: loss,
             x_range,
             ..Panel::default()
@@ -208,7 +209,7 @@ mod tests {
     fn curves_are_drawn() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("curves.png");
-        save_curves(&path, &rows()).expect("drawn");
+        save_curves(&path, &rows(), "cross-entropy").expect("drawn");
         let img = image::open(&path).expect("a png");
         assert_eq!((img.width(), img.height()), (1120, 400));
     }

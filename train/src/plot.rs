@@ -338,7 +338,14 @@ fn tick_label(v: f64) -> String {
 /// # Errors
 /// [`PlotError`] if drawing or writing fails.
 pub fn save(path: &Path, panels: &[Panel], columns: usize, size: (u32, u32)) -> Result<(), PlotError> {
-    let img = render(panels, columns, size)?;
+    save_image(path, &render(panels, columns, size)?)
+}
+
+/// Encodes an RGB image as PNG and writes it atomically (a figure drawn around [`render`]'s).
+///
+/// # Errors
+/// [`PlotError`] if encoding or writing fails.
+pub fn save_image(path: &Path, img: &image::RgbImage) -> Result<(), PlotError> {
     let mut bytes = Vec::new();
     img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
         .map_err(|e| draw_error("png encoding", e))?;

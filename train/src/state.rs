@@ -107,8 +107,8 @@ impl TrainState {
         let epoch = entry(EPOCH_KEY)?.parse::<usize>().map_err(|e| malformed(EPOCH_KEY, e.to_string()))?;
         let step = entry(STEP_KEY)?.parse::<u64>().map_err(|e| malformed(STEP_KEY, e.to_string()))?;
         let history = metrics::parse_csv(entry(METRICS_KEY)?).map_err(|e| malformed(METRICS_KEY, e))?;
-        if history.len() != epoch {
-            return Err(malformed(METRICS_KEY, format!("{} rows for {epoch} epochs", history.len())));
+        if history.len() != epoch || history.iter().enumerate().any(|(i, row)| row.epoch != i + 1) {
+            return Err(malformed(METRICS_KEY, format!("rows are not epochs 1 to {epoch}")));
         }
         let header: OptimizerHeader =
             serde_json::from_str(entry(OPTIMIZER_KEY)?).map_err(|e| malformed(OPTIMIZER_KEY, e.to_string()))?;
@@ -134,8 +134,9 @@ impl TrainState {
     }
 }
 
-fn json<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("optimizer headers and generator states are plain data")
+/// Plain data as JSON (for checkpoint metadata).
+pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> String {
+    serde_json::to_string(value).expect("plain data serialises")
 }
 
 #[cfg(test)]
@@ -172,6 +173,34 @@ mod tests {
         let bytes = checkpoint.to_bytes().expect("encodes");
         let back = Checkpoint::from_bytes(&bytes, "mem").expect("decodes");
         assert_eq!(TrainState::read_from(&back, "mem").expect("reads"), state);
+    }
+
+    #[test]
+    fn metrics_rows_must_be_the_epochs_in_order() {
+        let mut checkpoint = Checkpoint {
+            architecture: neurite_nn::LayerSpec::Sequential { layers: vec![] },
+            tensors: vec![],
+            extra: vec![],
+            metadata: vec![],
+        };
+        let row = |epoch| EpochMetrics {
+            epoch,
+            train_loss: 1.0,
+            train_acc: 0.5,
+            val_loss: None,
+            val_acc: None,
+            seconds: None,
+        };
+        let state = TrainState {
+            epoch: 2,
+            step: 4,
+            history: vec![row(1), row(3)],
+            optimizer: OptimizerState::new("sgd", 0.1),
+            dropout: vec![],
+        };
+        state.write_into(&mut checkpoint);
+        let err = TrainState::read_from(&checkpoint, "m.ckpt").unwrap_err();
+        assert_eq!(err, "m.ckpt: metadata `metrics`: rows are not epochs 1 to 2");
     }
 
     #[test]

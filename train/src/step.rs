@@ -24,6 +24,15 @@ pub enum Loss {
 }
 
 impl Loss {
+    /// What the loss is called on a chart or in a table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Loss::CrossEntropy => "cross-entropy",
+            Loss::Mse => "squared error",
+            Loss::Bce | Loss::BceWithLogits => "binary cross-entropy",
+        }
+    }
+
     /// The loss of `outputs` against `targets`, a scalar in the graph.
     ///
     /// # Panics

@@ -62,7 +62,7 @@ impl<B: Backend> TrainedModel<B> {
         let preprocessing = match checkpoint.metadata(PREPROCESSING_KEY) {
             Some(text) => serde_json::from_str(text)
                 .map_err(|e| invalid(format!("{origin}: metadata `{PREPROCESSING_KEY}`: {e}")))?,
-            None => Preprocessing::unit(Layout::Nchw),
+            None => Preprocessing::default(),
         };
         Ok(TrainedModel { model, input, class_names, preprocessing, checkpoint })
     }
@@ -86,7 +86,7 @@ impl<B: Backend> TrainedModel<B> {
 }
 
 /// The output count of the last linear layer of an architecture.
-pub fn classes_of(architecture: &LayerSpec) -> Option<usize> {
+fn classes_of(architecture: &LayerSpec) -> Option<usize> {
     let LayerSpec::Sequential { layers } = architecture else { return None };
     layers.iter().rev().find_map(|l| match l {
         LayerSpec::Linear { out_features, .. } => Some(*out_features),

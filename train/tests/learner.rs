@@ -133,6 +133,18 @@ fn a_diverging_run_stops_at_the_first_bad_step_and_keeps_the_last_checkpoint() {
     assert!(!dir.path().join(CHECKPOINT_FILE).exists());
 }
 
+#[test]
+fn a_model_that_does_not_fit_the_data_is_refused_before_training() {
+    let (train, _) = digits();
+    let five_classes = MlpConfig::new(784, &[8], 5).init::<B>(1);
+    let sgd = Sgd::new(SgdConfig::default()).expect("settings");
+    let err = Learner::new(five_classes, sgd).fit(&train, None, &mut ()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the model turns an input of shape [1, 1, 28, 28] into [1, 5], not one score for each of 10 classes"
+    );
+}
+
 /// Writes one line per event.
 #[derive(Default)]
 struct Log(Vec<String>);
