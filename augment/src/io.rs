@@ -3,8 +3,7 @@
 //! grey (C = 1) or RGB (C = 3); tensors saved as 8-bit PNG, written to a temporary file and renamed
 //! so a failed save never leaves half a file. Every failure is an [`ImageError`] naming the file.
 
-use std::fs;
-use std::io::{Cursor, Read};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
@@ -260,14 +259,12 @@ fn to_batch(image: DynamicImage, channels: Channels) -> ImageBatch {
 /// [`ImageError::Read`] if the file cannot be read, [`ImageError::FileTooLarge`] past
 /// `limits.max_file_bytes`, else as [`decode_image`].
 pub fn read_image(path: &Path, channels: Channels, limits: &DecodeLimits) -> Result<ImageBatch, ImageError> {
-    let read_error = |source| ImageError::Read { path: path.to_path_buf(), source };
-    let file = fs::File::open(path).map_err(read_error)?;
-    let size = file.metadata().map_err(read_error)?.len();
-    if size > limits.max_file_bytes {
-        return Err(ImageError::FileTooLarge { path: path.to_path_buf(), size, limit: limits.max_file_bytes });
-    }
-    let mut bytes = Vec::with_capacity(size as usize);
-    file.take(limits.max_file_bytes).read_to_end(&mut bytes).map_err(read_error)?;
+    let bytes = neurite_core::fs::read_bounded(path, limits.max_file_bytes).map_err(|e| match e {
+        neurite_core::fs::ReadError::Io(source) => ImageError::Read { path: path.to_path_buf(), source },
+        neurite_core::fs::ReadError::TooLarge { size, limit } => {
+            ImageError::FileTooLarge { path: path.to_path_buf(), size, limit }
+        }
+    })?;
     decode_image(&bytes, path, channels, limits)
 }
 

@@ -141,13 +141,13 @@ impl Default for Recipe {
 /// A recipe that cannot be read or used.
 #[derive(Debug, thiserror::Error)]
 pub enum RecipeError {
-    /// The file cannot be read.
+    /// The file cannot be read, or is larger than [`MAX_RECIPE_BYTES`].
     #[error("{path}: {source}")]
     Read {
         /// The file.
         path: String,
         /// The cause.
-        source: std::io::Error,
+        source: neurite_core::fs::ReadError,
     },
     /// The TOML is malformed, has an unknown key or a wrong type.
     #[error("{path}: {message}")]
@@ -162,14 +162,24 @@ pub enum RecipeError {
     Invalid(String),
 }
 
+/// The largest recipe file read (a recipe is a page of settings).
+pub const MAX_RECIPE_BYTES: u64 = 1 << 20;
+
+/// The text of a recipe file, read within [`MAX_RECIPE_BYTES`].
+fn read_text(path: &Path) -> Result<String, RecipeError> {
+    let shown = path.display().to_string();
+    let bytes = neurite_core::fs::read_bounded(path, MAX_RECIPE_BYTES)
+        .map_err(|source| RecipeError::Read { path: shown.clone(), source })?;
+    String::from_utf8(bytes).map_err(|_| RecipeError::Parse { path: shown, message: "not UTF-8 text".into() })
+}
+
 impl Recipe {
     /// Reads a recipe file.
     ///
     /// # Errors
     /// [`RecipeError::Read`] or [`RecipeError::Parse`].
     pub fn load(path: &Path) -> Result<Recipe, RecipeError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| RecipeError::Read { path: path.display().to_string(), source })?;
+        let text = read_text(path)?;
         Self::parse(&text).map_err(|message| RecipeError::Parse { path: path.display().to_string(), message })
     }
 
@@ -180,7 +190,7 @@ impl Recipe {
     /// As [`Recipe::load`].
     pub fn load_over(base: &Recipe, path: &Path) -> Result<Recipe, RecipeError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| RecipeError::Read { path: shown.clone(), source })?;
+        let text = read_text(path)?;
         // Parse alone first, for messages with line numbers.
         Self::parse(&text).map_err(|message| RecipeError::Parse { path: shown.clone(), message })?;
         let parse_error = |message: String| RecipeError::Parse { path: shown.clone(), message };
@@ -241,8 +251,12 @@ impl Recipe {
         if self.model == ModelKind::Mlp && self.hidden.contains(&0) {
             return bad("--hidden widths must be at least 1".into());
         }
-        if self.threads == Some(0) {
-            return bad("--threads must be at least 1".into());
+        match self.threads {
+            Some(0) => return bad("--threads must be at least 1".into()),
+            Some(n) if n > crate::MAX_THREADS => {
+                return bad(format!("--threads {n}: at most {} are supported", crate::MAX_THREADS));
+            }
+            _ => {}
         }
         if !["relu", "sigmoid", "tanh", "leaky-relu"].contains(&self.activation.as_str()) {
             return bad(format!("unknown activation `{}`; choose relu, sigmoid, tanh or leaky-relu", self.activation));

@@ -1,12 +1,53 @@
-//! Crash-safe file output, written once for every crate that writes a file (checkpoints,
-//! exports, CSV, PNG, previews): [`write_atomic`] puts the bytes in a temporary file beside the
-//! destination, gives it the permissions an ordinary new file would get, syncs it, renames it over
-//! the destination and syncs the folder. A reader, or the file system after a power cut, sees the
-//! old file or the whole new one, never half of one.
+//! File input and output with the guarantees every crate needs, written once: [`write_atomic`]
+//! (crash-safe output for checkpoints, exports, CSV, PNG, previews) and [`read_bounded`] (input
+//! that never reads more than a stated limit, whatever the file claims or is: a device, a FIFO,
+//! a file that grows while it is read).
+//!
+//! [`write_atomic`] puts the bytes in a temporary file beside the destination, gives it the
+//! permissions an ordinary new file would get, syncs it, renames it over the destination and
+//! syncs the folder. A reader, or the file system after a power cut, sees the old file or the
+//! whole new one, never half of one.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
+
+/// A file that could not be read within its limit.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file system refused.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+    /// The file holds more bytes than the limit (`size` is what was seen: the file's stated size,
+    /// or the limit plus one for a stream).
+    #[error("{size} bytes, more than the limit of {limit} bytes")]
+    TooLarge {
+        /// Bytes seen.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+/// Reads the whole file at `path`, refusing one of more than `limit` bytes: a regular file by its
+/// stated size before anything is read, anything else (a device, a FIFO, a growing file) as soon
+/// as the limit is passed. Memory never exceeds `limit + 1` bytes.
+///
+/// # Errors
+/// [`ReadError::Io`] if the file cannot be opened or read, [`ReadError::TooLarge`] past `limit`.
+pub fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let file = File::open(path)?;
+    let meta = file.metadata()?;
+    if meta.is_file() && meta.len() > limit {
+        return Err(ReadError::TooLarge { size: meta.len(), limit });
+    }
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { size: bytes.len() as u64, limit });
+    }
+    Ok(bytes)
+}
 
 /// Writes `bytes` to `path` atomically.
 ///
@@ -63,6 +104,23 @@ fn umask() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_stop_at_the_limit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("f");
+        std::fs::write(&path, [7u8; 100]).expect("written");
+        assert_eq!(read_bounded(&path, 100).expect("fits").len(), 100);
+        let err = read_bounded(&path, 99).unwrap_err();
+        assert_eq!(err.to_string(), "100 bytes, more than the limit of 99 bytes");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_device_is_cut_at_the_limit() {
+        let err = read_bounded(Path::new("/dev/zero"), 1000).unwrap_err();
+        assert!(matches!(err, ReadError::TooLarge { size: 1001, limit: 1000 }), "{err}");
+    }
 
     #[test]
     fn a_write_replaces_the_file_whole_and_leaves_no_temporary_file() {

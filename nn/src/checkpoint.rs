@@ -8,10 +8,9 @@
 //! magic, version, length and checksum before decoding, and every name and shape before touching
 //! a model: bad bytes give a [`CheckpointError`], never a panic.
 
-use std::fs::File;
-use std::io::Read;
 use std::path::Path;
 
+use neurite_core::fs::{ReadError, read_bounded};
 use neurite_core::{Backend, TensorRecord};
 use serde::{Deserialize, Serialize};
 
@@ -354,9 +353,9 @@ impl Checkpoint {
     pub fn load_with_limit(path: impl AsRef<Path>, limit: u64) -> Result<Self, CheckpointError> {
         let path = path.as_ref();
         let shown = path.display().to_string();
-        let bytes = read_limited(path, limit).map_err(|e| match e {
+        let bytes = read_bounded(path, limit).map_err(|e| match e {
             ReadError::Io(source) => CheckpointError::Io { path: shown.clone(), source },
-            ReadError::TooLarge(size) => CheckpointError::TooLarge { path: shown.clone(), size, limit },
+            ReadError::TooLarge { size, .. } => CheckpointError::TooLarge { path: shown.clone(), size, limit },
         })?;
         Self::from_bytes(&bytes, &shown)
     }
@@ -446,25 +445,4 @@ pub fn load_model<B: Backend>(
     let checkpoint = Checkpoint::load(path)?;
     checkpoint.restore(model, &path.display().to_string())?;
     Ok(checkpoint)
-}
-
-pub(crate) enum ReadError {
-    Io(std::io::Error),
-    TooLarge(u64),
-}
-
-/// Reads a whole file of at most `limit` bytes: the size is checked before reading, and the read
-/// stops one byte past the limit in case the file grew meanwhile.
-pub(crate) fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
-    let file = File::open(path).map_err(ReadError::Io)?;
-    let size = file.metadata().map_err(ReadError::Io)?.len();
-    if size > limit {
-        return Err(ReadError::TooLarge(size));
-    }
-    let mut bytes = Vec::new();
-    file.take(limit.saturating_add(1)).read_to_end(&mut bytes).map_err(ReadError::Io)?;
-    if bytes.len() as u64 > limit {
-        return Err(ReadError::TooLarge(bytes.len() as u64));
-    }
-    Ok(bytes)
 }

@@ -14,11 +14,11 @@ use neurite_core::{Backend, TensorRecord};
 use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
 
-use crate::checkpoint::{ReadError, read_limited};
 use crate::data::Preprocessing;
 use crate::module::{Module, Sequential};
 use crate::spec::{LayerSpec, SpecError, build_sequential, check_state_fits};
 use crate::state::{StateError, collect_state, restore_state};
+use neurite_core::fs::{ReadError, read_bounded};
 
 /// The largest safetensors file [`import_safetensors`] reads (1 GiB).
 pub const MAX_SAFETENSORS_BYTES: u64 = 1 << 30;
@@ -317,9 +317,9 @@ impl Imported {
 pub fn import_safetensors(path: impl AsRef<Path>) -> Result<Imported, InterchangeError> {
     let path = path.as_ref();
     let shown = path.display().to_string();
-    let bytes = read_limited(path, MAX_SAFETENSORS_BYTES).map_err(|e| match e {
+    let bytes = read_bounded(path, MAX_SAFETENSORS_BYTES).map_err(|e| match e {
         ReadError::Io(source) => InterchangeError::Io { path: shown.clone(), source },
-        ReadError::TooLarge(size) => {
+        ReadError::TooLarge { size, .. } => {
             InterchangeError::TooLarge { path: shown.clone(), size, limit: MAX_SAFETENSORS_BYTES }
         }
     })?;

@@ -95,10 +95,17 @@ pub fn parse_idx(bytes: &[u8], origin: &str) -> Result<IdxArray, DataError> {
 /// Reads and decodes an IDX file (raw or gzip).
 ///
 /// # Errors
-/// [`DataError::Io`] if the file cannot be read, else as [`parse_idx`].
+/// [`DataError::Io`] if the file cannot be read, [`DataError::FileTooLarge`] past
+/// [`MAX_IDX_BYTES`] (and a header), else as [`parse_idx`].
 pub fn read_idx_file(path: impl AsRef<Path>) -> Result<IdxArray, DataError> {
     let path = path.as_ref();
     let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io { origin: origin.clone(), source })?;
+    // A gzip file is no larger than what it decodes to, give or take its header.
+    let bytes = neurite_core::fs::read_bounded(path, MAX_IDX_BYTES + 4096).map_err(|e| match e {
+        neurite_core::fs::ReadError::Io(source) => DataError::Io { origin: origin.clone(), source },
+        neurite_core::fs::ReadError::TooLarge { size, limit } => {
+            DataError::FileTooLarge { origin: origin.clone(), size, limit }
+        }
+    })?;
     parse_idx(&bytes, &origin)
 }

@@ -28,6 +28,16 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
+    /// The file is larger than any data set this reader accepts.
+    #[error("{origin}: {size} bytes, more than the limit of {limit} bytes")]
+    FileTooLarge {
+        /// The file.
+        origin: String,
+        /// Its size (or the bytes read before the limit was passed).
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// The input ends inside the header.
     #[error("{origin}: {found} bytes is too short for an idx header of {needed} bytes")]
     TooShort {
