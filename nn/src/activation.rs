@@ -63,6 +63,19 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// The activation as a layer description (no backend needed).
+    pub fn layer_spec(self) -> LayerSpec {
+        match self {
+            Activation::Sigmoid => LayerSpec::Sigmoid,
+            Activation::Tanh => LayerSpec::Tanh,
+            Activation::Relu => LayerSpec::ReLU,
+            Activation::LeakyRelu(negative_slope) => LayerSpec::LeakyReLU { negative_slope },
+            Activation::Elu(alpha) => LayerSpec::ELU { alpha },
+            Activation::Gelu => LayerSpec::GELU,
+            Activation::Softmax(dim) => LayerSpec::Softmax { dim },
+        }
+    }
+
     /// Applies the activation.
     pub fn apply<B: Backend>(&self, x: &Tensor<B>) -> Tensor<B> {
         match *self {
@@ -92,15 +105,7 @@ impl<B: Backend> Module<B> for Activation {
     }
 
     fn spec(&self) -> LayerSpec {
-        match *self {
-            Activation::Sigmoid => LayerSpec::Sigmoid,
-            Activation::Tanh => LayerSpec::Tanh,
-            Activation::Relu => LayerSpec::ReLU,
-            Activation::LeakyRelu(negative_slope) => LayerSpec::LeakyReLU { negative_slope },
-            Activation::Elu(alpha) => LayerSpec::ELU { alpha },
-            Activation::Gelu => LayerSpec::GELU,
-            Activation::Softmax(dim) => LayerSpec::Softmax { dim },
-        }
+        self.layer_spec()
     }
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {

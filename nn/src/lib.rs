@@ -29,6 +29,7 @@ pub mod activation;
 pub mod checkpoint;
 mod codec;
 pub mod data;
+pub mod footprint;
 pub mod init;
 pub mod interchange;
 pub mod layers;
@@ -42,6 +43,7 @@ pub mod state;
 
 pub use activation::Activation;
 pub use checkpoint::{Checkpoint, CheckpointError, load_model, save_model};
+pub use footprint::{Budget, Footprint};
 pub use init::Init;
 pub use interchange::{Imported, InterchangeError, export_safetensors, import_safetensors};
 pub use layers::{

@@ -12,6 +12,7 @@ use crate::activation::Activation;
 use crate::init::Init;
 use crate::layers::{BatchNormConfig, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d};
 use crate::module::Sequential;
+use crate::spec::LayerSpec;
 
 /// A fully connected classifier: flatten, then for each hidden width a linear layer, batch norm
 /// (if asked), the activation and dropout (if asked); then a linear layer to the classes. Every
@@ -98,6 +99,28 @@ impl MlpConfig {
     pub fn with_output(mut self, activation: Activation) -> Self {
         self.output = Some(activation);
         self
+    }
+
+    /// The layers [`MlpConfig::init`] builds, as data: what a caller checks (shapes, memory)
+    /// before building.
+    pub fn architecture(&self) -> Vec<LayerSpec> {
+        let mut layers = vec![LayerSpec::Flatten];
+        let mut width = self.inputs;
+        for &hidden in &self.hidden {
+            layers.push(LayerSpec::Linear { in_features: width, out_features: hidden, bias: true });
+            if self.batch_norm {
+                let BatchNormConfig { num_features, eps, momentum } = BatchNormConfig::new(hidden);
+                layers.push(LayerSpec::BatchNorm1d { num_features, eps, momentum });
+            }
+            layers.push(self.activation.layer_spec());
+            if self.dropout > 0.0 {
+                layers.push(LayerSpec::Dropout { p: self.dropout });
+            }
+            width = hidden;
+        }
+        layers.push(LayerSpec::Linear { in_features: width, out_features: self.classes, bias: true });
+        layers.extend(self.output.map(Activation::layer_spec));
+        layers
     }
 
     /// Builds the network, its weights drawn from `seed`. Parameters are named
@@ -196,6 +219,37 @@ impl CnnConfig {
         self
     }
 
+    /// The layers [`CnnConfig::init`] builds, as data: what a caller checks (shapes, memory)
+    /// before building.
+    pub fn architecture(&self) -> Vec<LayerSpec> {
+        let mut layers = Vec::new();
+        let mut channels = self.channels;
+        for filters in CNN_FILTERS {
+            layers.push(LayerSpec::Conv2d {
+                in_channels: channels,
+                out_channels: filters,
+                kernel_size: [5, 5],
+                stride: [1, 1],
+                padding: [2, 2],
+                bias: true,
+            });
+            if self.batch_norm {
+                let BatchNormConfig { num_features, eps, momentum } = BatchNormConfig::new(filters);
+                layers.push(LayerSpec::BatchNorm2d { num_features, eps, momentum });
+            }
+            layers.push(self.activation.layer_spec());
+            layers.push(LayerSpec::MaxPool2d { kernel_size: [2, 2], stride: [2, 2], padding: [0, 0] });
+            channels = filters;
+        }
+        layers.push(LayerSpec::Flatten);
+        if self.dropout > 0.0 {
+            layers.push(LayerSpec::Dropout { p: self.dropout });
+        }
+        let features = channels.saturating_mul(self.height / 4).saturating_mul(self.width / 4);
+        layers.push(LayerSpec::Linear { in_features: features, out_features: self.classes, bias: true });
+        layers
+    }
+
     /// Builds the network, its weights drawn from `seed`.
     ///
     /// # Errors
@@ -232,7 +286,6 @@ impl CnnConfig {
 mod tests {
     use super::*;
     use crate::module::Module;
-    use crate::spec::LayerSpec;
     use neurite_core::Tensor;
     use neurite_core::reference::ReferenceBackend as R;
 
@@ -255,6 +308,16 @@ mod tests {
         assert_eq!(cnn.output_shape(&[2, 1, 28, 28]), vec![2, 10]);
         assert_eq!(cnn.rng_states().len(), 1);
         assert!(CnnConfig::new([1, 3, 28], 10).init::<R>(1).is_err());
+    }
+
+    #[test]
+    fn the_described_architecture_is_the_one_built() {
+        let mlp =
+            MlpConfig::new(12, &[8, 4], 3).with_batch_norm(true).with_dropout(0.5).with_output(Activation::Sigmoid);
+        assert_eq!(mlp.init::<R>(1).architecture(), mlp.architecture());
+        let cnn =
+            CnnConfig::new([3, 12, 8], 5).with_batch_norm(true).with_dropout(0.1).with_activation(Activation::Tanh);
+        assert_eq!(cnn.init::<R>(1).expect("builds").architecture(), cnn.architecture());
     }
 
     #[test]

@@ -219,6 +219,28 @@ pub enum SpecError {
         /// What is wrong.
         reason: String,
     },
+    /// A layer that does not fit the output of the layer before it (or the network's input).
+    #[error("layer {index} ({layer}): input {input:?}: {reason}")]
+    Shape {
+        /// Its path (`3`, or `3.1` inside a nested `Sequential`).
+        index: String,
+        /// The layer, as displayed.
+        layer: String,
+        /// The shape it receives, batch dimension first.
+        input: Vec<usize>,
+        /// What does not fit.
+        reason: String,
+    },
+    /// A network, batch or image that would need more memory than the budget allows.
+    #[error("{what} needs {needed} of memory, more than the budget of {budget} (NEURITE_MEMORY_BUDGET sets another)")]
+    OverBudget {
+        /// What was checked.
+        what: String,
+        /// Bytes it needs.
+        needed: crate::footprint::Bytes,
+        /// The budget.
+        budget: crate::footprint::Bytes,
+    },
 }
 
 fn pair(a: [usize; 2]) -> (usize, usize) {
@@ -231,7 +253,7 @@ fn invalid(index: usize, spec: &LayerSpec, reason: &str) -> SpecError {
 
 /// The number of f32 values in the parameters and buffers of the layers `architecture`
 /// describes, computed from the descriptions alone; `None` if it overflows `usize`.
-fn state_values(architecture: &[LayerSpec]) -> Option<usize> {
+pub(crate) fn state_values(architecture: &[LayerSpec]) -> Option<usize> {
     let bias = |b: bool, n: usize| if b { n } else { 0 };
     architecture.iter().try_fold(0usize, |total, spec| {
         let values = match spec {
@@ -277,7 +299,7 @@ pub(crate) fn check_state_fits(architecture: &[LayerSpec], available: usize) -> 
 
 /// Checks settings that would make a layer constructor panic, so that descriptions read from
 /// files fail with an error instead.
-fn validate(index: usize, spec: &LayerSpec) -> Result<(), SpecError> {
+pub(crate) fn validate(index: usize, spec: &LayerSpec) -> Result<(), SpecError> {
     let positive = |v: &[usize]| v.iter().all(|&d| d > 0);
     match spec {
         LayerSpec::Linear { in_features, out_features, .. } if !positive(&[*in_features, *out_features]) => {
@@ -292,8 +314,8 @@ fn validate(index: usize, spec: &LayerSpec) -> Result<(), SpecError> {
         | LayerSpec::AvgPool2d { kernel_size, stride, padding }
             if !positive(kernel_size)
                 || !positive(stride)
-                || 2 * padding[0] > kernel_size[0]
-                || 2 * padding[1] > kernel_size[1] =>
+                || padding[0] > kernel_size[0] / 2
+                || padding[1] > kernel_size[1] / 2 =>
         {
             Err(invalid(index, spec, "window and stride must be positive, padding at most half the window"))
         }
