@@ -63,14 +63,20 @@ pub const TABLE: &[Entry] = &[
         params: &["px", "fill"],
         usage: "translate[:PX[,FILL]]",
         summary: "shift by up to ±PX pixels on each axis (PX=4);\nFILL = a value (0), edge or reflect",
-        build: |a| Ok(Box::new(Translate { p: a.p_or_one(), ..Translate::new(a.count("px", 4)?, a.fill("fill")?) })),
+        build: |a| {
+            let px = a.bounded_count("px", 4, MAX_SIDE)?;
+            Ok(Box::new(Translate { p: a.p_or_one(), ..Translate::new(px, a.fill("fill")?) }))
+        },
     },
     Entry {
         name: "crop",
         params: &["pad", "fill"],
         usage: "crop[:pad=P[,fill=FILL]]",
         summary: "pad by P pixels (4) with FILL (0), crop back to size",
-        build: |a| Ok(Box::new(RandomCrop { p: a.p_or_one(), ..RandomCrop::new(a.count("pad", 4)?, a.fill("fill")?) })),
+        build: |a| {
+            let pad = a.bounded_count("pad", 4, MAX_PAD)?;
+            Ok(Box::new(RandomCrop { p: a.p_or_one(), ..RandomCrop::new(pad, a.fill("fill")?) }))
+        },
     },
     Entry {
         name: "resized-crop",
@@ -139,8 +145,8 @@ pub const TABLE: &[Entry] = &[
         usage: "gaussian-blur[:SIGMA[,K]]",
         summary: "Gaussian blur of SIGMA pixels (1), K×K kernel\n(K odd, default 2*ceil(3*SIGMA)+1)",
         build: |a| {
-            let sigma = a.non_negative("sigma", 1.0)?;
-            let k = a.count("k", auto_kernel_size(sigma))?;
+            let sigma = a.bounded("sigma", 1.0, MAX_SIGMA)?;
+            let k = a.bounded_count("k", auto_kernel_size(sigma), MAX_KERNEL)?;
             if k % 2 == 0 {
                 return Err(a.bad(format!("kernel size K = {k} must be odd")));
             }
@@ -166,7 +172,7 @@ pub const TABLE: &[Entry] = &[
         usage: "bilateral-blur[:SIGMA_SPACE,SIGMA_COLOR]",
         summary: "edge-preserving blur (1 pixel, 0.1)",
         build: |a| {
-            let space = a.non_negative("sigma_space", 1.0)?;
+            let space = a.bounded("sigma_space", 1.0, MAX_SIGMA)?;
             let color = a.number("sigma_color", 0.1)?;
             if color <= 0.0 {
                 return Err(a.bad(format!("sigma_color = {color} must be positive")));
@@ -238,8 +244,15 @@ pub fn help() -> String {
     out
 }
 
-/// The largest side `resize` accepts, as for decoded images.
+/// The largest side `resize` accepts, as for decoded images; also the largest shift.
 const MAX_SIDE: usize = 16_384;
+/// The largest padding of `crop`: a 1,024-pixel border all round is already more than any
+/// image it could apply to needs.
+const MAX_PAD: usize = 1024;
+/// The largest blur σ in pixels (a 97-tap kernel, applied per pixel).
+const MAX_SIGMA: f32 = 16.0;
+/// The largest Gaussian kernel side.
+const MAX_KERNEL: usize = 255;
 
 /// A typical training pipeline (the CIFAR recipe plus mild photometric changes), for benchmarks
 /// and examples.
@@ -423,6 +436,24 @@ impl<'a> Args<'a> {
             return Err(bad(self.item, format!("{name} = {x} is not in {range}")));
         }
         Ok(x)
+    }
+
+    /// A number in [0, `max`].
+    fn bounded(&self, name: &str, default: f32, max: f32) -> Result<f32, SpecError> {
+        let x = self.non_negative(name, default)?;
+        if x > max {
+            return Err(bad(self.item, format!("{name} = {x} is more than the largest supported, {max}")));
+        }
+        Ok(x)
+    }
+
+    /// A whole number in [0, `max`].
+    fn bounded_count(&self, name: &str, default: usize, max: usize) -> Result<usize, SpecError> {
+        let n = self.count(name, default)?;
+        if n > max {
+            return Err(bad(self.item, format!("{name} = {n} is more than the largest supported, {max}")));
+        }
+        Ok(n)
     }
 
     fn count(&self, name: &str, default: usize) -> Result<usize, SpecError> {

@@ -10,7 +10,7 @@ use neurite_nn::Module;
 use serde::Serialize;
 
 use neurite_data::Role;
-use neurite_train::{EPOCH_KEY, Evaluation, METRICS_KEY, TrainedModel, confusion_table, evaluate, metrics};
+use neurite_train::{EPOCH_KEY, EVAL_BATCH, Evaluation, METRICS_KEY, TrainedModel, confusion_table, evaluate, metrics};
 
 use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs};
 use crate::backend::{BackendKind, Host};
@@ -50,9 +50,11 @@ struct EvalReport<'a> {
 }
 
 fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
-    let mut loaded = TrainedModel::<B>::load(&args.model).usage()?;
+    let budget = crate::budget()?;
+    let mut loaded = TrainedModel::<B>::load(&args.model, budget).usage()?;
     let data = neurite_data::load(&args.data, Role::Test, loaded.input).usage()?;
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
+    loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
     let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, Default::default());
     if args.json {
         let report = EvalReport {
@@ -98,8 +100,12 @@ pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
 }
 
 fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
-    let loaded = TrainedModel::<B>::load(&args.model).usage()?;
+    let budget = crate::budget()?;
+    let loaded = TrainedModel::<B>::load(&args.model, budget).usage()?;
     let input = loaded.input;
+    // Every image is read (and resized to the model's input) before anything is printed.
+    let held = (args.images.len() as u64).saturating_mul(input.len() as u64).saturating_mul(4);
+    budget.check(format!("{} images of {}×{}", args.images.len(), input.width, input.height), held).usage()?;
     let channels = match input.channels {
         1 => Channels::Grey,
         3 => Channels::Rgb,
@@ -115,11 +121,16 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
         }
         images.push(values);
     }
-    let probabilities = no_grad(|| loaded.model.forward(&loaded.inputs(&images)).softmax(1));
+    let batch = EVAL_BATCH.min(images.len());
+    loaded.check_batch(batch, budget).usage()?;
+    let mut probabilities = Vec::with_capacity(images.len() * loaded.classes());
+    for chunk in images.chunks(batch) {
+        probabilities.extend(no_grad(|| loaded.model.forward(&loaded.inputs(chunk)).softmax(1)).to_vec());
+    }
     println!("backend: {}", B::name());
     let k = loaded.classes();
     let name_width = args.images.iter().map(|p| p.display().to_string().chars().count()).max().unwrap_or(0);
-    for (path, p) in args.images.iter().zip(probabilities.as_slice().chunks(k)) {
+    for (path, p) in args.images.iter().zip(probabilities.chunks(k)) {
         let mut order: Vec<usize> = (0..k).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let top: Vec<String> =
@@ -135,7 +146,13 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
 /// # Errors
 /// A usage error for an unreadable checkpoint or an unwritable output file.
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
-    let loaded = TrainedModel::<Host>::load(&args.model).usage()?;
+    if neurite_train::same_file(&args.out, &args.model) {
+        return Err(usage(format!(
+            "--out {} is the checkpoint being exported; choose another file",
+            args.out.display()
+        )));
+    }
+    let loaded = TrainedModel::<Host>::load(&args.model, crate::budget()?).usage()?;
     neurite_nn::export_safetensors(&loaded.model, &loaded.preprocessing, &args.out).usage()?;
     println!(
         "wrote {} ({} tensors, {} parameters)",
@@ -151,7 +168,7 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
 /// # Errors
 /// A usage error for an unreadable checkpoint.
 pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
-    let loaded = TrainedModel::<Host>::load(&args.model).usage()?;
+    let loaded = TrainedModel::<Host>::load(&args.model, crate::budget()?).usage()?;
     let i = loaded.input;
     println!("checkpoint: {}", args.model.display());
     println!(
@@ -178,7 +195,7 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
     match loaded.checkpoint.metadata(RECIPE_KEY) {
         Some(recipe) => {
             println!("recipe:");
-            print!("{recipe}");
+            print!("{}", escape_controls(recipe));
         }
         None => println!("recipe: none recorded"),
     }
@@ -194,7 +211,14 @@ pub fn augment(args: &AugmentArgs) -> anyhow::Result<()> {
     if pipeline.is_empty() {
         return Err(usage("--ops: give at least one augmentation op"));
     }
+    if neurite_train::same_file(&args.out, &args.image) {
+        return Err(usage(format!("--out {} is the image being previewed; choose another file", args.out.display())));
+    }
     let source = read_image(&args.image, Channels::Auto, &DecodeLimits::DEFAULT).usage()?;
+    // The tiles and the grid they are laid out in, each the source's size.
+    let tiles = pipeline.len() as u64 + 1;
+    let held = tiles.saturating_mul(2).saturating_mul(source.size().len() as u64).saturating_mul(4);
+    crate::budget()?.check(format!("a preview of {tiles} tiles"), held).usage()?;
     let grid = preview(&source, pipeline.steps(), args.seed);
     write_png(grid.as_slice(), grid.size(), &args.out).usage()?;
     let size = grid.size();
@@ -209,11 +233,22 @@ pub fn augment(args: &AugmentArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `text` with every control character but line breaks and tabs written as an escape
+/// (`\u{1b}`), so that text from a file cannot drive the terminal.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' && c != '\t' { c.escape_default().to_string() } else { c.to_string() })
+        .collect()
+}
+
 /// Smallest width of a preview grid: smaller ones are enlarged by a whole factor, pixel for pixel.
 const PREVIEW_MIN_WIDTH: usize = 480;
+/// Largest height an enlargement may reach (a tall, narrow image is enlarged less).
+const PREVIEW_MAX_HEIGHT: usize = 2048;
 
 /// The source image followed by one tile per transform, in order, each drawing its randomness
-/// from stream `Augment` of `seed` in turn; small grids are enlarged (nearest neighbour).
+/// from stream `Augment` of `seed` in turn; narrow grids are enlarged (nearest neighbour) to at
+/// least [`PREVIEW_MIN_WIDTH`] wide, as far as [`PREVIEW_MAX_HEIGHT`] allows.
 pub fn preview(source: &ImageBatch, transforms: &[Box<dyn Transform>], seed: u64) -> ImageBatch {
     let mut rng = Rng::stream(seed, Stream::Augment);
     let size = source.size();
@@ -240,7 +275,7 @@ pub fn preview(source: &ImageBatch, transforms: &[Box<dyn Transform>], seed: u64
     let columns = cells.len().min(6);
     let grid = tile(&ImageBatch::concat(&cells), GridLayout { columns, ..GridLayout::default() });
     let g = grid.size();
-    let factor = PREVIEW_MIN_WIDTH.div_ceil(g.width.max(1)).max(1);
+    let factor = PREVIEW_MIN_WIDTH.div_ceil(g.width.max(1)).min(PREVIEW_MAX_HEIGHT / g.height.max(1)).max(1);
     if factor == 1 {
         return grid;
     }
@@ -254,6 +289,21 @@ pub fn preview(source: &ImageBatch, transforms: &[Box<dyn Transform>], seed: u64
 mod tests {
     use super::*;
     use neurite_augment::ImageSize;
+
+    #[test]
+    fn control_characters_are_escaped_but_lines_stay() {
+        assert_eq!(escape_controls("epochs = 2\n\u{1b}[2Jx\t\u{7}"), "epochs = 2\n\\u{1b}[2Jx\t\\u{7}");
+    }
+
+    #[test]
+    fn a_tall_narrow_preview_is_not_enlarged_past_the_height_limit() {
+        let source = ImageBatch::full(1, ImageSize::new(1, 1024, 1), 0.5);
+        let ops = neurite_augment::spec::parse_pipeline("flip").expect("parses");
+        let grid = preview(&source, ops.steps(), 1);
+        // Two 1-pixel columns and three 2-pixel gaps: 8 wide, 1028 high; 2048 / 1028 leaves a
+        // factor of 1, where the width alone would ask for 60.
+        assert_eq!(grid.size(), ImageSize::new(1, 1028, 8));
+    }
 
     #[test]
     fn a_preview_has_the_source_and_one_tile_per_op_enlarged() {

@@ -39,19 +39,32 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// The most worker threads a command starts (far more than any CPU this runs on has cores).
+pub const MAX_THREADS: usize = 256;
+
 /// Sizes rayon's global pool (once per process; absent = one thread per core).
 ///
 /// # Errors
-/// A usage error for 0 threads; another if the pool was already built.
+/// A usage error for 0 threads or more than [`MAX_THREADS`]; another if the pool was already
+/// built.
 pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
     match threads {
         Some(0) => Err(usage("--threads must be at least 1")),
+        Some(n) if n > MAX_THREADS => Err(usage(format!("--threads {n}: at most {MAX_THREADS} are supported"))),
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build_global()
             .map_err(|e| anyhow::anyhow!("--threads {n}: {e}")),
         None => Ok(()),
     }
+}
+
+/// The memory budget of this command: `NEURITE_MEMORY_BUDGET`, else 4 GiB.
+///
+/// # Errors
+/// A usage error if the variable is set but is not a size.
+pub fn budget() -> anyhow::Result<neurite_nn::Budget> {
+    neurite_nn::Budget::from_env().map_err(usage)
 }
 
 fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {

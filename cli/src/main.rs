@@ -9,10 +9,15 @@ use clap::error::ErrorKind;
 use neurite_cli::args::{Cli, clap_error_line};
 use neurite_cli::error::{exit_code, render};
 
-/// `println!` panics when standard output is a pipe whose reader has gone
-/// (`neurite experiment list | head -1`). Nobody is left to read, so stop quietly with exit 0, as
-/// other command-line tools do, instead of printing a panic.
-fn quiet_on_closed_stdout() {
+/// Keeps the exit-code contract (0, 1 or 2, one line on stderr) even when something panics.
+///
+/// - `println!` panics when standard output is a pipe whose reader has gone
+///   (`neurite experiment list | head -1`). Nobody is left to read, so stop quietly with exit 0,
+///   as other command-line tools do.
+/// - Any other panic is a bug: one line `error: internal error: …` and exit 1, from whichever
+///   thread it happened on. With `RUST_BACKTRACE` set, the standard report with its backtrace is
+///   printed first.
+fn exit_on_panic() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let payload = info.payload();
@@ -20,12 +25,18 @@ fn quiet_on_closed_stdout() {
         if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe")) {
             std::process::exit(0);
         }
-        default(info);
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            default(info);
+        }
+        let place = info.location().map(|l| format!(" (at {}:{})", l.file(), l.line())).unwrap_or_default();
+        let text = neurite_cli::error::one_line(message.unwrap_or("a panic without a message"));
+        eprintln!("error: internal error: {text}{place}; please report it");
+        std::process::exit(1);
     }));
 }
 
 fn main() -> ExitCode {
-    quiet_on_closed_stdout();
+    exit_on_panic();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print and exit 0; a bare `neurite` prints the help and exits 2.

@@ -10,7 +10,7 @@
 //! a folder holding another run's checkpoint is refused, so a run only ever replaces the
 //! checkpoint it continues.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use neurite_augment::{ImageSize, Pipeline, Transform};
 use neurite_core::Backend;
@@ -18,17 +18,18 @@ use neurite_data::{LabelledData, Role};
 use neurite_nn::data::{Dataset, Layout, Preprocessing};
 use neurite_nn::models::{CnnConfig, MlpConfig};
 use neurite_nn::regularization::Penalty;
-use neurite_nn::{Activation, Checkpoint, Init, Module, Sequential};
+use neurite_nn::{Activation, Checkpoint, Footprint, Init, Module, Sequential};
 use neurite_optim::{AdaGradConfig, AdamConfig, AdamWConfig, MomentumConfig, Optimizer, RmsPropConfig, SgdConfig};
 use neurite_train::{
-    CHECKPOINT_FILE, CURVES_FILE, Learner, METRICS_FILE, TIMING_FILE, TrainError, TrainState, evaluate,
+    CHECKPOINT_FILE, CURVES_FILE, EVAL_BATCH, Learner, METRICS_FILE, OutputDir, TIMING_FILE, TrainError, TrainState,
+    evaluate,
 };
 
 use crate::args::TrainArgs;
 use crate::backend::BackendKind;
 use crate::dispatch;
 use crate::error::{UsageExt, usage};
-use crate::recipe::{InitChoice, ModelKind, Recipe, parse_init};
+use crate::recipe::{BatchSize, InitChoice, ModelKind, Recipe, parse_init};
 use crate::report::EpochView;
 
 /// Metadata key of a checkpoint: the run's resolved recipe, as TOML.
@@ -54,10 +55,12 @@ pub struct Plan {
     pub input: ImageSize,
     /// The augmentation pipeline (none when `augment` is empty).
     pub pipeline: Option<Pipeline>,
-    /// The output folder (exists and is writable).
-    pub out: PathBuf,
+    /// The output folder, claimed for this run.
+    pub out: OutputDir,
     /// The checkpoint to continue from, with its path as given.
     pub resume: Option<(String, Checkpoint, TrainState)>,
+    /// The network to build, checked against the input and the memory budget.
+    pub network: Network,
 }
 
 /// Runs `neurite train`.
@@ -148,6 +151,13 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         }
         Some(pipeline)
     };
+    let network = Network::of(&recipe, input, classes)?;
+    let batch = match recipe.batch_size {
+        BatchSize::Full => train.len(),
+        BatchSize::Samples(k) => k.min(train.len()),
+    };
+    let largest_eval = validation.as_ref().map_or(0, Dataset::len).max(test.as_ref().map_or(0, |t| t.dataset.len()));
+    check_footprint(&network, &recipe, input, batch, EVAL_BATCH.min(largest_eval.max(1)))?;
     // Recorded paths are absolute, so that the written recipe works from any folder.
     for path in [&mut recipe.train_data, &mut recipe.test_data].into_iter().flatten() {
         if let Ok(absolute) = std::fs::canonicalize(&*path) {
@@ -155,23 +165,31 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         }
     }
     let out = match (&recipe.out, &recipe.resume) {
-        (Some(out), _) => out.clone(),
+        (Some(out), _) => OutputDir::claim(out, recipe.resume.as_deref(), &[RECIPE_FILE]),
         (None, Some(ckpt)) => {
-            ckpt.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+            let folder = ckpt.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            OutputDir::claim(folder, Some(ckpt), &[RECIPE_FILE])
         }
-        (None, None) => fresh_run_folder(Path::new("runs")),
-    };
-    // A run may replace only the checkpoint it continues; another run's is never overwritten.
-    let existing = out.join(CHECKPOINT_FILE);
-    let continues = |ckpt: &PathBuf| same_file(ckpt, &existing);
-    if existing.exists() && !recipe.resume.as_ref().is_some_and(continues) {
-        return Err(usage(format!(
-            "{} already holds another run's {CHECKPOINT_FILE}; continue it with --resume {} or choose another --out",
-            out.display(),
-            existing.display()
-        )));
+        (None, None) => {
+            OutputDir::claim_new(Path::new("runs"), &utc_stamp(std::time::SystemTime::now()), &[RECIPE_FILE])
+        }
     }
-    prepare_output(&out)?;
+    .map_err(cli_error)?;
+    // Nothing the run reads may be a file it writes (the checkpoint it continues aside).
+    let inputs = [
+        ("--recipe", args.recipe.as_ref()),
+        ("--train-data", recipe.train_data.as_ref()),
+        ("--test-data", recipe.test_data.as_ref()),
+    ];
+    for (flag, path) in inputs {
+        if let Some(path) = path.filter(|p| out.would_overwrite(p, recipe.resume.as_deref())) {
+            return Err(usage(format!(
+                "{flag} {} is a file this run writes into {}; use a copy of it",
+                path.display(),
+                out.path().display()
+            )));
+        }
+    }
     Ok(Plan {
         data_origin: all.origin,
         class_names: all.class_names,
@@ -183,23 +201,8 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         pipeline,
         out,
         resume,
+        network,
     })
-}
-
-fn same_file(a: &Path, b: &Path) -> bool {
-    matches!((std::fs::canonicalize(a), std::fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b)
-}
-
-/// `runs/<UTC date-time>`, with a suffix if that exists already.
-fn fresh_run_folder(parent: &Path) -> PathBuf {
-    let stamp = utc_stamp(std::time::SystemTime::now());
-    let mut path = parent.join(&stamp);
-    let mut k = 2;
-    while path.exists() {
-        path = parent.join(format!("{stamp}-{k}"));
-        k += 1;
-    }
-    path
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC.
@@ -217,15 +220,6 @@ fn utc_stamp(t: std::time::SystemTime) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
-}
-
-/// Creates the output folder and checks that a file can be written in it, touching nothing
-/// that is already there.
-fn prepare_output(out: &Path) -> anyhow::Result<()> {
-    let shown = out.display();
-    std::fs::create_dir_all(out).map_err(|e| usage(format!("--out {shown}: cannot create the folder: {e}")))?;
-    tempfile::NamedTempFile::new_in(out).map_err(|e| usage(format!("--out {shown}: cannot write there: {e}")))?;
-    Ok(())
 }
 
 /// How every network of `neurite train` reads pixels: scaled to [0, 1], laid out `[n, c, h, w]`.
@@ -247,45 +241,94 @@ fn optimizer<B: Backend>(recipe: &Recipe) -> anyhow::Result<Box<dyn Optimizer<B>
     })
 }
 
-/// The recipe's network for `input` images and `classes` outputs: the MLP or the CNN of
-/// `neurite_nn::models`, its parameters drawn from the recipe's seed.
-///
-/// # Errors
-/// A usage error for an unknown activation or init, or a CNN on images smaller than 4×4.
-pub fn build_model<B: Backend>(recipe: &Recipe, input: ImageSize, classes: usize) -> anyhow::Result<Sequential<B>> {
-    let init = match parse_init(&recipe.init).usage()? {
-        InitChoice::He => Init::He,
-        InitChoice::Xavier => Init::Xavier,
-        InitChoice::Zeros => Init::Zeros,
-        InitChoice::Normal(std) => Init::Normal { std },
-    };
-    let activation = match recipe.activation.as_str() {
-        "relu" => Activation::Relu,
-        "sigmoid" => Activation::Sigmoid,
-        "tanh" => Activation::Tanh,
-        "leaky-relu" => Activation::LeakyRelu(0.01),
-        other => return Err(usage(format!("unknown activation `{other}`; choose relu, sigmoid, tanh or leaky-relu"))),
-    };
-    Ok(match recipe.model {
-        ModelKind::Mlp => MlpConfig {
-            inputs: input.len(),
-            hidden: recipe.hidden.clone(),
-            classes,
-            activation,
-            init,
-            batch_norm: recipe.batch_norm,
-            dropout: recipe.dropout,
-            output: None,
+/// The network a recipe asks for: the MLP or the CNN of `neurite_nn::models`.
+pub enum Network {
+    /// `--model mlp`.
+    Mlp(MlpConfig),
+    /// `--model cnn`.
+    Cnn(CnnConfig),
+}
+
+impl Network {
+    /// The recipe's network for `input` images and `classes` outputs.
+    ///
+    /// # Errors
+    /// A usage error for an unknown activation or init.
+    pub fn of(recipe: &Recipe, input: ImageSize, classes: usize) -> anyhow::Result<Network> {
+        let init = match parse_init(&recipe.init).usage()? {
+            InitChoice::He => Init::He,
+            InitChoice::Xavier => Init::Xavier,
+            InitChoice::Zeros => Init::Zeros,
+            InitChoice::Normal(std) => Init::Normal { std },
+        };
+        let activation = match recipe.activation.as_str() {
+            "relu" => Activation::Relu,
+            "sigmoid" => Activation::Sigmoid,
+            "tanh" => Activation::Tanh,
+            "leaky-relu" => Activation::LeakyRelu(0.01),
+            other => {
+                return Err(usage(format!("unknown activation `{other}`; choose relu, sigmoid, tanh or leaky-relu")));
+            }
+        };
+        Ok(match recipe.model {
+            ModelKind::Mlp => Network::Mlp(MlpConfig {
+                inputs: input.len(),
+                hidden: recipe.hidden.clone(),
+                classes,
+                activation,
+                init,
+                batch_norm: recipe.batch_norm,
+                dropout: recipe.dropout,
+                output: None,
+            }),
+            ModelKind::Cnn => Network::Cnn(
+                CnnConfig::new([input.channels, input.height, input.width], classes)
+                    .with_activation(activation)
+                    .with_init(init)
+                    .with_batch_norm(recipe.batch_norm)
+                    .with_dropout(recipe.dropout),
+            ),
+        })
+    }
+
+    /// Its layers, as data.
+    pub fn architecture(&self) -> Vec<neurite_nn::LayerSpec> {
+        match self {
+            Network::Mlp(c) => c.architecture(),
+            Network::Cnn(c) => c.architecture(),
         }
-        .init::<B>(recipe.seed),
-        ModelKind::Cnn => CnnConfig::new([input.channels, input.height, input.width], classes)
-            .with_activation(activation)
-            .with_init(init)
-            .with_batch_norm(recipe.batch_norm)
-            .with_dropout(recipe.dropout)
-            .init::<B>(recipe.seed)
-            .map_err(|e| usage(format!("--model cnn: {e}")))?,
-    })
+    }
+
+    /// Builds it, its parameters drawn from `seed`.
+    ///
+    /// # Errors
+    /// A usage error for a CNN on images smaller than 4×4.
+    pub fn init<B: Backend>(&self, seed: u64) -> anyhow::Result<Sequential<B>> {
+        match self {
+            Network::Mlp(c) => Ok(c.init::<B>(seed)),
+            Network::Cnn(c) => c.init::<B>(seed).map_err(|e| usage(format!("--model cnn: {e}"))),
+        }
+    }
+}
+
+/// Checks, before anything is allocated, that the network fits its input and that training on
+/// batches of `batch` and evaluating on batches of up to `eval` fit the memory budget.
+fn check_footprint(
+    network: &Network,
+    recipe: &Recipe,
+    input: ImageSize,
+    batch: usize,
+    eval: usize,
+) -> anyhow::Result<()> {
+    let dims = [1, input.channels, input.height, input.width];
+    let footprint =
+        Footprint::of(&network.architecture(), &dims).map_err(|e| usage(format!("--model {}: {e}", recipe.model)))?;
+    let budget = crate::budget()?;
+    budget
+        .check(format!("training the {} on batches of {batch}", recipe.model), footprint.training_bytes(batch))
+        .usage()?;
+    budget.check(format!("evaluating it on batches of {eval}"), footprint.inference_bytes(eval)).usage()?;
+    Ok(())
 }
 
 /// A training error as the CLI reports it: settings and checkpoints that do not fit exit with 2.
@@ -305,8 +348,7 @@ fn cli_error(err: TrainError) -> anyhow::Error {
 pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     let augment = plan.pipeline.as_ref().map(|_| format!(", augment {}", plan.recipe.augment));
     let recipe = &plan.recipe;
-    let classes = plan.class_names.len();
-    let model = build_model::<B>(recipe, plan.input, classes)?;
+    let model = plan.network.init::<B>(recipe.seed)?;
     let params = model.num_params();
     let mut learner = Learner::new(model, optimizer::<B>(recipe)?)
         .batch_size(recipe.batch_size)
@@ -316,7 +358,7 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         .class_names(plan.class_names.clone())
         .metadata(RECIPE_KEY, recipe.for_output().to_toml())
         .output_file(RECIPE_FILE, recipe.for_output().to_toml())
-        .output_dir(&plan.out);
+        .output_dir(plan.out.path());
     for penalty in [Penalty::L1(recipe.l1), Penalty::L2(recipe.l2)] {
         learner = learner.penalty(penalty);
     }
@@ -341,9 +383,9 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     );
     match &plan.resume {
         Some((origin, ..)) => {
-            println!("resuming {origin} after epoch {}; writing to {}", learner.epoch(), plan.out.display())
+            println!("resuming {origin} after epoch {}; writing to {}", learner.epoch(), plan.out.path().display())
         }
-        None => println!("writing to {}", plan.out.display()),
+        None => println!("writing to {}", plan.out.path().display()),
     }
     println!();
     let mut view = EpochView::new(recipe.quiet, learner.history());
@@ -359,12 +401,13 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     }
     println!(
         "wrote {CHECKPOINT_FILE}, {METRICS_FILE}, {TIMING_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}",
-        plan.out.display()
+        plan.out.path().display()
     );
     match view.last_val_acc() {
         Some(acc) => println!("validation accuracy: {acc:.4}"),
         None => println!("validation accuracy: none (no validation split)"),
     }
+    plan.out.finish();
     Ok(())
 }
 

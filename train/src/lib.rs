@@ -41,6 +41,7 @@ mod error;
 mod evaluate;
 mod learner;
 pub mod metrics;
+mod output;
 pub mod plot;
 mod state;
 mod step;
@@ -54,6 +55,7 @@ pub use learner::{
     TIMING_FILE, epoch_seed,
 };
 pub use metrics::EpochMetrics;
+pub use output::{LOCK_FILE, OutputDir, same_file};
 pub use state::{DROPOUT_KEY, EPOCH_KEY, METRICS_KEY, OPTIMIZER_KEY, STEP_KEY, TrainState};
 pub use step::{Loss, NonFinite, StepOutput, StepSettings, train_step};
 pub use trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY, TrainedModel};

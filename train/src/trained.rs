@@ -8,7 +8,7 @@ use std::path::Path;
 use neurite_augment::ImageSize;
 use neurite_core::{Backend, Tensor};
 use neurite_nn::data::{Layout, Preprocessing};
-use neurite_nn::{Checkpoint, LayerSpec, Module, Sequential};
+use neurite_nn::{Budget, Checkpoint, Footprint, LayerSpec, Module, Sequential};
 
 use crate::error::TrainError;
 
@@ -33,24 +33,54 @@ pub struct TrainedModel<B: Backend> {
     pub class_names: Vec<String>,
     /// How u8 pixels become inputs.
     pub preprocessing: Preprocessing,
+    /// What the network needs for one input (shapes, values per sample), as checked on loading.
+    pub footprint: Footprint,
     /// The checkpoint as read.
     pub checkpoint: Checkpoint,
 }
 
 impl<B: Backend> TrainedModel<B> {
-    /// Reads and rebuilds the checkpoint at `path`.
+    /// Reads the checkpoint at `path`, checks its network against its input layer by layer and
+    /// against `budget` (for one input), and rebuilds it. Nothing is allocated for the network
+    /// before those checks pass.
     ///
     /// # Errors
     /// [`TrainError::Checkpoint`] for a missing, corrupt or foreign file, or one whose network
-    /// cannot be rebuilt; [`TrainError::Invalid`] for metadata that does not fit the network.
-    pub fn load(path: &Path) -> Result<Self, TrainError> {
+    /// cannot be rebuilt; [`TrainError::Invalid`] for metadata or a network that does not fit
+    /// its input, or that would not fit `budget`.
+    pub fn load(path: &Path, budget: Budget) -> Result<Self, TrainError> {
         let origin = path.display().to_string();
         let checkpoint = Checkpoint::load(path)?;
-        let mut model = checkpoint.build_sequential::<B>(&origin)?;
-        model.set_training(false);
-        let input = input_of(&checkpoint, &origin)?;
-        let classes = classes_of(&checkpoint.architecture)
-            .ok_or_else(|| invalid(format!("{origin}: the network does not end in a linear layer")))?;
+        let LayerSpec::Sequential { layers } = &checkpoint.architecture else {
+            return Err(invalid(format!("{origin}: not a Sequential network")));
+        };
+        let input = input_of(&checkpoint, layers, &origin)?;
+        let preprocessing: Preprocessing = match checkpoint.metadata(PREPROCESSING_KEY) {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| invalid(format!("{origin}: metadata `{PREPROCESSING_KEY}`: {e}")))?,
+            None => Preprocessing::default(),
+        };
+        if ![preprocessing.scale, preprocessing.mean, preprocessing.std].iter().all(|v| v.is_finite())
+            || preprocessing.std == 0.0
+        {
+            return Err(invalid(format!("{origin}: metadata `{PREPROCESSING_KEY}` is not finite with std ≠ 0")));
+        }
+        let dims = match preprocessing.layout {
+            Layout::Nchw => vec![1, input.channels, input.height, input.width],
+            Layout::Flat => vec![1, input.channels.saturating_mul(input.height).saturating_mul(input.width)],
+        };
+        let footprint = Footprint::of(layers, &dims).map_err(|e| invalid(format!("{origin}: {e}")))?;
+        let classes = match footprint.output.as_slice() {
+            [1, k] if *k > 0 => *k,
+            other => {
+                return Err(invalid(format!(
+                    "{origin}: the network turns an input of shape {dims:?} into {other:?}, not one score per class"
+                )));
+            }
+        };
+        budget
+            .check(format!("{origin}: the network on one image"), footprint.inference_bytes(1))
+            .map_err(|e| invalid(e.to_string()))?;
         let class_names = match checkpoint.metadata(CLASSES_KEY) {
             Some(text) => {
                 serde_json::from_str::<Vec<String>>(text).ok().filter(|names| names.len() == classes).ok_or_else(
@@ -59,12 +89,23 @@ impl<B: Backend> TrainedModel<B> {
             }
             None => (0..classes).map(|c| c.to_string()).collect(),
         };
-        let preprocessing = match checkpoint.metadata(PREPROCESSING_KEY) {
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| invalid(format!("{origin}: metadata `{PREPROCESSING_KEY}`: {e}")))?,
-            None => Preprocessing::default(),
-        };
-        Ok(TrainedModel { model, input, class_names, preprocessing, checkpoint })
+        if let Some(i) = class_names.iter().position(|n| n.chars().any(char::is_control)) {
+            return Err(invalid(format!(
+                "{origin}: metadata `{CLASSES_KEY}`: class {i}'s name holds a control character"
+            )));
+        }
+        let mut model = checkpoint.build_sequential::<B>(&origin)?;
+        model.set_training(false);
+        Ok(TrainedModel { model, input, class_names, preprocessing, footprint, checkpoint })
+    }
+
+    /// Checks that running the network on `batch` inputs at once fits `budget`.
+    ///
+    /// # Errors
+    /// [`TrainError::Invalid`] naming both sizes.
+    pub fn check_batch(&self, batch: usize, budget: Budget) -> Result<(), TrainError> {
+        let what = format!("the network on a batch of {batch} images");
+        budget.check(what, self.footprint.inference_bytes(batch)).map_err(|e| invalid(e.to_string()))
     }
 
     /// The number of classes.
@@ -85,27 +126,15 @@ impl<B: Backend> TrainedModel<B> {
     }
 }
 
-/// The output count of the last linear layer of an architecture.
-fn classes_of(architecture: &LayerSpec) -> Option<usize> {
-    let LayerSpec::Sequential { layers } = architecture else { return None };
-    layers.iter().rev().find_map(|l| match l {
-        LayerSpec::Linear { out_features, .. } => Some(*out_features),
-        _ => None,
-    })
-}
-
 /// The input size recorded in a checkpoint, or, for a checkpoint made elsewhere, a guess from
 /// its first layer (a square grey image for a linear layer, 28×28 for a convolution).
-fn input_of(checkpoint: &Checkpoint, origin: &str) -> Result<ImageSize, TrainError> {
+fn input_of(checkpoint: &Checkpoint, layers: &[LayerSpec], origin: &str) -> Result<ImageSize, TrainError> {
     if let Some(text) = checkpoint.metadata(INPUT_KEY) {
         return match serde_json::from_str::<[usize; 3]>(text) {
             Ok([c, h, w]) if c > 0 && h > 0 && w > 0 => Ok(ImageSize::new(c, h, w)),
             _ => Err(invalid(format!("{origin}: metadata `{INPUT_KEY}` is not [channels, height, width]"))),
         };
     }
-    let LayerSpec::Sequential { layers } = &checkpoint.architecture else {
-        return Err(invalid(format!("{origin}: not a Sequential network")));
-    };
     let first = layers.iter().find(|l| !matches!(l, LayerSpec::Flatten));
     Ok(match first {
         Some(LayerSpec::Conv2d { in_channels, .. }) => ImageSize::new(*in_channels, 28, 28),
