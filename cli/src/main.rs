@@ -37,6 +37,11 @@ fn exit_on_panic() {
 
 fn main() -> ExitCode {
     exit_on_panic();
+    // The contract above is tested end to end by making a worker thread panic on purpose.
+    if std::env::var_os("NEURITE_TEST_PANIC").is_some() {
+        let worker = std::thread::spawn(|| panic!("a deliberate panic\non two lines"));
+        let _ = worker.join();
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // --help and --version print and exit 0; a bare `neurite` prints the help and exits 2.

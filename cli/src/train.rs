@@ -10,7 +10,7 @@
 //! a folder holding another run's checkpoint is refused, so a run only ever replaces the
 //! checkpoint it continues.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use neurite_augment::{ImageSize, Pipeline, Transform};
 use neurite_core::Backend;
@@ -113,6 +113,25 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         }
     }
 
+    // Nothing the run reads may be a file it writes (the checkpoint it continues aside).
+    if let Some(dir) = out_folder(&recipe) {
+        let inputs = [
+            ("--recipe", args.recipe.as_ref()),
+            ("--train-data", recipe.train_data.as_ref()),
+            ("--test-data", recipe.test_data.as_ref()),
+        ];
+        for (flag, path) in inputs {
+            if let Some(path) =
+                path.filter(|p| OutputDir::would_overwrite(&dir, &[RECIPE_FILE], p, recipe.resume.as_deref()))
+            {
+                return Err(usage(format!(
+                    "{flag} {} is a file this run writes into {}; use a copy of it",
+                    path.display(),
+                    dir.display()
+                )));
+            }
+        }
+    }
     let all = match &recipe.train_data {
         Some(path) => neurite_data::load(path, Role::Train, neurite_data::MNIST_SIZE).usage()?,
         None => neurite_data::embedded()?,
@@ -175,21 +194,6 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         }
     }
     .map_err(cli_error)?;
-    // Nothing the run reads may be a file it writes (the checkpoint it continues aside).
-    let inputs = [
-        ("--recipe", args.recipe.as_ref()),
-        ("--train-data", recipe.train_data.as_ref()),
-        ("--test-data", recipe.test_data.as_ref()),
-    ];
-    for (flag, path) in inputs {
-        if let Some(path) = path.filter(|p| out.would_overwrite(p, recipe.resume.as_deref())) {
-            return Err(usage(format!(
-                "{flag} {} is a file this run writes into {}; use a copy of it",
-                path.display(),
-                out.path().display()
-            )));
-        }
-    }
     Ok(Plan {
         data_origin: all.origin,
         class_names: all.class_names,
@@ -203,6 +207,18 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         resume,
         network,
     })
+}
+
+/// The output folder the recipe names: `--out`, else the folder of the checkpoint it resumes;
+/// `None` for a new folder under `runs/`.
+fn out_folder(recipe: &Recipe) -> Option<PathBuf> {
+    match (&recipe.out, &recipe.resume) {
+        (Some(out), _) => Some(out.clone()),
+        (None, Some(ckpt)) => {
+            Some(ckpt.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf())
+        }
+        (None, None) => None,
+    }
 }
 
 /// `YYYYMMDD-HHMMSS` in UTC.

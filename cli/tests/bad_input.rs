@@ -1,12 +1,19 @@
 //! Bad input, one table row each: every row must exit with 2, print exactly one line
 //! `error: …` holding the expected words on stderr (no panic, no backtrace, no usage text), and
-//! leave the files already in the output folder exactly as they were.
+//! leave the files already in the output folder exactly as they were. The rows cover flags,
+//! recipes, data files, checkpoints that parse (valid checksums) but describe networks that cannot
+//! work, sizes that would exhaust memory, and outputs that would clobber inputs.
 
 mod common;
 
+use std::io::Write as _;
 use std::path::Path;
 
 use common::*;
+use neurite_core::Rng;
+use neurite_nn::{Activation, AvgPool2d, Checkpoint, Conv2dConfig, Flatten, LinearConfig, Sequential};
+
+type R = neurite_core::reference::ReferenceBackend;
 
 /// The flags of every `train` row, unless the row gives the flag itself.
 const TRAIN: &[(&str, Option<&str>)] = &[
@@ -76,6 +83,66 @@ fn fixtures(dir: &Path) {
     write_digit_png(&dir.join("digit.png"), 3, false, 28, 28, false);
     write(&dir.join("unknown.toml"), "epochs = 1\nlearning-rate = 0.1\n");
     write(&dir.join("wrongtype.toml"), "epochs = \"three\"\n");
+    write(&dir.join("huge.toml"), format!("epochs = 1\n{}", "# padding\n".repeat(120_000)));
+    write(&dir.join("latin1.toml"), b"epochs = 1 # caf\xe9\n");
+    // A gzip IDX set of ten 1000×1000 black images: 10 KB on disk, an MLP of 512 M weights.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&idx_bytes(&[10, 1000, 1000], &vec![0; 10_000_000])).expect("compressed");
+    write(&dir.join("bigimages/images-idx3-ubyte.gz"), gz.finish().expect("compressed"));
+    write(&dir.join("bigimages/labels-idx1-ubyte"), idx_bytes(&[10], &[1; 10]));
+    write(&dir.join("a-file"), "not a folder");
+    write(&dir.join("locked/.neurite-lock"), "4242\n");
+    write(&dir.join("notes/metrics.csv"), "the user's own metrics");
+    crafted_checkpoints(dir);
+}
+
+/// Checkpoints with valid checksums whose networks or metadata cannot work.
+fn crafted_checkpoints(dir: &Path) {
+    let mut rng = Rng::seed(3);
+    let save = |name: &str, model: &Sequential<R>, metadata: &[(&str, &str)]| {
+        let mut c = Checkpoint::from_module(model);
+        for (k, v) in metadata {
+            c = c.with_metadata(*k, *v);
+        }
+        c.save(dir.join(name)).expect("saved");
+    };
+    let mlp = || {
+        let mut rng = Rng::seed(1);
+        Sequential::<R>::new().with(Flatten).with(LinearConfig::new(784, 10).init::<R>(&mut rng))
+    };
+    save("small-input.ckpt", &mlp(), &[("input", "[1,20,20]")]);
+    save("zero-input.ckpt", &mlp(), &[("input", "[0,28,28]")]);
+    save("names.ckpt", &mlp(), &[("classes", "[\"a\",\"b\"]")]);
+    let escapes = format!("[{}]", (0..10).map(|i| format!("\"\\u001b[3{i}m\"")).collect::<Vec<_>>().join(","));
+    save("escapes.ckpt", &mlp(), &[("classes", &escapes)]);
+    save("std0.ckpt", &mlp(), &[("preprocessing", r#"{"scale":0.0039,"mean":0.0,"std":0.0,"layout":"nchw"}"#)]);
+    save("two-channels.ckpt", &mlp(), &[("input", "[2,28,14]")]);
+    save("softmax.ckpt", &mlp().with(Activation::Softmax(5)), &[]);
+    let conv =
+        |k: usize, pad: usize, rng: &mut Rng| Conv2dConfig::new(1, 1, (k, k)).with_padding((pad, pad)).init::<R>(rng);
+    let head = |rng: &mut Rng| LinearConfig::new(16, 10).init::<R>(rng);
+    let big_kernel = Sequential::new().with(conv(9, 0, &mut rng)).with(Flatten).with(head(&mut rng));
+    save("kernel.ckpt", &big_kernel, &[("input", "[1,4,4]")]);
+    let big_pad = Sequential::new().with(conv(3, usize::MAX / 2 + 1, &mut rng)).with(Flatten).with(head(&mut rng));
+    save("padding.ckpt", &big_pad, &[("input", "[1,4,4]")]);
+    let no_head = Sequential::new().with(conv(3, 1, &mut rng));
+    save("no-head.ckpt", &no_head, &[("input", "[1,4,4]")]);
+    // 60,000 × 60,000 grey images pooled to one value: 58 KB of checkpoint, 27 GiB of activations.
+    let pooled = Sequential::new()
+        .with(conv(1, 0, &mut rng))
+        .with(AvgPool2d::new((60_000, 60_000)))
+        .with(Flatten)
+        .with(LinearConfig::new(1, 10).init::<R>(&mut rng));
+    save("budget.ckpt", &pooled, &[("input", "[1,60000,60000]")]);
+}
+
+/// Copies the checkpoint at `from` into `to` with its metadata `key` changed by `change`.
+fn edited(from: &Path, to: &Path, key: &str, change: impl Fn(&str) -> String) {
+    let mut c = Checkpoint::load(from).expect("a checkpoint");
+    let entry = c.metadata.iter_mut().find(|(k, _)| k == key).expect("the entry");
+    entry.1 = change(&entry.1);
+    std::fs::create_dir_all(to.parent().expect("a folder")).expect("folder");
+    c.save(to).expect("saved");
 }
 
 #[test]
@@ -85,6 +152,17 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
     fixtures(root);
     let data = write_idx(&root.join("data"), "train-", 0..100);
     let model = trained_checkpoint(&root.join("model"));
+    let huge_recipe = root.join("resume-huge/model.ckpt");
+    edited(&model, &huge_recipe, "recipe", |r| r.replace("hidden = [16]", "hidden = [1000000000]"));
+    let bad_metrics = root.join("resume-metrics/model.ckpt");
+    edited(&model, &bad_metrics, "metrics", |m| m.replace("\n1,", "\n7,"));
+    // A finished run whose own files are named as inputs of its resumption.
+    let finished = root.join("finished");
+    let o = train_tiny(&data, &finished, &[]);
+    assert!(o.status.success(), "training failed: {}", stderr(&o));
+    std::fs::copy(data.join("train-images-idx3-ubyte"), root.join("digits-images-idx3-ubyte")).expect("copied");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&model, root.join("link.ckpt")).expect("a link");
     let out = root.join("out");
     write(&out.join("model.ckpt"), "a precious checkpoint");
     write(&out.join("metrics.csv"), "precious metrics");
@@ -157,6 +235,92 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         (vec!["augment", "{dir}/bad.png", "--ops", "flip", "--out", "{out}/g.png"], "cannot decode png image"),
         (vec!["augment", "{dir}/digit.png", "--ops", "flip", "--out", "{out}/metrics.csv/g.png"], "cannot write"),
         (vec!["xor", "--lr", "-2"], "--lr a positive number"),
+        // Checkpoints that parse but cannot work.
+        (
+            vec!["predict", "--model", "{dir}/small-input.ckpt", "{dir}/digit.png"],
+            "layer 1 (Linear(in=784, out=10)): input [1, 400]: expects 784 features in its last dimension, got 400",
+        ),
+        (vec!["info", "--model", "{dir}/small-input.ckpt"], "expects 784 features in its last dimension, got 400"),
+        (vec!["eval", "--model", "{dir}/small-input.ckpt", "--data", "{data}"], "expects 784 features"),
+        (vec!["export", "--model", "{dir}/small-input.ckpt", "--out", "{dir}/x.safetensors"], "expects 784 features"),
+        (vec!["info", "--model", "{dir}/zero-input.ckpt"], "metadata `input` is not [channels, height, width]"),
+        (vec!["info", "--model", "{dir}/names.ckpt"], "metadata `classes` is not a list of 10 names"),
+        (vec!["info", "--model", "{dir}/escapes.ckpt"], "class 0's name holds a control character"),
+        (vec!["predict", "--model", "{dir}/std0.ckpt", "{dir}/digit.png"], "metadata `preprocessing` is not finite"),
+        (vec!["predict", "--model", "{dir}/two-channels.ckpt", "{dir}/digit.png"], "the model takes 2-channel images"),
+        (vec!["predict", "--model", "{dir}/softmax.ckpt", "{dir}/digit.png"], "axis 5 does not exist"),
+        (
+            vec!["predict", "--model", "{dir}/kernel.ckpt", "{dir}/digit.png"],
+            "a window of 9 does not fit a side of 4 padded by 0",
+        ),
+        (vec!["info", "--model", "{dir}/padding.ckpt"], "the padding overflows"),
+        (vec!["info", "--model", "{dir}/no-head.ckpt"], "not one score per class"),
+        (vec!["predict", "--model", "{dir}/budget.ckpt", "{dir}/digit.png"], "more than the budget of 4.0 GiB"),
+        (vec!["eval", "--model", "{dir}/budget.ckpt", "--data", "{data}"], "more than the budget of 4.0 GiB"),
+        (
+            vec!["train", "--resume", "{dir}/resume-huge/model.ckpt", "--epochs", "2", "--quiet"],
+            "training the mlp on batches of 64 needs",
+        ),
+        (
+            vec!["train", "--resume", "{dir}/resume-metrics/model.ckpt", "--epochs", "2", "--quiet"],
+            "rows are not epochs 1 to 1",
+        ),
+        // Sizes that would exhaust memory or time.
+        train_case(&["--hidden", "1000000000"], "training the mlp on batches of 64 needs"),
+        train_case(&["--train-data", "{dir}/bigimages", "--hidden", "512"], "more than the budget of 4.0 GiB"),
+        train_case(&["--threads", "1000000"], "--threads 1000000: at most 256 are supported"),
+        train_case(
+            &["--augment", "crop:pad=99999999999"],
+            "pad = 99999999999 is more than the largest supported, 1024",
+        ),
+        train_case(&["--augment", "gaussian-blur:1000"], "sigma = 1000 is more than the largest supported, 16"),
+        train_case(&["--augment", "gaussian-blur:1,k=99999"], "k = 99999 is more than the largest supported, 255"),
+        train_case(&["--augment", "bilateral-blur:100"], "sigma_space = 100 is more than the largest supported"),
+        (
+            vec!["augment", "{dir}/digit.png", "--ops", "translate:99999999", "--out", "{out}/g.png"],
+            "px = 99999999 is more than the largest supported, 16384",
+        ),
+        train_case(
+            &["--train-data", "/dev/zero"],
+            "/dev/zero: 268435457 bytes, more than the limit of 268435456 bytes",
+        ),
+        train_case(&["--recipe", "{dir}/huge.toml"], "more than the limit of 1048576 bytes"),
+        train_case(&["--recipe", "{dir}/latin1.toml"], "latin1.toml: not UTF-8 text"),
+        // Outputs that would destroy what is there.
+        (vec!["export", "--model", "{model}", "--out", "{model}"], "is the checkpoint being exported"),
+        (vec!["export", "--model", "{model}", "--out", "{dir}/link.ckpt"], "is the checkpoint being exported"),
+        (vec!["export", "--model", "{model}", "--out", "{dir}/locked"], "exists and is not a regular file"),
+        (
+            vec!["augment", "{dir}/digit.png", "--ops", "flip", "--out", "{dir}/digit.png"],
+            "is the image being previewed",
+        ),
+        train_case(&["--out", "{dir}/notes"], "already holds `metrics.csv`, which this run did not write"),
+        train_case(&["--out", "{dir}/a-file"], "a-file: exists and is not a folder"),
+        train_case(&["--out", "{dir}/locked"], "another run is writing there"),
+        (
+            vec![
+                "train",
+                "--resume",
+                "{dir}/finished/model.ckpt",
+                "--epochs",
+                "2",
+                "--recipe",
+                "{dir}/finished/recipe.toml",
+            ],
+            "--recipe {dir}/finished/recipe.toml is a file this run writes",
+        ),
+        (
+            vec![
+                "train",
+                "--resume",
+                "{dir}/finished/model.ckpt",
+                "--epochs",
+                "2",
+                "--test-data",
+                "{dir}/finished/metrics.csv",
+            ],
+            "--test-data {dir}/finished/metrics.csv is a file this run writes",
+        ),
     ];
     let fill = |arg: &str| {
         arg.replace("{dir}", &root.display().to_string())
@@ -164,10 +328,12 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
             .replace("{out}", &out.display().to_string())
             .replace("{model}", &model.display().to_string())
     };
-    assert!(cases.len() >= 30, "the table has {} cases", cases.len());
+    assert!(cases.len() >= 60, "the table has {} cases", cases.len());
     let mut failures = Vec::new();
     for (args, expected) in cases.drain(..) {
         let args: Vec<String> = args.iter().map(|a| fill(a)).collect();
+        let expected = fill(expected);
+        let expected = expected.as_str();
         let o = neurite().args(&args).output().expect("runs");
         let err = stderr(&o);
         let one_line = err.lines().count() == 1 && err.starts_with("error: ");
@@ -180,4 +346,32 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         }
     }
     assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// Rows that need an environment or a path that is not text.
+#[test]
+fn budgets_from_the_environment_and_non_utf8_paths_are_bad_input_too() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..100);
+    let check = |o: std::process::Output, expected: &str| {
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.lines().count() == 1 && err.contains(expected), "expected `{expected}`: {err}");
+    };
+    let out = dir.path().join("out");
+    let run = |budget: &str| {
+        let mut cmd = neurite();
+        cmd.env("NEURITE_MEMORY_BUDGET", budget).arg("train").arg("--train-data").arg(&data).arg("--out").arg(&out);
+        cmd.args(["--epochs", "1", "--quiet"]).output().expect("runs")
+    };
+    check(run("lots"), "NEURITE_MEMORY_BUDGET: `lots` is not a size");
+    check(run("1M"), "more than the budget of 1.0 MiB");
+    assert!(!out.exists(), "no output folder for a refused run");
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9-digits");
+        let o = neurite().arg("train").arg("--train-data").arg(dir.path().join(name)).args(["--quiet"]).output();
+        check(o.expect("runs"), "No such file or directory");
+    }
 }

@@ -237,3 +237,13 @@ fn xor_still_learns_its_truth_table() {
     assert_ok(&o);
     assert!(stdout(&o).contains("correct: 4/4"));
 }
+
+#[test]
+fn a_panic_is_one_line_and_exit_1_without_a_backtrace() {
+    let o =
+        neurite().env("NEURITE_TEST_PANIC", "1").env_remove("RUST_BACKTRACE").arg("--version").output().expect("runs");
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("error: internal error: a deliberate panic on two lines (at cli/src/main.rs:"), "{err}");
+}

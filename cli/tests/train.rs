@@ -310,5 +310,39 @@ fn a_diverging_run_stops_at_once_and_keeps_the_last_good_checkpoint() {
     let o = train_tiny(&data, &fresh, &["--optimizer", "sgd", "--lr", "1e30"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no checkpoint was written"), "{}", stderr(&o));
-    assert!(!fresh.join("model.ckpt").exists());
+    assert!(!fresh.exists(), "the folder the failed run created is gone");
+}
+
+#[test]
+fn two_runs_started_at_once_into_one_folder_lose_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    let out = dir.path().join("shared");
+    let start = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_neurite"));
+        cmd.arg("train").arg("--train-data").arg(&data).arg("--out").arg(&out);
+        cmd.args(["--epochs", "2", "--hidden", "16", "--quiet"]);
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("starts")
+    };
+    let (a, b) = (start(), start());
+    let (a, b) = (a.wait_with_output().expect("ends"), b.wait_with_output().expect("ends"));
+    let mut codes = [a.status.code(), b.status.code()];
+    codes.sort();
+    assert_eq!(codes, [Some(0), Some(2)], "one run writes, the other is refused: {} / {}", stderr(&a), stderr(&b));
+    let refused = if a.status.code() == Some(2) { &a } else { &b };
+    let err = stderr(refused);
+    assert!(
+        err.contains("another run is writing there") || err.contains("already holds another run's model.ckpt"),
+        "{err}"
+    );
+    // The folder holds one whole run: two epochs of metrics, no lock, no temporary file.
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).expect("metrics");
+    assert_eq!(metrics.lines().count(), 3, "{metrics}");
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .expect("list")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["curves.png", "metrics.csv", "model.ckpt", "recipe.toml", "timing.csv"]);
 }

@@ -125,11 +125,13 @@ impl OutputDir {
         &self.path
     }
 
-    /// Whether `input` (a file the run reads) is one of the files the run writes, other than the
-    /// checkpoint it resumes.
-    pub fn would_overwrite(&self, input: &Path, resuming: Option<&Path>) -> bool {
-        self.written_files().iter().any(|name| {
-            let output = self.path.join(name);
+    /// Whether `input` (a file a run reads) is one of the files a run writing into `dir` (the
+    /// learner's files and `extra_files`) would replace, other than the checkpoint it resumes.
+    /// Checked before a folder is claimed, so that such a run is refused before it starts.
+    pub fn would_overwrite(dir: &Path, extra_files: &[&str], input: &Path, resuming: Option<&Path>) -> bool {
+        let learner_files = [CHECKPOINT_FILE, BEST_FILE, METRICS_FILE, TIMING_FILE, CURVES_FILE];
+        learner_files.iter().chain(extra_files).any(|name| {
+            let output = dir.join(name);
             same_file(input, &output) && !(*name == CHECKPOINT_FILE && resuming.is_some_and(|r| same_file(r, &output)))
         })
     }
