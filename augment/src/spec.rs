@@ -309,7 +309,7 @@ fn split_items(spec: &str) -> Result<Vec<String>, SpecError> {
                 previous.push(',');
                 previous.push_str(token);
             }
-            _ if token.is_empty() => return Err(SpecError::EmptyItem { spec: spec.to_string() }),
+            _ if token.is_empty() => return Err(SpecError::EmptyItem { spec: shown(spec) }),
             _ => items.push(token.to_string()),
         }
     }
@@ -476,8 +476,14 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Text from the spec as an error message quotes it: control characters (a line break) escaped,
+/// so the message stays one line.
+fn shown(text: &str) -> String {
+    text.escape_debug().to_string()
+}
+
 fn bad(item: &str, problem: String) -> SpecError {
-    SpecError::BadItem { item: item.to_string(), problem }
+    SpecError::BadItem { item: shown(item), problem: shown(&problem) }
 }
 
 /// Parses one item (`name[:args][@p]`) into a transform.
@@ -503,7 +509,7 @@ pub fn parse_transform(item: &str) -> Result<Box<dyn Transform>, SpecError> {
     let Some(entry) = TABLE.iter().find(|e| e.name == name) else {
         let closest = NAMES.iter().min_by_key(|n| distance(name, n)).filter(|n| distance(name, n) <= 2);
         return Err(SpecError::UnknownTransform {
-            name: name.to_string(),
+            name: shown(name),
             suggestion: closest.map_or(String::new(), |n| format!("; did you mean `{n}`?")),
             known: NAMES.join(", "),
         });
@@ -563,6 +569,12 @@ mod tests {
     fn arguments_glue_back_onto_their_item() {
         let items = split_items("bilateral-blur:2,0.2,flip,resize:8x8,nearest,erase:0.3,random@0.5,noise").unwrap();
         assert_eq!(items, ["bilateral-blur:2,0.2", "flip", "resize:8x8,nearest", "erase:0.3,random@0.5", "noise"]);
+    }
+
+    #[test]
+    fn errors_quote_a_line_break_as_an_escape() {
+        let err = parse_pipeline("flip:0.\n5").unwrap_err().to_string();
+        assert_eq!(err, "augment: `flip:0.\\n5`: expected a number for p, got `0.\\n5`");
     }
 
     #[test]

@@ -207,7 +207,10 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         train_case(&["--train-data", "{dir}/badlabels"], "label 12 at index 7 is not in 0..10"),
         train_case(&["--train-data", "{dir}/badgzip"], "gzip"),
         train_case(&["--train-data", "{dir}/bad.csv"], "bad.csv: line 3, column 3: `300` is not a pixel value 0–255"),
-        train_case(&["--train-data", "{dir}/quoted.csv"], "column 10: `55 12,1,2,3,4,5,6,7,8,9` is not a pixel value"),
+        train_case(
+            &["--train-data", "{dir}/quoted.csv"],
+            "column 10: `55\\n12,1,2,3,4,5,6,7,8,9` is not a pixel value",
+        ),
         train_case(&["--train-data", "{dir}/empty-folder"], "empty-folder: neither IDX files"),
         train_case(&["--test-data", "{dir}/small"], "images are 20×20 grey, the model takes 28×28"),
         train_case(&["--test-data", "{dir}/nowhere"], "nowhere: No such file or directory"),

@@ -325,9 +325,9 @@ fn read_csv(path: &Path) -> Result<LabelledData, LoadError> {
         if index == 0 && first.parse::<i64>().is_err() {
             continue; // a header row
         }
-        let label: u8 = first
-            .parse()
-            .map_err(|_| invalid(format!("{shown}: line {line}: label `{first}` is not a whole number 0–255")))?;
+        let label: u8 = first.parse().map_err(|_| {
+            invalid(format!("{shown}: line {line}: label `{}` is not a whole number 0–255", first.escape_debug()))
+        })?;
         let count = record.len() - 1;
         match width {
             None if count == 0 => return Err(invalid(format!("{shown}: line {line}: a label but no pixel values"))),
@@ -342,7 +342,7 @@ fn read_csv(path: &Path) -> Result<LabelledData, LoadError> {
                 invalid(format!(
                     "{shown}: line {line}, column {}: `{}` is not a pixel value 0–255",
                     column + 2,
-                    field.trim()
+                    field.trim().escape_debug()
                 ))
             })?;
             pixels.push(value);

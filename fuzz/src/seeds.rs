@@ -163,6 +163,18 @@ fn csv_files() {
     write("csv", "four-4x4.csv", rows.as_bytes());
 }
 
+/// Pipeline specs: the typical one, and every transform with its arguments spelled out.
+fn augment_specs() {
+    write("augment", "typical.txt", neurite_augment::spec::TYPICAL.as_bytes());
+    write(
+        "augment",
+        "every-op.txt",
+        b"flip:0.5,vflip@0.5,translate:3,edge,crop:pad=2,fill=reflect,resized-crop:0.5,0.8,resize:8x6,nearest,\
+brightness:0.1,brightness-mul:0.2,contrast:0.3,erase:0.5,random,gaussian-blur:1.5,7,median-blur:3,\
+bilateral-blur:1,0.1,pca-noise:0.1,noise:0.05@0.5,salt-pepper:0.02",
+    );
+}
+
 /// Writes every corpus, then ends the process before libFuzzer starts fuzzing.
 fn write_all_and_exit() {
     checkpoints();
@@ -171,6 +183,7 @@ fn write_all_and_exit() {
     recipes();
     images();
     csv_files();
+    augment_specs();
     std::process::exit(0);
 }
 

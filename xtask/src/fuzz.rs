@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use anyhow::{Context, Result, bail};
 
 /// The fuzz targets, in the order they run.
-pub const TARGETS: [&str; 6] = ["checkpoint", "safetensors", "idx", "recipe", "image", "csv"];
+pub const TARGETS: [&str; 7] = ["checkpoint", "safetensors", "idx", "recipe", "image", "csv", "augment"];
 
 /// The bin of `fuzz/` that writes the seed corpora instead of fuzzing.
 const SEEDS_BIN: &str = "seeds";
