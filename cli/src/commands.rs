@@ -179,7 +179,7 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
         loaded.class_names.join(" ")
     );
     if let Some(epoch) = loaded.checkpoint.metadata(EPOCH_KEY) {
-        println!("epochs trained: {epoch}");
+        println!("epochs trained: {}", escape_controls(epoch));
     }
     let last = loaded.checkpoint.metadata(METRICS_KEY).and_then(|m| metrics::parse_csv(m).ok()?.pop());
     if let Some(r) = last {
@@ -215,10 +215,12 @@ pub fn augment(args: &AugmentArgs) -> anyhow::Result<()> {
         return Err(usage(format!("--out {} is the image being previewed; choose another file", args.out.display())));
     }
     let source = read_image(&args.image, Channels::Auto, &DecodeLimits::DEFAULT).usage()?;
-    // The tiles and the grid they are laid out in, each the source's size.
+    // The tiles and the grid they are laid out in, each the source's size, and the largest image
+    // a transform makes on the way (a resize).
     let tiles = pipeline.len() as u64 + 1;
-    let held = tiles.saturating_mul(2).saturating_mul(source.size().len() as u64).saturating_mul(4);
-    crate::budget()?.check(format!("a preview of {tiles} tiles"), held).usage()?;
+    let largest = pipeline.steps().iter().map(|t| t.output_size(source.size()).len() as u64).max().unwrap_or(0);
+    let values = tiles.saturating_mul(2).saturating_mul(source.size().len() as u64).saturating_add(largest);
+    crate::budget()?.check(format!("a preview of {tiles} tiles"), values.saturating_mul(4)).usage()?;
     let grid = preview(&source, pipeline.steps(), args.seed);
     write_png(grid.as_slice(), grid.size(), &args.out).usage()?;
     let size = grid.size();

@@ -370,6 +370,16 @@ fn budgets_from_the_environment_and_non_utf8_paths_are_bad_input_too() {
     check(run("lots"), "NEURITE_MEMORY_BUDGET: `lots` is not a size");
     check(run("1M"), "more than the budget of 1.0 MiB");
     assert!(!out.exists(), "no output folder for a refused run");
+    let digit = dir.path().join("digit.png");
+    write_digit_png(&digit, 3, false, 28, 28, false);
+    let o = neurite()
+        .env("NEURITE_MEMORY_BUDGET", "100M")
+        .arg("augment")
+        .arg(&digit)
+        .args(["--ops", "resize:8192x8192", "--out"])
+        .arg(dir.path().join("grid.png"))
+        .output();
+    check(o.expect("runs"), "a preview of 2 tiles needs 256.0 MiB of memory, more than the budget of 100.0 MiB");
     #[cfg(unix)]
     {
         use std::os::unix::ffi::OsStrExt;

@@ -11,7 +11,7 @@
 use std::fmt::Debug;
 
 pub use crate::kernel_ops::{BiasAct, BinaryOp, ReduceOp, UnaryOp};
-pub use crate::kernel_specs::{Conv2dSpec, MatmulSpec, Pool2dSpec};
+pub use crate::kernel_specs::{Conv2dSpec, MatmulSpec, Pool2dSpec, window_positions};
 use crate::reference;
 use crate::shape::Shape;
 

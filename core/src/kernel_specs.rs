@@ -4,6 +4,16 @@
 
 use crate::shape::Shape;
 
+/// How many positions a window of `kernel` takes along a side of `len` padded by `padding` at
+/// each end, `stride` apart: `(len + 2·padding − kernel) / stride + 1`, computed with checked
+/// arithmetic. `None` when the padded side overflows, is shorter than the window, or the stride
+/// is 0. The one formula of convolution and pooling sizes.
+pub fn window_positions(len: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
+    let padded = padding.checked_mul(2)?.checked_add(len)?;
+    let room = padded.checked_sub(kernel)?;
+    Some(room.checked_div(stride)? + 1)
+}
+
 /// A (batched) matrix product `out[b] = op(lhs[b]) · op(rhs[b])`, `out` being `[batch, m, n]`.
 ///
 /// `lhs` holds `[m, k]` per batch item, or `[k, m]` when `lhs_transposed`; `rhs` holds `[k, n]`, or
@@ -97,12 +107,14 @@ pub struct Conv2dSpec {
 impl Conv2dSpec {
     /// Output height: (H + 2·pad − kh) / stride + 1.
     pub fn out_h(&self) -> usize {
-        (self.height + 2 * self.padding.0 - self.kernel_h) / self.stride.0 + 1
+        window_positions(self.height, self.kernel_h, self.stride.0, self.padding.0)
+            .expect("conv2d: the spec's window fits its padded input")
     }
 
     /// Output width: (W + 2·pad − kw) / stride + 1.
     pub fn out_w(&self) -> usize {
-        (self.width + 2 * self.padding.1 - self.kernel_w) / self.stride.1 + 1
+        window_positions(self.width, self.kernel_w, self.stride.1, self.padding.1)
+            .expect("conv2d: the spec's window fits its padded input")
     }
 
     /// Rows of one image's column matrix: C·kh·kw.
@@ -158,12 +170,14 @@ pub struct Pool2dSpec {
 impl Pool2dSpec {
     /// Output height: (H + 2·pad − k) / stride + 1.
     pub fn out_h(&self) -> usize {
-        (self.height + 2 * self.padding.0 - self.kernel.0) / self.stride.0 + 1
+        window_positions(self.height, self.kernel.0, self.stride.0, self.padding.0)
+            .expect("pool2d: the spec's window fits its padded input")
     }
 
     /// Output width: (W + 2·pad − k) / stride + 1.
     pub fn out_w(&self) -> usize {
-        (self.width + 2 * self.padding.1 - self.kernel.1) / self.stride.1 + 1
+        window_positions(self.width, self.kernel.1, self.stride.1, self.padding.1)
+            .expect("pool2d: the spec's window fits its padded input")
     }
 
     /// `[N, C, H, W]`

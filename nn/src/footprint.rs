@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use neurite_core::backend::window_positions;
+
 use crate::spec::{LayerSpec, SpecError, state_values, validate};
 
 /// What a network needs for one input shape.
@@ -195,14 +197,14 @@ fn layer_output(index: &str, spec: &LayerSpec, input: &[usize]) -> Result<(Vec<u
     Ok((out, held))
 }
 
-/// How many positions a window of `kernel` takes along a side of `len` padded by `padding` on
-/// each end, `stride` apart.
+/// [`window_positions`], with the reason when there are none.
 fn window_count(len: usize, kernel: usize, stride: usize, padding: usize) -> Result<usize, String> {
-    let padded = padding.checked_mul(2).and_then(|p| p.checked_add(len)).ok_or("the padding overflows")?;
-    if padded < kernel {
-        return Err(format!("a window of {kernel} does not fit a side of {len} padded by {padding}"));
-    }
-    Ok((padded - kernel) / stride + 1)
+    window_positions(len, kernel, stride, padding).ok_or_else(|| {
+        match padding.checked_mul(2).and_then(|p| p.checked_add(len)) {
+            None => "the padding overflows".to_string(),
+            Some(_) => format!("a window of {kernel} does not fit a side of {len} padded by {padding}"),
+        }
+    })
 }
 
 /// The most memory a command may plan to use: networks, batches and images are checked against

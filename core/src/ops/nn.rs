@@ -2,7 +2,7 @@
 //! log-softmax + negative log-likelihood loss, 2-D convolution and pooling. Layers that use them
 //! live in `neurite-nn`.
 
-use crate::backend::{Backend, BiasAct, Conv2dSpec, Pool2dSpec};
+use crate::backend::{Backend, BiasAct, Conv2dSpec, Pool2dSpec, window_positions};
 use crate::check;
 use crate::shape::Shape;
 use crate::tensor::{Backward, Tensor};
@@ -209,10 +209,15 @@ impl<B: Backend> Tensor<B> {
         if stride.0 == 0 || stride.1 == 0 {
             check::fail("conv2d", format_args!("stride {stride:?} must be positive"));
         }
-        if x[2] + 2 * padding.0 < w[2] || x[3] + 2 * padding.1 < w[3] {
+        let fits = |len, k, s, p| window_positions(len, k, s, p).is_some();
+        if !fits(x[2], w[2], stride.0, padding.0) || !fits(x[3], w[3], stride.1, padding.1) {
             check::fail(
                 "conv2d",
-                format_args!("kernel {} is larger than the padded input {}", weight.shape(), self.shape()),
+                format_args!(
+                    "kernel {} is larger than the input {} padded by {padding:?}",
+                    weight.shape(),
+                    self.shape()
+                ),
             );
         }
         let spec = Conv2dSpec {
@@ -275,10 +280,14 @@ impl<B: Backend> Tensor<B> {
         if kernel.0 == 0 || kernel.1 == 0 || stride.0 == 0 || stride.1 == 0 {
             check::fail(name, format_args!("kernel {kernel:?} and stride {stride:?} must be positive"));
         }
-        if x[2] + 2 * padding.0 < kernel.0 || x[3] + 2 * padding.1 < kernel.1 {
-            check::fail(name, format_args!("window {kernel:?} is larger than the padded input {}", self.shape()));
+        let fits = |len, k, s, p| window_positions(len, k, s, p).is_some();
+        if !fits(x[2], kernel.0, stride.0, padding.0) || !fits(x[3], kernel.1, stride.1, padding.1) {
+            check::fail(
+                name,
+                format_args!("window {kernel:?} is larger than the input {} padded by {padding:?}", self.shape()),
+            );
         }
-        if padding.0 * 2 > kernel.0 || padding.1 * 2 > kernel.1 {
+        if padding.0 > kernel.0 / 2 || padding.1 > kernel.1 / 2 {
             check::fail(name, format_args!("padding {padding:?} must be at most half the window {kernel:?}"));
         }
         Pool2dSpec { batch: x[0], channels: x[1], height: x[2], width: x[3], kernel, stride, padding }

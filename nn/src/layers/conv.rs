@@ -2,6 +2,7 @@
 //! padding, weight `[out, in, kh, kw]` as in PyTorch. The kernel work (im2col + matmul) is the
 //! backend's, the gradient core's `conv2d` op's.
 
+use neurite_core::backend::window_positions;
 use neurite_core::{Backend, BiasAct, Rng, Tensor};
 
 use crate::init::Init;
@@ -159,8 +160,8 @@ impl<B: Backend> Module<B> for Conv2d<B> {
             [n, _, h, wd] => vec![
                 *n,
                 w[0],
-                (h + 2 * self.padding.0).saturating_sub(w[2]) / self.stride.0 + 1,
-                (wd + 2 * self.padding.1).saturating_sub(w[3]) / self.stride.1 + 1,
+                window_positions(*h, w[2], self.stride.0, self.padding.0).unwrap_or(0),
+                window_positions(*wd, w[3], self.stride.1, self.padding.1).unwrap_or(0),
             ],
             _ => input.to_vec(),
         }

@@ -1,6 +1,7 @@
 //! Max and average pooling over 2-D windows of `[n, c, h, w]` inputs. The stride defaults to the
 //! window (non-overlapping), as in PyTorch. No parameters.
 
+use neurite_core::backend::window_positions;
 use neurite_core::{Backend, Tensor};
 
 use crate::module::Module;
@@ -16,8 +17,8 @@ fn pooled_shape(
         [n, c, h, w] => vec![
             *n,
             *c,
-            (h + 2 * padding.0).saturating_sub(kernel.0) / stride.0 + 1,
-            (w + 2 * padding.1).saturating_sub(kernel.1) / stride.1 + 1,
+            window_positions(*h, kernel.0, stride.0, padding.0).unwrap_or(0),
+            window_positions(*w, kernel.1, stride.1, padding.1).unwrap_or(0),
         ],
         _ => input.to_vec(),
     }
