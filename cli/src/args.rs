@@ -8,7 +8,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::error::usage;
-use crate::recipe::{BatchSize, ModelKind, Recipe, parse_hidden};
+use neurite_optim::ScheduleSpec;
+
+use crate::backend::BackendKind;
+use crate::recipe::{
+    ActivationKind, BatchSize, InitChoice, ModelKind, MonitorKind, OptimizerKind, Recipe, parse_hidden,
+};
 
 /// `neurite`: train, evaluate and explore neural networks on the CPU.
 #[derive(Debug, Parser)]
@@ -53,30 +58,67 @@ pub struct TrainArgs {
     /// TOML recipe with any of the settings below (keys as the flags, without the dashes).
     #[arg(long, value_name = "FILE")]
     pub recipe: Option<PathBuf>,
-    /// Network: mlp or cnn [default: mlp].
+    /// Network [default: mlp].
     #[arg(long, value_name = "KIND")]
     pub model: Option<ModelKind>,
     /// Hidden layer widths of the MLP, comma-separated [default: 512,256].
     #[arg(long, value_name = "W,W,...")]
     pub hidden: Option<String>,
-    /// relu, sigmoid, tanh or leaky-relu [default: relu].
+    /// Hidden activation [default: relu].
     #[arg(long, value_name = "NAME")]
-    pub activation: Option<String>,
-    /// Weight initializer: he, xavier, normal:STD or zeros [default: he].
+    pub activation: Option<ActivationKind>,
+    /// Weight initializer: he, xavier, zeros or normal:STD [default: he].
     #[arg(long, value_name = "NAME")]
-    pub init: Option<String>,
-    /// sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw [default: adam].
+    pub init: Option<InitChoice>,
+    /// Optimizer [default: adam].
     #[arg(long, value_name = "NAME")]
-    pub optimizer: Option<String>,
-    /// Learning rate [default: 0.001].
+    pub optimizer: Option<OptimizerKind>,
+    /// Learning rate, the base rate of a schedule [default: 0.001].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub lr: Option<f32>,
+    /// Learning-rate schedule.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        help = "Learning-rate schedule by epoch: constant, step:EVERY,GAMMA, exp:GAMMA, cosine:MIN_LR or plateau:FACTOR,PATIENCE [default: constant]."
+    )]
+    pub schedule: Option<ScheduleSpec>,
+    /// Epochs of linear warm-up before the schedule [default: 0].
+    #[arg(long, value_name = "N")]
+    pub warmup: Option<usize>,
+    /// Momentum of momentum and nesterov [default: 0.9].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub momentum: Option<f32>,
+    /// Adam's and AdamW's beta1 [default: 0.9].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub beta1: Option<f32>,
+    /// Adam's and AdamW's beta2 [default: 0.999].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub beta2: Option<f32>,
+    /// The optimizer's weight decay (decoupled for adamw, whose default is 0.01) [default: 0].
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub weight_decay: Option<f32>,
+    /// Clip the gradients' global norm to F.
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub clip_norm: Option<f32>,
+    /// Clip every gradient value to ±F.
+    #[arg(long, value_name = "F", allow_negative_numbers = true)]
+    pub clip_value: Option<f32>,
     /// Samples per step, or `full` for full-batch gradient descent [default: 64].
     #[arg(long, value_name = "N|full", allow_negative_numbers = true)]
     pub batch_size: Option<BatchSize>,
     /// Total passes over the training set (with --resume: the epoch to stop after) [default: 20].
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
+    /// Stop when --monitor has not improved for N epochs.
+    #[arg(long, value_name = "N")]
+    pub early_stopping: Option<usize>,
+    /// The metric --early-stopping and --keep-best watch [default: val-loss].
+    #[arg(long, value_name = "METRIC")]
+    pub monitor: Option<MonitorKind>,
+    /// Also write best.ckpt, the epoch with the best --monitor.
+    #[arg(long)]
+    pub keep_best: bool,
     /// L1 penalty λ on the weights (λ·Σ|w|) [default: 0].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub l1: Option<f32>,
@@ -106,12 +148,15 @@ pub struct TrainArgs {
     /// Fraction of the training data held out for validation [default: 0.1].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub val_split: Option<f32>,
+    /// Train a colour image folder as grey images.
+    #[arg(long)]
+    pub grey: bool,
     /// Seed of everything random: initialisation, split, order, dropout, augmentation [default: 1].
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
-    /// simd or cpu [default: simd].
+    /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
-    pub backend: Option<String>,
+    pub backend: Option<BackendKind>,
     /// Output folder.
     #[arg(
         long,
@@ -136,9 +181,6 @@ impl TrainArgs {
     /// # Errors
     /// A usage error for a malformed `--hidden`.
     pub fn apply(&self, recipe: &mut Recipe) -> anyhow::Result<()> {
-        if let Some(v) = self.model {
-            recipe.model = v;
-        }
         if let Some(v) = &self.hidden {
             recipe.hidden = parse_hidden(v).map_err(|e| usage(format!("--hidden: {e}")))?;
         }
@@ -149,7 +191,8 @@ impl TrainArgs {
                 }
             )*};
         }
-        set!(activation, init, optimizer, lr, batch_size, epochs, l1, l2, dropout, augment, val_split, seed, backend);
+        set!(model, activation, init, optimizer, lr, schedule, warmup, momentum, beta1, beta2, batch_size, epochs);
+        set!(monitor, l1, l2, dropout, augment, val_split, seed, backend);
         macro_rules! set_some {
             ($($field:ident),*) => {$(
                 if self.$field.is_some() {
@@ -157,8 +200,10 @@ impl TrainArgs {
                 }
             )*};
         }
-        set_some!(train_data, test_data, out, resume, threads);
+        set_some!(weight_decay, clip_norm, clip_value, early_stopping, train_data, test_data, out, resume, threads);
         recipe.batch_norm |= self.batch_norm;
+        recipe.keep_best |= self.keep_best;
+        recipe.grey |= self.grey;
         recipe.quiet |= self.quiet;
         Ok(())
     }
@@ -167,18 +212,18 @@ impl TrainArgs {
 /// Flags of `neurite eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Checkpoint written by `neurite train`.
-    #[arg(long, value_name = "CKPT")]
-    pub model: PathBuf,
+    /// Checkpoint written by `neurite train` (or `neurite import`).
+    #[arg(long, alias = "model", value_name = "CKPT")]
+    pub checkpoint: PathBuf,
     /// Data: IDX folder or file, image folder or CSV file.
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,
     /// Print exactly one JSON object on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
-    /// simd or cpu [default: simd].
+    /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
-    pub backend: Option<String>,
+    pub backend: Option<BackendKind>,
     /// Worker threads [default: all cores].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
@@ -187,26 +232,26 @@ pub struct EvalArgs {
 /// Flags of `neurite predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Checkpoint written by `neurite train`.
-    #[arg(long, value_name = "CKPT")]
-    pub model: PathBuf,
+    /// Checkpoint written by `neurite train` (or `neurite import`).
+    #[arg(long, alias = "model", value_name = "CKPT")]
+    pub checkpoint: PathBuf,
     /// PNG or JPEG images.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
     /// Invert the images first (dark digits on a light background, unlike MNIST's).
     #[arg(long)]
     pub invert: bool,
-    /// simd or cpu [default: simd].
+    /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
-    pub backend: Option<String>,
+    pub backend: Option<BackendKind>,
 }
 
 /// Flags of `neurite export`.
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// Checkpoint written by `neurite train`.
-    #[arg(long, value_name = "CKPT")]
-    pub model: PathBuf,
+    /// Checkpoint written by `neurite train` (or `neurite import`).
+    #[arg(long, alias = "model", value_name = "CKPT")]
+    pub checkpoint: PathBuf,
     /// The safetensors file to write.
     #[arg(long, value_name = "FILE.safetensors")]
     pub out: PathBuf,
@@ -215,9 +260,9 @@ pub struct ExportArgs {
 /// Flags of `neurite info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Checkpoint written by `neurite train`.
-    #[arg(long, value_name = "CKPT")]
-    pub model: PathBuf,
+    /// Checkpoint written by `neurite train` (or `neurite import`).
+    #[arg(long, alias = "model", value_name = "CKPT")]
+    pub checkpoint: PathBuf,
 }
 
 /// Flags of `neurite augment`.
@@ -256,9 +301,9 @@ pub struct ExperimentArgs {
     /// Seed of everything random.
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
-    /// simd or cpu [default: simd].
+    /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
-    pub backend: Option<String>,
+    pub backend: Option<BackendKind>,
     /// Test data (IDX folder) [default: ../shared/data/mnist when present, else held-out digits].
     #[arg(long, value_name = "PATH")]
     pub test_data: Option<PathBuf>,
@@ -327,17 +372,23 @@ mod tests {
         for value in [
             r.model.to_string(),
             hidden,
-            r.activation,
-            r.init,
-            r.optimizer,
+            r.activation.to_string(),
+            r.init.to_string(),
+            r.optimizer.to_string(),
             r.lr.to_string(),
+            r.schedule.to_string(),
+            r.warmup.to_string(),
+            r.momentum.to_string(),
+            r.beta1.to_string(),
+            r.beta2.to_string(),
             r.batch_size.to_string(),
             r.epochs.to_string(),
+            r.monitor.to_string(),
             r.dropout.to_string(),
             r.augment,
             r.val_split.to_string(),
             r.seed.to_string(),
-            r.backend,
+            r.backend.to_string(),
         ] {
             assert!(help.contains(&format!("[default: {value}]")), "[default: {value}] missing from\n{help}");
         }
@@ -358,6 +409,7 @@ mod tests {
         assert!(line.starts_with("error: invalid value 'abc' for '--lr <F>'"), "{line}");
         assert!(!line.contains('\n'));
         let err = parse(&["train", "--model", "rnn"]).unwrap_err();
-        assert!(clap_error_line(&err).contains("unknown model `rnn`; choose mlp or cnn"));
+        let line = clap_error_line(&err);
+        assert!(line.contains("invalid value 'rnn' for '--model <KIND>' [possible values: mlp, cnn]"), "{line}");
     }
 }

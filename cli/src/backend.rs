@@ -1,8 +1,9 @@
 //! The one place that names a backend. With both features compiled in (the default), a run picks
 //! one with `--backend cpu|simd`; `dispatch!` instantiates the generic code for each.
 
-/// Backends compiled into this binary.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The backends a binary may have (`--backend`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
 pub enum BackendKind {
     /// `neurite-backend-simd`: matrixmultiply sgemm and AVX2 kernels.
     Simd,
@@ -16,22 +17,16 @@ impl BackendKind {
         if cfg!(feature = "simd") { BackendKind::Simd } else { BackendKind::Cpu }
     }
 
-    /// Parses `cpu` or `simd`, checking that it was compiled in.
+    /// Checks that this backend was compiled into the binary.
     ///
     /// # Errors
-    /// A message naming the backends this binary has.
-    pub fn parse(name: &str) -> Result<BackendKind, String> {
-        let kind = match name {
-            "simd" => BackendKind::Simd,
-            "cpu" => BackendKind::Cpu,
-            other => {
-                return Err(format!("unknown backend `{other}`; this binary has: {}", Self::available().join(", ")));
-            }
-        };
-        if !Self::available().contains(&kind.name()) {
+    /// A message saying how to build it in.
+    pub fn check_compiled_in(self) -> Result<BackendKind, String> {
+        let name = self.name();
+        if !Self::available().contains(&name) {
             return Err(format!("backend `{name}` is not compiled in; rebuild with `--features {name}`"));
         }
-        Ok(kind)
+        Ok(self)
     }
 
     /// `"simd"` or `"cpu"`.
@@ -52,6 +47,12 @@ impl BackendKind {
             v.push("cpu");
         }
         v
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 

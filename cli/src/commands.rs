@@ -18,11 +18,8 @@ use crate::dispatch;
 use crate::error::{UsageExt, usage};
 use crate::train::RECIPE_KEY;
 
-fn backend_of(name: &Option<String>) -> anyhow::Result<BackendKind> {
-    match name {
-        Some(name) => BackendKind::parse(name).usage(),
-        None => Ok(BackendKind::default_kind()),
-    }
+fn backend_of(kind: Option<BackendKind>) -> anyhow::Result<BackendKind> {
+    kind.unwrap_or_else(BackendKind::default_kind).check_compiled_in().usage()
 }
 
 /// Runs `neurite eval`.
@@ -30,7 +27,7 @@ fn backend_of(name: &Option<String>) -> anyhow::Result<BackendKind> {
 /// # Errors
 /// A usage error for an unreadable checkpoint or data, or data that does not fit the model.
 pub fn eval(args: &EvalArgs) -> anyhow::Result<()> {
-    let kind = backend_of(&args.backend)?;
+    let kind = backend_of(args.backend)?;
     crate::set_threads(args.threads)?;
     dispatch!(kind, eval_on::<_>(args))
 }
@@ -51,7 +48,7 @@ struct EvalReport<'a> {
 
 fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     let budget = crate::budget()?;
-    let mut loaded = TrainedModel::<B>::load(&args.model, budget).usage()?;
+    let mut loaded = TrainedModel::<B>::load(&args.checkpoint, budget).usage()?;
     let data = neurite_data::load(&args.data, Role::Test, loaded.input).usage()?;
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
@@ -64,7 +61,7 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
             per_class_accuracy: e.per_class_accuracy(),
             confusion: &e.confusion,
             classes: &loaded.class_names,
-            model: args.model.display().to_string(),
+            model: args.checkpoint.display().to_string(),
             data: &data.origin,
             backend: B::name(),
         };
@@ -72,7 +69,7 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("backend: {}", B::name());
-    println!("model: {} ({} classes)", args.model.display(), loaded.classes());
+    println!("model: {} ({} classes)", args.checkpoint.display(), loaded.classes());
     println!("data: {} ({} samples)", data.origin, e.samples);
     println!("accuracy: {:.4}", e.accuracy);
     println!("loss: {:.4}", e.loss);
@@ -95,13 +92,13 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
 /// # Errors
 /// A usage error for an unreadable checkpoint or image.
 pub fn predict(args: &PredictArgs) -> anyhow::Result<()> {
-    let kind = backend_of(&args.backend)?;
+    let kind = backend_of(args.backend)?;
     dispatch!(kind, predict_on::<_>(args))
 }
 
 fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     let budget = crate::budget()?;
-    let loaded = TrainedModel::<B>::load(&args.model, budget).usage()?;
+    let loaded = TrainedModel::<B>::load(&args.checkpoint, budget).usage()?;
     let input = loaded.input;
     // Every image is read (and resized to the model's input) before anything is printed.
     let held = (args.images.len() as u64).saturating_mul(input.len() as u64).saturating_mul(4);
@@ -109,7 +106,7 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     let channels = match input.channels {
         1 => Channels::Grey,
         3 => Channels::Rgb,
-        c => return Err(usage(format!("{}: the model takes {c}-channel images", args.model.display()))),
+        c => return Err(usage(format!("{}: the model takes {c}-channel images", args.checkpoint.display()))),
     };
     // Read every image before printing anything, so a bad one fails the command cleanly.
     let mut images = Vec::with_capacity(args.images.len());
@@ -146,13 +143,13 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
 /// # Errors
 /// A usage error for an unreadable checkpoint or an unwritable output file.
 pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
-    if neurite_train::same_file(&args.out, &args.model) {
+    if neurite_train::same_file(&args.out, &args.checkpoint) {
         return Err(usage(format!(
             "--out {} is the checkpoint being exported; choose another file",
             args.out.display()
         )));
     }
-    let loaded = TrainedModel::<Host>::load(&args.model, crate::budget()?).usage()?;
+    let loaded = TrainedModel::<Host>::load(&args.checkpoint, crate::budget()?).usage()?;
     neurite_nn::export_safetensors(&loaded.model, &loaded.preprocessing, &args.out).usage()?;
     println!(
         "wrote {} ({} tensors, {} parameters)",
@@ -168,9 +165,9 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
 /// # Errors
 /// A usage error for an unreadable checkpoint.
 pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
-    let loaded = TrainedModel::<Host>::load(&args.model, crate::budget()?).usage()?;
+    let loaded = TrainedModel::<Host>::load(&args.checkpoint, crate::budget()?).usage()?;
     let i = loaded.input;
-    println!("checkpoint: {}", args.model.display());
+    println!("checkpoint: {}", args.checkpoint.display());
     println!(
         "input: {}×{} with {} channel(s); classes: {}",
         i.width,

@@ -74,10 +74,7 @@ fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let backend = match &args.backend {
-        Some(name) => BackendKind::parse(name).usage()?,
-        None => BackendKind::default_kind(),
-    };
+    let backend = args.backend.unwrap_or_else(BackendKind::default_kind).check_compiled_in().usage()?;
     let options = neurite_experiments::ExperimentOptions {
         out: args.out.clone().unwrap_or_else(|| "runs/experiments".into()),
         quick: args.quick,

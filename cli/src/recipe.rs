@@ -1,15 +1,21 @@
-//! Training recipes: every setting of `neurite train` in one serde struct, read from TOML
-//! (`--recipe FILE`), overridden by flags, validated, and written back beside the run's outputs
-//! (`recipe.toml`) so the run can be repeated exactly. Unknown keys and wrong types are errors.
+//! Training recipes: every setting of `neurite train` that changes its numbers, in one serde
+//! struct read from TOML (`--recipe FILE`), overridden by flags, validated, and written back beside
+//! the run's outputs (`recipe.toml`) so the run can be repeated exactly. Display and machine
+//! settings (`quiet`, `threads`) and where the run goes (`out`, `resume`) are flags that a recipe
+//! may set but a run never writes. Unknown keys and wrong types are errors. Every choice is an
+//! enum that clap lists in `--help` and serde reads from the same names.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use neurite_optim::ScheduleSpec;
 pub use neurite_train::BatchSize;
 use serde::{Deserialize, Serialize};
 
+use crate::backend::BackendKind;
+
 /// Which network `neurite train` builds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelKind {
     /// Fully connected: flatten, hidden layers, one output per class.
@@ -18,23 +24,113 @@ pub enum ModelKind {
     Cnn,
 }
 
-impl std::str::FromStr for ModelKind {
+/// The hidden layers' activation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActivationKind {
+    /// max(x, 0).
+    Relu,
+    /// 1/(1 + e⁻ˣ).
+    Sigmoid,
+    /// tanh x.
+    Tanh,
+    /// x, or 0.01x below 0.
+    LeakyRelu,
+}
+
+/// The optimizer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerKind {
+    /// Plain gradient descent.
+    Sgd,
+    /// Momentum.
+    Momentum,
+    /// Nesterov momentum.
+    Nesterov,
+    /// AdaGrad.
+    Adagrad,
+    /// RMSProp.
+    Rmsprop,
+    /// Adam.
+    Adam,
+    /// Adam with decoupled weight decay.
+    Adamw,
+}
+
+/// The validation metric early stopping and `keep-best` watch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MonitorKind {
+    /// Validation loss, lower is better.
+    ValLoss,
+    /// Validation accuracy, higher is better.
+    ValAcc,
+}
+
+/// Names as clap and serde spell them (`leaky-relu`), for messages and `--help` defaults.
+macro_rules! display_as_value {
+    ($($ty:ty),*) => {$(
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let value = clap::ValueEnum::to_possible_value(self).expect("no variant is skipped");
+                f.write_str(value.get_name())
+            }
+        }
+    )*};
+}
+display_as_value!(ModelKind, ActivationKind, OptimizerKind, MonitorKind);
+
+/// The weight initializer: `he`, `xavier`, `zeros` or `normal:STD`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum InitChoice {
+    /// randn·√(2/n_in)
+    He,
+    /// randn/√n_in
+    Xavier,
+    /// All zeros.
+    Zeros,
+    /// N(0, σ²).
+    Normal(f32),
+}
+
+impl std::str::FromStr for InitChoice {
     type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<InitChoice, String> {
         match s {
-            "mlp" => Ok(ModelKind::Mlp),
-            "cnn" => Ok(ModelKind::Cnn),
-            other => Err(format!("unknown model `{other}`; choose mlp or cnn")),
+            "he" => Ok(InitChoice::He),
+            "xavier" => Ok(InitChoice::Xavier),
+            "zeros" => Ok(InitChoice::Zeros),
+            _ => match s.strip_prefix("normal:").map(str::parse::<f32>) {
+                Some(Ok(std)) if std.is_finite() && std > 0.0 => Ok(InitChoice::Normal(std)),
+                _ => Err(format!("unknown init `{s}`; choose he, xavier, zeros or normal:STD (STD > 0)")),
+            },
         }
     }
 }
 
-impl fmt::Display for ModelKind {
+impl fmt::Display for InitChoice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            ModelKind::Mlp => "mlp",
-            ModelKind::Cnn => "cnn",
-        })
+        match self {
+            InitChoice::He => f.write_str("he"),
+            InitChoice::Xavier => f.write_str("xavier"),
+            InitChoice::Zeros => f.write_str("zeros"),
+            InitChoice::Normal(std) => write!(f, "normal:{std}"),
+        }
+    }
+}
+
+impl TryFrom<String> for InitChoice {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        s.parse()
+    }
+}
+
+impl From<InitChoice> for String {
+    fn from(init: InitChoice) -> String {
+        init.to_string()
     }
 }
 
@@ -59,22 +155,44 @@ pub fn parse_hidden(s: &str) -> Result<Vec<usize>, String> {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
 pub struct Recipe {
-    /// `mlp` or `cnn`.
+    /// The network.
     pub model: ModelKind,
     /// Hidden layer widths of the MLP.
     pub hidden: Vec<usize>,
-    /// `relu`, `sigmoid`, `tanh` or `leaky-relu`.
-    pub activation: String,
-    /// `he`, `xavier`, `normal:STD` or `zeros`.
-    pub init: String,
-    /// `sgd`, `momentum`, `nesterov`, `adagrad`, `rmsprop`, `adam` or `adamw`.
-    pub optimizer: String,
-    /// Learning rate.
+    /// The hidden layers' activation.
+    pub activation: ActivationKind,
+    /// The weight initializer.
+    pub init: InitChoice,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
+    /// Learning rate (the base rate of a schedule).
     pub lr: f32,
+    /// How the learning rate changes from epoch to epoch.
+    pub schedule: ScheduleSpec,
+    /// Epochs of linear warm-up before the schedule.
+    pub warmup: usize,
+    /// Momentum γ of `momentum` and `nesterov`.
+    pub momentum: f32,
+    /// β₁ of Adam and AdamW.
+    pub beta1: f32,
+    /// β₂ of Adam and AdamW.
+    pub beta2: f32,
+    /// Weight decay λ of the optimizer (coupled; decoupled for AdamW, whose default is 0.01).
+    pub weight_decay: Option<f32>,
+    /// Clip the gradients' global norm to this.
+    pub clip_norm: Option<f32>,
+    /// Clip every gradient value to ±this.
+    pub clip_value: Option<f32>,
     /// Samples per step, or `full`.
     pub batch_size: BatchSize,
-    /// Passes over the training set.
+    /// Passes over the training set (with `resume`: the epoch to stop after).
     pub epochs: usize,
+    /// Stop when the watched metric has not improved for this many epochs.
+    pub early_stopping: Option<usize>,
+    /// The metric early stopping and `keep-best` watch.
+    pub monitor: MonitorKind,
+    /// Also write `best.ckpt`, the epoch with the best watched metric.
+    pub keep_best: bool,
     /// L1 penalty λ (Cost = L + λ‖w‖₁ over weights).
     pub l1: f32,
     /// L2 penalty λ (Cost = L + λ/2‖w‖² over weights).
@@ -91,21 +209,25 @@ pub struct Recipe {
     pub test_data: Option<PathBuf>,
     /// Fraction of the training data held out for validation.
     pub val_split: f32,
+    /// Train colour image folders as grey.
+    pub grey: bool,
     /// The seed of everything random in the run.
     pub seed: u64,
-    /// `simd` or `cpu`.
-    pub backend: String,
-    /// Worker threads (absent = all cores).
+    /// The backend.
+    pub backend: BackendKind,
+    /// Worker threads (absent = all cores). Never written: the thread count changes no number.
+    #[serde(skip_serializing)]
     pub threads: Option<usize>,
     /// Output folder (absent = `runs/<timestamp>`, or the checkpoint's folder when resuming).
-    /// Never written to a run's `recipe.toml`, so repeating a run never overwrites it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Never written, so repeating a run never overwrites it.
+    #[serde(skip_serializing)]
     pub out: Option<PathBuf>,
-    /// A checkpoint of `neurite train` to continue from. Never written to a run's `recipe.toml`:
-    /// a resumed run gives what a straight run of the same settings gives.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// A checkpoint of `neurite train` to continue from. Never written: a resumed run gives what
+    /// a straight run of the same settings gives.
+    #[serde(skip_serializing)]
     pub resume: Option<PathBuf>,
-    /// No progress bar.
+    /// No progress bar. Never written: display changes no number.
+    #[serde(skip_serializing)]
     pub quiet: bool,
 }
 
@@ -114,12 +236,23 @@ impl Default for Recipe {
         Recipe {
             model: ModelKind::Mlp,
             hidden: vec![512, 256],
-            activation: "relu".into(),
-            init: "he".into(),
-            optimizer: "adam".into(),
+            activation: ActivationKind::Relu,
+            init: InitChoice::He,
+            optimizer: OptimizerKind::Adam,
             lr: 1e-3,
+            schedule: ScheduleSpec::Constant,
+            warmup: 0,
+            momentum: 0.9,
+            beta1: 0.9,
+            beta2: 0.999,
+            weight_decay: None,
+            clip_norm: None,
+            clip_value: None,
             batch_size: BatchSize::Samples(64),
             epochs: 20,
+            early_stopping: None,
+            monitor: MonitorKind::ValLoss,
+            keep_best: false,
             l1: 0.0,
             l2: 0.0,
             dropout: 0.2,
@@ -128,8 +261,9 @@ impl Default for Recipe {
             train_data: None,
             test_data: None,
             val_split: 0.1,
+            grey: false,
             seed: 1,
-            backend: crate::backend::BackendKind::default_kind().name().into(),
+            backend: BackendKind::default_kind(),
             threads: None,
             out: None,
             resume: None,
@@ -258,55 +392,47 @@ impl Recipe {
             }
             _ => {}
         }
-        if !["relu", "sigmoid", "tanh", "leaky-relu"].contains(&self.activation.as_str()) {
-            return bad(format!("unknown activation `{}`; choose relu, sigmoid, tanh or leaky-relu", self.activation));
+        for (name, v) in [("--momentum", self.momentum), ("--beta1", self.beta1), ("--beta2", self.beta2)] {
+            if !(v.is_finite() && (0.0..1.0).contains(&v)) {
+                return bad(format!("{name} must be in [0, 1), got {v}"));
+            }
         }
-        if !["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"].contains(&self.optimizer.as_str()) {
-            return bad(format!(
-                "unknown optimizer `{}`; choose sgd, momentum, nesterov, adagrad, rmsprop, adam or adamw",
-                self.optimizer
-            ));
+        if let Some(v) = self.weight_decay.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+            return bad(format!("--weight-decay must be a non-negative number, got {v}"));
         }
-        parse_init(&self.init).map_err(RecipeError::Invalid)?;
-        crate::backend::BackendKind::parse(&self.backend).map_err(RecipeError::Invalid)?;
+        for (name, v) in [("--clip-norm", self.clip_norm), ("--clip-value", self.clip_value)] {
+            if let Some(v) = v.filter(|v| !(v.is_finite() && *v > 0.0)) {
+                return bad(format!("{name} must be a positive number, got {v}"));
+            }
+        }
+        if self.clip_norm.is_some() && self.clip_value.is_some() {
+            return bad("give --clip-norm or --clip-value, not both".into());
+        }
+        if self.warmup >= self.epochs {
+            return bad(format!("--warmup {} must be fewer than --epochs {}", self.warmup, self.epochs));
+        }
+        self.schedule
+            .build(self.lr, self.epochs, self.warmup)
+            .map_err(|e| RecipeError::Invalid(format!("--schedule {}: {e}", self.schedule)))?;
+        if self.early_stopping == Some(0) {
+            return bad("--early-stopping needs a patience of at least 1 epoch".into());
+        }
+        if (self.early_stopping.is_some() || self.keep_best) && self.val_split == 0.0 {
+            return bad(
+                "--early-stopping and --keep-best watch the validation split; --val-split must be above 0".into()
+            );
+        }
+        self.backend.check_compiled_in().map_err(RecipeError::Invalid)?;
         if !self.augment.trim().is_empty() {
             neurite_augment::spec::parse_pipeline(&self.augment).map_err(|e| RecipeError::Invalid(e.to_string()))?;
         }
         Ok(())
     }
 
-    /// What a run writes to its `recipe.toml`: these settings without `out` and `resume`.
-    pub fn for_output(&self) -> Recipe {
-        Recipe { out: None, resume: None, ..self.clone() }
-    }
-}
-
-/// The initializer named by `--init`: `he`, `xavier`, `zeros` or `normal:STD`.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum InitChoice {
-    /// randn·√(2/n_in)
-    He,
-    /// randn/√n_in
-    Xavier,
-    /// All zeros.
-    Zeros,
-    /// N(0, σ²).
-    Normal(f32),
-}
-
-/// Parses an `--init` value.
-///
-/// # Errors
-/// A one-line message listing the accepted forms.
-pub fn parse_init(s: &str) -> Result<InitChoice, String> {
-    match s {
-        "he" => Ok(InitChoice::He),
-        "xavier" => Ok(InitChoice::Xavier),
-        "zeros" => Ok(InitChoice::Zeros),
-        _ => match s.strip_prefix("normal:").map(str::parse::<f32>) {
-            Some(Ok(std)) if std.is_finite() && std > 0.0 => Ok(InitChoice::Normal(std)),
-            _ => Err(format!("unknown init `{s}`; choose he, xavier, zeros or normal:STD (STD > 0)")),
-        },
+    /// What a run writes to its `recipe.toml`: the settings that change its numbers (serde
+    /// leaves out `out`, `resume`, `threads` and `quiet`).
+    pub fn for_output(&self) -> String {
+        self.to_toml()
     }
 }
 
@@ -342,16 +468,32 @@ mod tests {
             check(Recipe { batch_size: BatchSize::Samples(0), ..Recipe::default() }),
             "--batch-size must be at least 1 (or `full`)"
         );
-        assert!(check(Recipe { init: "normal:-1".into(), ..Recipe::default() }).starts_with("unknown init"));
+        assert_eq!(check(Recipe { warmup: 20, ..Recipe::default() }), "--warmup 20 must be fewer than --epochs 20");
+        assert_eq!(check(Recipe { beta2: 1.0, ..Recipe::default() }), "--beta2 must be in [0, 1), got 1");
+        assert_eq!(
+            check(Recipe { keep_best: true, val_split: 0.0, ..Recipe::default() }),
+            "--early-stopping and --keep-best watch the validation split; --val-split must be above 0"
+        );
         assert!(Recipe::default().validate().is_ok());
     }
 
     #[test]
-    fn output_recipes_leave_out_where_and_whence() {
-        let r = Recipe { out: Some("runs/a".into()), resume: Some("runs/a/model.ckpt".into()), ..Recipe::default() };
-        let text = r.for_output().to_toml();
-        assert!(!text.lines().any(|l| l.starts_with("out ") || l.starts_with("resume ")), "{text}");
+    fn output_recipes_hold_only_what_changes_the_numbers() {
+        let r = Recipe {
+            out: Some("runs/a".into()),
+            resume: Some("runs/a/model.ckpt".into()),
+            threads: Some(2),
+            quiet: true,
+            ..Recipe::default()
+        };
+        let text = r.for_output();
+        assert_eq!(text, Recipe::default().for_output());
+        for key in ["out", "resume", "threads", "quiet"] {
+            assert!(!text.lines().any(|l| l.starts_with(&format!("{key} "))), "{key} in {text}");
+        }
         assert_eq!(Recipe::parse(&text).expect("parses"), Recipe::default());
+        // Older recipes that hold them still read.
+        assert!(Recipe::parse("quiet = true\nthreads = 2\n").expect("parses").quiet);
     }
 
     #[test]
@@ -372,8 +514,13 @@ mod tests {
         assert_eq!(parse_hidden("512, 256"), Ok(vec![512, 256]));
         assert_eq!(parse_hidden(""), Ok(vec![]));
         assert!(parse_hidden("512,x").unwrap_err().contains("`x`"));
-        assert_eq!("cnn".parse::<ModelKind>(), Ok(ModelKind::Cnn));
-        assert!("rnn".parse::<ModelKind>().is_err());
+        assert_eq!(
+            Recipe::parse("model = \"cnn\"\nactivation = \"leaky-relu\"\n").map(|r| (r.model, r.activation)),
+            Ok((ModelKind::Cnn, ActivationKind::LeakyRelu))
+        );
+        let err = Recipe::parse("optimizer = \"adamx\"\n").unwrap_err();
+        assert!(err.contains("unknown variant `adamx`, expected one of `sgd`"), "{err}");
+        assert_eq!(ActivationKind::LeakyRelu.to_string(), "leaky-relu");
         let err = Recipe { augment: "flip,twirl".into(), ..Recipe::default() }.validate().unwrap_err();
         assert!(err.to_string().starts_with("augment: unknown transform `twirl`"), "{err}");
     }
@@ -387,8 +534,10 @@ mod tests {
 
     #[test]
     fn init_choices_parse() {
-        assert_eq!(parse_init("normal:0.01"), Ok(InitChoice::Normal(0.01)));
-        assert_eq!(parse_init("he"), Ok(InitChoice::He));
-        assert!(parse_init("normal:x").is_err());
+        assert_eq!("normal:0.01".parse(), Ok(InitChoice::Normal(0.01)));
+        assert_eq!("he".parse(), Ok(InitChoice::He));
+        assert!("normal:x".parse::<InitChoice>().is_err() && "normal:-1".parse::<InitChoice>().is_err());
+        let err = Recipe::parse("init = \"uniform\"\n").unwrap_err();
+        assert!(err.contains("unknown init `uniform`"), "{err}");
     }
 }

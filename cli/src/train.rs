@@ -19,17 +19,18 @@ use neurite_nn::data::{Dataset, Layout, Preprocessing};
 use neurite_nn::models::{CnnConfig, MlpConfig};
 use neurite_nn::regularization::Penalty;
 use neurite_nn::{Activation, Checkpoint, Footprint, Init, Module, Sequential};
-use neurite_optim::{AdaGradConfig, AdamConfig, AdamWConfig, MomentumConfig, Optimizer, RmsPropConfig, SgdConfig};
+use neurite_optim::{
+    AdaGradConfig, AdamConfig, AdamWConfig, GradClip, MomentumConfig, Optimizer, RmsPropConfig, ScheduleSpec, SgdConfig,
+};
 use neurite_train::{
-    CHECKPOINT_FILE, CURVES_FILE, EVAL_BATCH, Learner, METRICS_FILE, OutputDir, TIMING_FILE, TrainError, TrainState,
-    evaluate,
+    BEST_FILE, CHECKPOINT_FILE, CURVES_FILE, EVAL_BATCH, EarlyStopping, Learner, METRICS_FILE, Monitor, OutputDir,
+    TIMING_FILE, TrainError, TrainState, evaluate,
 };
 
 use crate::args::TrainArgs;
-use crate::backend::BackendKind;
 use crate::dispatch;
 use crate::error::{UsageExt, usage};
-use crate::recipe::{BatchSize, InitChoice, ModelKind, Recipe, parse_init};
+use crate::recipe::{ActivationKind, BatchSize, InitChoice, ModelKind, MonitorKind, OptimizerKind, Recipe};
 use crate::report::EpochView;
 
 /// Metadata key of a checkpoint: the run's resolved recipe, as TOML.
@@ -70,7 +71,7 @@ pub struct Plan {
 /// diverges or its outputs cannot be written.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let plan = plan(args)?;
-    let kind = BackendKind::parse(&plan.recipe.backend).usage()?;
+    let kind = plan.recipe.backend.check_compiled_in().usage()?;
     crate::set_threads(plan.recipe.threads)?;
     dispatch!(kind, train::<_>(plan))
 }
@@ -244,16 +245,28 @@ pub fn preprocessing() -> Preprocessing {
 }
 
 fn optimizer<B: Backend>(recipe: &Recipe) -> anyhow::Result<Box<dyn Optimizer<B>>> {
-    let lr = recipe.lr;
-    Ok(match recipe.optimizer.as_str() {
-        "sgd" => Box::new(SgdConfig { lr, ..SgdConfig::default() }.init().usage()?),
-        "momentum" => Box::new(MomentumConfig { lr, ..MomentumConfig::default() }.init().usage()?),
-        "nesterov" => Box::new(MomentumConfig { lr, nesterov: true, ..MomentumConfig::default() }.init().usage()?),
-        "adagrad" => Box::new(AdaGradConfig { lr, ..AdaGradConfig::default() }.init().usage()?),
-        "rmsprop" => Box::new(RmsPropConfig { lr, ..RmsPropConfig::default() }.init().usage()?),
-        "adam" => Box::new(AdamConfig { lr, ..AdamConfig::default() }.init().usage()?),
-        "adamw" => Box::new(AdamWConfig { lr, ..AdamWConfig::default() }.init().usage()?),
-        other => return Err(usage(format!("unknown optimizer `{other}`"))),
+    let Recipe { lr, momentum, beta1, beta2, .. } = *recipe;
+    let wd = recipe.weight_decay;
+    let decay = wd.unwrap_or(0.0);
+    Ok(match recipe.optimizer {
+        OptimizerKind::Sgd => Box::new(SgdConfig { lr, weight_decay: decay }.init().usage()?),
+        OptimizerKind::Momentum | OptimizerKind::Nesterov => {
+            let nesterov = recipe.optimizer == OptimizerKind::Nesterov;
+            Box::new(MomentumConfig { lr, momentum, nesterov, weight_decay: decay }.init().usage()?)
+        }
+        OptimizerKind::Adagrad => {
+            Box::new(AdaGradConfig { lr, weight_decay: decay, ..AdaGradConfig::default() }.init().usage()?)
+        }
+        OptimizerKind::Rmsprop => {
+            Box::new(RmsPropConfig { lr, weight_decay: decay, ..RmsPropConfig::default() }.init().usage()?)
+        }
+        OptimizerKind::Adam => {
+            Box::new(AdamConfig { lr, beta1, beta2, weight_decay: decay, ..AdamConfig::default() }.init().usage()?)
+        }
+        OptimizerKind::Adamw => {
+            let weight_decay = wd.unwrap_or(AdamWConfig::default().weight_decay);
+            Box::new(AdamWConfig { lr, beta1, beta2, weight_decay, ..AdamWConfig::default() }.init().usage()?)
+        }
     })
 }
 
@@ -271,20 +284,17 @@ impl Network {
     /// # Errors
     /// A usage error for an unknown activation or init.
     pub fn of(recipe: &Recipe, input: ImageSize, classes: usize) -> anyhow::Result<Network> {
-        let init = match parse_init(&recipe.init).usage()? {
+        let init = match recipe.init {
             InitChoice::He => Init::He,
             InitChoice::Xavier => Init::Xavier,
             InitChoice::Zeros => Init::Zeros,
             InitChoice::Normal(std) => Init::Normal { std },
         };
-        let activation = match recipe.activation.as_str() {
-            "relu" => Activation::Relu,
-            "sigmoid" => Activation::Sigmoid,
-            "tanh" => Activation::Tanh,
-            "leaky-relu" => Activation::LeakyRelu(0.01),
-            other => {
-                return Err(usage(format!("unknown activation `{other}`; choose relu, sigmoid, tanh or leaky-relu")));
-            }
+        let activation = match recipe.activation {
+            ActivationKind::Relu => Activation::Relu,
+            ActivationKind::Sigmoid => Activation::Sigmoid,
+            ActivationKind::Tanh => Activation::Tanh,
+            ActivationKind::LeakyRelu => Activation::LeakyRelu(0.01),
         };
         Ok(match recipe.model {
             ModelKind::Mlp => Network::Mlp(MlpConfig {
@@ -372,11 +382,30 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         .seed(recipe.seed)
         .preprocessing(preprocessing())
         .class_names(plan.class_names.clone())
-        .metadata(RECIPE_KEY, recipe.for_output().to_toml())
-        .output_file(RECIPE_FILE, recipe.for_output().to_toml())
+        .metadata(RECIPE_KEY, recipe.for_output())
+        .output_file(RECIPE_FILE, recipe.for_output())
         .output_dir(plan.out.path());
     for penalty in [Penalty::L1(recipe.l1), Penalty::L2(recipe.l2)] {
         learner = learner.penalty(penalty);
+    }
+    if recipe.schedule != ScheduleSpec::Constant || recipe.warmup > 0 {
+        learner = learner.schedule(recipe.schedule.build(recipe.lr, recipe.epochs, recipe.warmup).usage()?);
+    }
+    if let Some(max) = recipe.clip_norm {
+        learner = learner.clip(GradClip::by_norm(max).usage()?);
+    }
+    if let Some(max) = recipe.clip_value {
+        learner = learner.clip(GradClip::by_value(max).usage()?);
+    }
+    let monitor = match recipe.monitor {
+        MonitorKind::ValLoss => Monitor::ValLoss,
+        MonitorKind::ValAcc => Monitor::ValAccuracy,
+    };
+    if let Some(patience) = recipe.early_stopping {
+        learner = learner.early_stopping(EarlyStopping::new(monitor, patience));
+    }
+    if recipe.keep_best {
+        learner = learner.keep_best(monitor);
     }
     if let Some(pipeline) = plan.pipeline.take() {
         learner = learner.augment(pipeline);
@@ -407,7 +436,15 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     let mut view = EpochView::new(recipe.quiet, learner.history());
     let fitted = learner.fit(&plan.train, plan.validation.as_ref(), &mut view);
     view.clear();
-    fitted.map_err(cli_error)?;
+    let report = fitted.map_err(cli_error)?;
+    if report.stopped_early {
+        let best = report.best_epoch.map(|e| format!(" (best: epoch {e})")).unwrap_or_default();
+        let patience = recipe.early_stopping.unwrap_or(0);
+        println!(
+            "early stopping: {} did not improve for {patience} epochs; stopped after epoch {}{best}",
+            recipe.monitor, report.epochs
+        );
+    }
 
     println!();
     let mut model = learner.into_model();
@@ -415,8 +452,9 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         let e = evaluate(&mut model, &test.dataset, preprocessing(), Default::default());
         println!("test accuracy: {:.4} (loss {:.4}, {} samples of {})", e.accuracy, e.loss, e.samples, test.origin);
     }
+    let best = if recipe.keep_best { format!(", {BEST_FILE}") } else { String::new() };
     println!(
-        "wrote {CHECKPOINT_FILE}, {METRICS_FILE}, {TIMING_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}",
+        "wrote {CHECKPOINT_FILE}{best}, {METRICS_FILE}, {TIMING_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}",
         plan.out.path().display()
     );
     match view.last_val_acc() {

@@ -194,18 +194,20 @@ fn the_same_seed_gives_the_same_bytes_at_one_and_two_threads_on_each_backend() {
         "11",
     ];
     for backend in ["simd", "cpu"] {
-        let run = |threads: &str, name: &str| {
+        // Threads from the environment or the flag, with or without --quiet: display and machine
+        // settings are not in the recipe, so every file but the timings is the same.
+        let run = |threads: &str, name: &str, flags: &[&str]| {
             let out = dir.path().join(format!("{backend}-{name}"));
             let mut cmd = neurite();
             cmd.env("RAYON_NUM_THREADS", threads).arg("train").arg("--train-data").arg(&data).arg("--out").arg(&out);
-            let o = cmd.args(["--backend", backend, "--quiet"]).args(settings).output().expect("runs");
+            let o = cmd.args(["--backend", backend]).args(flags).args(settings).output().expect("runs");
             assert_ok(&o);
             assert!(stdout(&o).starts_with(&format!("backend: {backend} ({threads} thread")), "{}", stdout(&o));
             out
         };
-        let one = run("1", "one");
-        let two = run("2", "two");
-        let again = run("2", "again");
+        let one = run("1", "one", &["--quiet"]);
+        let two = run("2", "two", &["--threads", "2"]);
+        let again = run("2", "again", &["--quiet"]);
         assert_same_run(&one, &two);
         assert_same_run(&two, &again);
         // And so are their exports.
@@ -345,4 +347,43 @@ fn two_runs_started_at_once_into_one_folder_lose_nothing() {
         .collect();
     names.sort();
     assert_eq!(names, ["curves.png", "metrics.csv", "model.ckpt", "recipe.toml", "timing.csv"]);
+}
+
+#[test]
+fn schedules_clipping_and_optimizer_settings_reach_the_run() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    let out = dir.path().join("run");
+    let flags = ["--optimizer", "momentum", "--momentum", "0.5", "--lr", "0.1", "--schedule", "step:1,0.5"];
+    let more = ["--warmup", "1", "--clip-norm", "1", "--weight-decay", "0.001", "--epochs", "3"];
+    assert_ok(&train_tiny(&data, &out, &[&flags[..], &more[..]].concat()));
+    let recipe = std::fs::read_to_string(out.join("recipe.toml")).expect("recipe");
+    for line in ["schedule = \"step:1,0.5\"", "warmup = 1", "momentum = 0.5", "clip-norm = 1.0", "weight-decay = 0.001"]
+    {
+        assert!(recipe.lines().any(|l| l == line), "{line} missing from\n{recipe}");
+    }
+    // Epoch 1 warms up, epochs 2 and 3 are steps 0 and 1 of the decay: 0.1, then 0.05.
+    let checkpoint = neurite_nn::Checkpoint::load(out.join("model.ckpt")).expect("checkpoint");
+    let optimizer = checkpoint.metadata("optimizer").expect("optimizer state");
+    assert!(optimizer.contains("\"optimizer\":\"momentum\"") && optimizer.contains("\"lr\":0.05"), "{optimizer}");
+}
+
+#[test]
+fn early_stopping_ends_a_run_that_stopped_improving_and_keeps_its_best_epoch() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    let out = dir.path().join("run");
+    // A learning rate too small to change any weight: the validation loss never improves.
+    let flags = ["--optimizer", "sgd", "--lr", "1e-30", "--epochs", "10", "--early-stopping", "2", "--keep-best"];
+    let o = train_tiny(&data, &out, &flags);
+    assert_ok(&o);
+    assert!(
+        stdout(&o)
+            .contains("early stopping: val-loss did not improve for 2 epochs; stopped after epoch 3 (best: epoch 1)"),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(std::fs::read_to_string(out.join("metrics.csv")).expect("metrics").lines().count(), 4);
+    let best = neurite_nn::Checkpoint::load(out.join("best.ckpt")).expect("best.ckpt");
+    assert_eq!(best.metadata("epoch"), Some("1"));
 }

@@ -36,6 +36,7 @@ mod momentum;
 mod optimizer;
 mod rmsprop;
 pub mod schedule;
+mod schedule_spec;
 mod sgd;
 
 pub use neurite_core as core;
@@ -53,4 +54,5 @@ pub use rmsprop::{RmsProp, RmsPropConfig};
 pub use schedule::{
     Constant, Cosine, Exponential, PlateauConfig, PlateauMode, ReduceOnPlateau, Schedule, StepDecay, WarmUp,
 };
+pub use schedule_spec::{SCHEDULE_FORMS, ScheduleSpec};
 pub use sgd::{Sgd, SgdConfig};
