@@ -238,12 +238,34 @@ pub struct PredictArgs {
     /// PNG or JPEG images.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
-    /// Invert the images first (dark digits on a light background, unlike MNIST's).
+    /// Invert the images first: `auto` does it for a light background (dark digits on white,
+    /// unlike MNIST's) and says so; `--invert` alone means `--invert=yes`.
+    #[arg(
+        long,
+        value_name = "WHEN",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value = "auto",
+        default_missing_value = "yes"
+    )]
+    pub invert: InvertMode,
+    /// Print one JSON object per image (file, class, probabilities) instead of a table.
     #[arg(long)]
-    pub invert: bool,
+    pub json: bool,
     /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
     pub backend: Option<BackendKind>,
+}
+
+/// When `predict` inverts an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InvertMode {
+    /// When its border is light (a dark digit on a light background).
+    Auto,
+    /// Always.
+    Yes,
+    /// Never.
+    No,
 }
 
 /// Flags of `neurite export`.

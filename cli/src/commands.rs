@@ -12,7 +12,7 @@ use serde::Serialize;
 use neurite_data::Role;
 use neurite_train::{EPOCH_KEY, EVAL_BATCH, Evaluation, METRICS_KEY, TrainedModel, confusion_table, evaluate, metrics};
 
-use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, PredictArgs};
+use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, InvertMode, PredictArgs};
 use crate::backend::{BackendKind, Host};
 use crate::dispatch;
 use crate::error::{UsageExt, usage};
@@ -110,13 +110,20 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     };
     // Read every image before printing anything, so a bad one fails the command cleanly.
     let mut images = Vec::with_capacity(args.images.len());
+    let mut inverted = Vec::with_capacity(args.images.len());
     for path in &args.images {
         let image = read_image(path, channels, &DecodeLimits::DEFAULT).usage()?;
         let mut values = neurite_data::resize_to(image.as_slice(), image.size(), input.height, input.width);
-        if args.invert {
+        let invert = match args.invert {
+            InvertMode::Yes => true,
+            InvertMode::No => false,
+            InvertMode::Auto => neurite_data::light_background(&values, input),
+        };
+        if invert {
             values.iter_mut().for_each(|v| *v = 1.0 - *v);
         }
         images.push(values);
+        inverted.push(invert);
     }
     let batch = EVAL_BATCH.min(images.len());
     loaded.check_batch(batch, budget).usage()?;
@@ -124,18 +131,36 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
     for chunk in images.chunks(batch) {
         probabilities.extend(no_grad(|| loaded.model.forward(&loaded.inputs(chunk)).softmax(1)).to_vec());
     }
-    println!("backend: {}", B::name());
+    // Results only on stdout; what ran them goes to stderr.
+    eprintln!("backend: {}", B::name());
     let k = loaded.classes();
     let name_width = args.images.iter().map(|p| p.display().to_string().chars().count()).max().unwrap_or(0);
-    for (path, p) in args.images.iter().zip(probabilities.chunks(k)) {
+    for ((path, p), &inverted) in args.images.iter().zip(probabilities.chunks(k)).zip(&inverted) {
         let mut order: Vec<usize> = (0..k).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+        let class = &loaded.class_names[order[0]];
+        let shown = path.display().to_string();
+        if args.json {
+            let line = PredictLine { file: &shown, class, inverted, classes: &loaded.class_names, probabilities: p };
+            println!("{}", serde_json::to_string(&line)?);
+            continue;
+        }
         let top: Vec<String> =
             order.iter().take(3).map(|&c| format!("{} {:.4}", loaded.class_names[c], p[c])).collect();
-        let shown = path.display().to_string();
-        println!("{shown:<name_width$}  class {}  top-3: {}", loaded.class_names[order[0]], top.join(", "));
+        let note = if inverted && args.invert == InvertMode::Auto { "  (inverted: light background)" } else { "" };
+        println!("{shown:<name_width$}  class {class}  top-3: {}{note}", top.join(", "));
     }
     Ok(())
+}
+
+/// One line of `neurite predict --json`.
+#[derive(Serialize)]
+struct PredictLine<'a> {
+    file: &'a str,
+    class: &'a str,
+    inverted: bool,
+    classes: &'a [String],
+    probabilities: &'a [f32],
 }
 
 /// Runs `neurite export`.

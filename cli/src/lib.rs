@@ -9,6 +9,24 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// `println!` that ignores a closed standard output: a reader that has gone (`| head -1`) must
+/// not cut a run short, so the run goes on and writes its files (errors still go to stderr).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `print!` that ignores a closed standard output, as [`say!`] does.
+#[allow(unused_macros)]
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 pub mod args;
 pub mod backend;
 pub mod commands;

@@ -39,9 +39,9 @@ pub struct EpochView {
 impl EpochView {
     /// Prints the table header and the rows of the epochs already done (a resumed run's).
     pub fn new(quiet: bool, history: &[EpochMetrics]) -> Self {
-        println!("{}", table_header());
+        say!("{}", table_header());
         for row in history {
-            println!("{}", table_row(row));
+            say!("{}", table_row(row));
         }
         EpochView { quiet, bar: None, last_val_acc: history.last().and_then(|r| r.val_acc) }
     }
@@ -82,7 +82,7 @@ impl Callback for EpochView {
     fn on_epoch_end(&mut self, metrics: &EpochMetrics) {
         self.clear();
         self.last_val_acc = metrics.val_acc;
-        println!("{}", table_row(metrics));
+        say!("{}", table_row(metrics));
     }
 }
 

@@ -414,10 +414,10 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         learner = learner.resume(checkpoint, origin).map_err(cli_error)?;
     }
 
-    println!("backend: {} ({} threads)", B::name(), rayon::current_num_threads());
+    say!("backend: {} ({} threads)", B::name(), rayon::current_num_threads());
     let held_out = plan.validation.as_ref().map_or(0, Dataset::len);
-    println!("data: {} training and {held_out} validation samples from {}", plan.train.len(), plan.data_origin);
-    println!(
+    say!("data: {} training and {held_out} validation samples from {}", plan.train.len(), plan.data_origin);
+    say!(
         "model: {}, {params} parameters; {} with lr {}, batch size {}, {} epochs{}",
         recipe.model,
         recipe.optimizer,
@@ -428,11 +428,11 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     );
     match &plan.resume {
         Some((origin, ..)) => {
-            println!("resuming {origin} after epoch {}; writing to {}", learner.epoch(), plan.out.path().display())
+            say!("resuming {origin} after epoch {}; writing to {}", learner.epoch(), plan.out.path().display())
         }
-        None => println!("writing to {}", plan.out.path().display()),
+        None => say!("writing to {}", plan.out.path().display()),
     }
-    println!();
+    say!();
     let mut view = EpochView::new(recipe.quiet, learner.history());
     let fitted = learner.fit(&plan.train, plan.validation.as_ref(), &mut view);
     view.clear();
@@ -440,26 +440,27 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     if report.stopped_early {
         let best = report.best_epoch.map(|e| format!(" (best: epoch {e})")).unwrap_or_default();
         let patience = recipe.early_stopping.unwrap_or(0);
-        println!(
+        say!(
             "early stopping: {} did not improve for {patience} epochs; stopped after epoch {}{best}",
-            recipe.monitor, report.epochs
+            recipe.monitor,
+            report.epochs
         );
     }
 
-    println!();
+    say!();
     let mut model = learner.into_model();
     if let Some(test) = &plan.test {
         let e = evaluate(&mut model, &test.dataset, preprocessing(), Default::default());
-        println!("test accuracy: {:.4} (loss {:.4}, {} samples of {})", e.accuracy, e.loss, e.samples, test.origin);
+        say!("test accuracy: {:.4} (loss {:.4}, {} samples of {})", e.accuracy, e.loss, e.samples, test.origin);
     }
     let best = if recipe.keep_best { format!(", {BEST_FILE}") } else { String::new() };
-    println!(
+    say!(
         "wrote {CHECKPOINT_FILE}{best}, {METRICS_FILE}, {TIMING_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}",
         plan.out.path().display()
     );
     match view.last_val_acc() {
-        Some(acc) => println!("validation accuracy: {acc:.4}"),
-        None => println!("validation accuracy: none (no validation split)"),
+        Some(acc) => say!("validation accuracy: {acc:.4}"),
+        None => say!("validation accuracy: none (no validation split)"),
     }
     plan.out.finish();
     Ok(())

@@ -114,11 +114,11 @@ fn predict_gives_a_class_and_three_probabilities_per_image_of_any_size() {
     write_digit_png(&grey, 400, false, 28, 28, false);
     write_digit_png(&rgb, 400, true, 56, 42, false);
     write_digit_png(&inverted, 400, false, 28, 28, true);
-    let o = neurite().arg("predict").arg("--model").arg(&model).arg(&grey).arg(&rgb).output().expect("runs");
+    let o = neurite().arg("predict").arg("--checkpoint").arg(&model).arg(&grey).arg(&rgb).output().expect("runs");
     assert_ok(&o);
     let text = stdout(&o);
-    assert!(text.starts_with("backend: simd\n"), "{text}");
-    let lines: Vec<&str> = text.lines().skip(1).collect();
+    assert_eq!(stderr(&o), "backend: simd\n", "what ran goes to stderr, results alone to stdout");
+    let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     for line in &lines {
         let (_, top) = line.split_once("top-3: ").expect("top-3");
@@ -129,9 +129,45 @@ fn predict_gives_a_class_and_three_probabilities_per_image_of_any_size() {
         assert!(probabilities.iter().sum::<f64>() <= 1.0 + 1e-3);
     }
     let class = |line: &str| line.split("class ").nth(1).and_then(|s| s.split_whitespace().next()).map(str::to_string);
-    let o = neurite().arg("predict").arg("--model").arg(&model).arg("--invert").arg(&inverted).output().expect("runs");
+    let predict = |flags: &[&str]| {
+        let o = neurite().arg("predict").arg("--checkpoint").arg(&model).args(flags).arg(&inverted).output();
+        let o = o.expect("runs");
+        assert_ok(&o);
+        stdout(&o)
+    };
+    // By default the light background is noticed and the digit inverted back to MNIST's form.
+    let auto = predict(&[]);
+    assert_eq!(class(&auto), class(lines[0]), "{auto}");
+    assert!(auto.trim_end().ends_with("(inverted: light background)"), "{auto}");
+    assert_eq!(class(&predict(&["--invert"])), class(lines[0]));
+    let plain = predict(&["--invert=no"]);
+    assert!(!plain.contains("(inverted"), "{plain}");
+}
+
+#[test]
+fn predict_json_is_one_object_per_image() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
+    write_digit_png(&a, 400, false, 28, 28, false);
+    write_digit_png(&b, 401, false, 28, 28, true);
+    let o = neurite().arg("predict").arg("--checkpoint").arg(&model).arg("--json").arg(&a).arg(&b).output();
+    let o = o.expect("runs");
     assert_ok(&o);
-    assert_eq!(class(&stdout(&o)), class(lines[0]), "inverting a dark-on-light digit gives MNIST's form back");
+    let text = stdout(&o);
+    let objects: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("a JSON object per line")).collect();
+    assert_eq!(objects.len(), 2, "{text}");
+    for (object, (file, inverted)) in objects.iter().zip([(&a, false), (&b, true)]) {
+        assert_eq!(object["file"], file.display().to_string());
+        assert_eq!(object["inverted"], inverted);
+        let p: Vec<f64> =
+            object["probabilities"].as_array().expect("array").iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(p.len(), 10);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+        let best = p.iter().enumerate().max_by(|x, y| x.1.total_cmp(y.1)).expect("ten").0;
+        assert_eq!(object["class"], object["classes"][best]);
+    }
 }
 
 #[test]

@@ -387,3 +387,28 @@ fn early_stopping_ends_a_run_that_stopped_improving_and_keeps_its_best_epoch() {
     let best = neurite_nn::Checkpoint::load(out.join("best.ckpt")).expect("best.ckpt");
     assert_eq!(best.metadata("epoch"), Some("1"));
 }
+
+#[test]
+fn a_reader_that_goes_away_does_not_cut_a_run_short() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    let out = dir.path().join("run");
+    // `neurite train … | head -0`: the pipe is closed before the run prints anything.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_neurite"))
+        .arg("train")
+        .arg("--train-data")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .args(["--epochs", "2", "--hidden", "16", "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starts");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().expect("ends");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let metrics = std::fs::read_to_string(out.join("metrics.csv")).expect("the run wrote its metrics");
+    assert_eq!(metrics.lines().count(), 3, "both epochs ran: {metrics}");
+    assert!(out.join("model.ckpt").is_file() && out.join("curves.png").is_file());
+}

@@ -261,6 +261,25 @@ fn image_pixels(path: &Path, size: ImageSize) -> Result<Vec<u8>, LoadError> {
     Ok(resized.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
 }
 
+/// Whether an image `[C, H, W]` with values in [0, 1] shows a light background (a dark digit on
+/// white paper, unlike MNIST's white digits on black): the mean of its outermost ring of pixels,
+/// over every channel, is above one half.
+pub fn light_background(values: &[f32], size: ImageSize) -> bool {
+    let (h, w) = (size.height, size.width);
+    let mut sum = 0.0f64;
+    let mut count = 0usize;
+    for plane in values.chunks(h * w).take(size.channels) {
+        for (i, &v) in plane.iter().enumerate() {
+            let (y, x) = (i / w, i % w);
+            if y == 0 || x == 0 || y + 1 == h || x + 1 == w {
+                sum += f64::from(v);
+                count += 1;
+            }
+        }
+    }
+    count > 0 && sum / count as f64 > 0.5
+}
+
 /// `values` (`[C, H, W]`) resized bilinearly to `height × width`, or copied if already that size.
 pub fn resize_to(values: &[f32], size: ImageSize, height: usize, width: usize) -> Vec<f32> {
     if size.height == height && size.width == width {
@@ -382,6 +401,14 @@ mod tests {
         assert_eq!(idx_prefix("t10k-images-idx3-ubyte.gz", IMAGES_MARK), Some("t10k-"));
         assert_eq!(idx_prefix("labels-idx1-ubyte", LABELS_MARK), Some(""));
         assert_eq!(idx_prefix("notes.txt", IMAGES_MARK), None);
+    }
+
+    #[test]
+    fn a_light_border_is_a_light_background() {
+        let size = ImageSize::new(1, 3, 3);
+        // A dark digit (the centre) on white, and the same inverted.
+        assert!(light_background(&[1.0, 1.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 1.0], size));
+        assert!(!light_background(&[0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0], size));
     }
 
     #[test]

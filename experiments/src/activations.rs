@@ -78,7 +78,7 @@ fn layer_stats(values: &[f32], activation: Activation) -> LayerStats {
 pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("activations", options)?;
     let samples = if run.quick() { 500 } else { 1000 };
-    println!("{samples} inputs from N(0, 1) through {LAYERS} layers of {UNITS} units, no biases");
+    say!("{samples} inputs from N(0, 1) through {LAYERS} layers of {UNITS} units, no biases");
     let x = Tensor::<B>::randn([samples, UNITS], 0.0, 1.0, &mut input_rng(run.seed()));
 
     let mut csv =

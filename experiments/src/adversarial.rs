@@ -116,9 +116,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let epochs = if run.quick() { 2 } else { 10 };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
     describe(&digits.train, &digits);
-    println!(
-        "784-100-100-10 ReLU network, He init, Adam lr 0.001, batch 100, {epochs} epochs; FGSM on every test digit"
-    );
+    say!("784-100-100-10 ReLU network, He init, Adam lr 0.001, batch 100, {epochs} epochs; FGSM on every test digit");
 
     let mut model = mlp(2, 100, Activation::Relu, Init::He).init::<B>(run.seed());
     let mut adam = Adam::new(AdamConfig { lr: 0.001, ..Default::default() })?;
@@ -129,7 +127,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
         }
     }
     let (_, clean) = evaluate(&mut model, &digits.test, flat());
-    println!("clean test accuracy {}%", pct(clean));
+    say!("clean test accuracy {}%", pct(clean));
     model.set_training(false);
 
     let (x, labels) = digits.test.to_tensors::<B>(&flat());
@@ -153,7 +151,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let original = x.narrow(0, i, 1).to_vec();
     let attacked = adversarial.narrow(0, i, 1).to_vec();
     let delta: Vec<f32> = attacked.iter().zip(&original).map(|(a, o)| (a - o) / SHOWN_EPSILON).collect();
-    println!(
+    say!(
         "test digit {i} (a {}): clean prediction {} ({:.0} %), at ε = {SHOWN_EPSILON}: {} ({:.0} %)",
         labels[i],
         clean_pred[i].0,

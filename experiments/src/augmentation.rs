@@ -71,7 +71,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let all = digits.train.len();
     let (sizes, steps, batch) = if run.quick() { (vec![200], 200, 32) } else { (vec![500, 1000, all], 1500, 50) };
     describe(&digits.train, &digits);
-    println!(
+    say!(
         "CNN conv8-pool-conv16-pool-linear, Adam lr 0.001, batch {batch}, {steps} steps; augmentation: {}",
         pipeline().names()
     );

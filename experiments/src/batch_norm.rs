@@ -31,7 +31,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
     let train = digits.train_subset(TRAIN_SIZE, run.seed());
     describe(&train, &digits);
-    println!("784-100-100-100-100-100-10 ReLU network, weights N(0, w²), SGD lr {lr}, batch 100, {epochs} epochs");
+    say!("784-100-100-100-100-100-10 ReLU network, weights N(0, w²), SGD lr {lr}, batch 100, {epochs} epochs");
     // np.logspace(0, -4, scales): 1 down to 1e-4, evenly spaced in log10.
     let weight_scales: Vec<f32> = (0..scales).map(|i| 10f32.powf(-4.0 * i as f32 / (scales - 1) as f32)).collect();
 

@@ -265,7 +265,7 @@ impl Table {
 
     /// Prints the table to stdout.
     pub fn print(&self) {
-        print!("{}", self.render());
+        say_raw!("{}", self.render());
     }
 
     /// Writes the table as CSV, atomically.
@@ -301,7 +301,7 @@ impl<'a> Run<'a> {
             ExperimentError::Output(format!("creating the output folder {}: {e}", options.out.display()))
         })?;
         let form = if options.quick { "quick" } else { "full" };
-        println!("experiment {name} ({form}) — backend {}, seed {}", B::name(), options.seed);
+        say!("experiment {name} ({form}) — backend {}, seed {}", B::name(), options.seed);
         Ok(Run { options, name, started: Instant::now() })
     }
 
@@ -347,7 +347,7 @@ impl<'a> Run<'a> {
 
     /// Prints the written files and the elapsed time.
     pub fn done(&self) {
-        println!(
+        say!(
             "wrote {} and {} in {:.1} s",
             self.csv_path().display(),
             self.png_path().display(),
@@ -363,7 +363,7 @@ pub(crate) fn output(path: &Path, e: impl std::fmt::Display) -> ExperimentError 
 
 /// Prints the data sets in use.
 pub(crate) fn describe(train: &Dataset, digits: &Digits) {
-    println!("training on {} embedded digits; testing on {}", train.len(), digits.test_source);
+    say!("training on {} embedded digits; testing on {}", train.len(), digits.test_source);
 }
 
 /// A seeded generator for a named purpose of an experiment (inputs drawn at random).

@@ -53,8 +53,8 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let (gd_steps, sgd_steps) = if run.quick() { (10, 300) } else { (100, 5000) };
     let digits = Digits::load(options, 0)?;
     let train = &digits.train;
-    println!("training on {} embedded digits (losses are on all of them)", train.len());
-    println!("784-100-10 ReLU network, He init, lr 0.1: {gd_steps} full-batch steps vs {sgd_steps} steps of 100");
+    say!("training on {} embedded digits (losses are on all of them)", train.len());
+    say!("784-100-10 ReLU network, He init, lr 0.1: {gd_steps} full-batch steps vs {sgd_steps} steps of 100");
     let spec = mlp(1, 100, Activation::Relu, Init::He);
 
     let (all_x, all_labels) = train.to_tensors::<B>(&flat());

@@ -23,7 +23,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let (iterations, batch) = if run.quick() { (200, 64) } else { (2000, 128) };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
     describe(&digits.train, &digits);
-    println!("784-100-100-100-100-10 ReLU network, SGD lr = 0.01, batch {batch}, {iterations} iterations");
+    say!("784-100-100-100-100-10 ReLU network, SGD lr = 0.01, batch {batch}, {iterations} iterations");
 
     let mut csv = Table::new(&["init", "iteration", "loss"]);
     let checkpoints: Vec<usize> = (1..=4).map(|k| k * iterations / 4).collect();

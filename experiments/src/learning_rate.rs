@@ -42,7 +42,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let (iterations, batch) = if run.quick() { (200, 64) } else { (1000, 128) };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
     describe(&digits.train, &digits);
-    println!("784-100-100-100-100-10 ReLU network, He init, SGD, batch {batch}, {iterations} iterations");
+    say!("784-100-100-100-100-10 ReLU network, He init, SGD, batch {batch}, {iterations} iterations");
 
     let mut csv = Table::new(&["lr", "iteration", "loss"]);
     let mut summary =

@@ -82,7 +82,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let mut csv = Table::new(&["part", "optimizer", "step", "x", "y", "loss"]);
     let mut panels = Vec::new();
 
-    println!("ravine f(x, y) = x²/20 + y², {RAVINE_STEPS} steps from ({}, {})", RAVINE_START[0], RAVINE_START[1]);
+    say!("ravine f(x, y) = x²/20 + y², {RAVINE_STEPS} steps from ({}, {})", RAVINE_START[0], RAVINE_START[1]);
     let mut ravine_table = Table::new(&["optimizer", "x", "y", "f(x, y)", "distance to (0, 0)"]);
     for trajectory in ravine_trajectories::<B>() {
         for (step, &[x, y]) in trajectory.points.iter().enumerate() {
@@ -119,9 +119,9 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
 
     let (iterations, batch) = if run.quick() { (200, 64) } else { (2000, 128) };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
-    println!();
+    say!();
     describe(&digits.train, &digits);
-    println!("784-100-100-100-100-10 ReLU network, He init, batch {batch}, {iterations} iterations");
+    say!("784-100-100-100-100-10 ReLU network, He init, batch {batch}, {iterations} iterations");
     let checkpoints: Vec<usize> = (1..=4).map(|k| k * iterations / 4).collect();
     let mut header = vec!["optimizer".to_string()];
     header.extend(checkpoints.iter().map(|c| format!("loss @{c}")));

@@ -40,7 +40,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let train = digits.train_subset(TRAIN_SIZE, run.seed());
     describe(&train, &digits);
     let curve_test = digits.test.range(0..curve_size.min(digits.test.len()))?;
-    println!(
+    say!(
         "784-{}-10 ReLU network, He init, SGD lr {lr}, batch 100, {epochs} epochs; \
          per-epoch test accuracy on {} digits",
         ["100"; 6].join("-"),

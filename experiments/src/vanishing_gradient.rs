@@ -44,7 +44,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let iterations = if run.quick() { 150 } else { 1000 };
     let digits = Digits::load(options, if run.quick() { 500 } else { usize::MAX })?;
     describe(&digits.train, &digits);
-    println!(
+    say!(
         "784-{}-10 network ({} linear layers), SGD lr 0.05, batch 100, {iterations} iterations; \
          gradients on {PROBE} fixed training digits",
         ["100"; HIDDEN].join("-"),
@@ -106,7 +106,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
             panels[p].series.push(Series { name: name.into(), points, style: Style::LineMarkers });
         }
         if !losses.is_empty() {
-            println!(
+            say!(
                 "{name}: mean training loss over the last 100 iterations {}",
                 sig(mean(&losses[losses.len().saturating_sub(100)..]), 4)
             );
