@@ -41,6 +41,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Layers, shapes, parameter count and training recipe of a checkpoint.
     Info(InfoArgs),
+    /// Make a checkpoint of a PyTorch state_dict saved as safetensors.
+    Import(ImportArgs),
     /// Preview augmentations: a PNG grid of the image and one tile per op, in order.
     #[command(after_help = neurite_augment::spec::help())]
     Augment(AugmentArgs),
@@ -277,6 +279,50 @@ pub struct ExportArgs {
     /// The safetensors file to write.
     #[arg(long, value_name = "FILE.safetensors")]
     pub out: PathBuf,
+}
+
+/// Flags of `neurite import`. The network flags are those of `train` and must describe the
+/// network the file holds.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A state_dict saved with `safetensors.torch.save_file` (or a `neurite export`).
+    #[arg(long, value_name = "FILE")]
+    pub safetensors: PathBuf,
+    /// The checkpoint to write.
+    #[arg(long, value_name = "FILE.ckpt")]
+    pub out: PathBuf,
+    /// Network.
+    #[arg(long, value_name = "KIND", default_value = "mlp")]
+    pub model: ModelKind,
+    /// Hidden layer widths of the MLP, comma-separated [default: 512,256].
+    #[arg(long, value_name = "W,W,...")]
+    pub hidden: Option<String>,
+    /// Hidden activation.
+    #[arg(long, value_name = "NAME", default_value = "relu")]
+    pub activation: ActivationKind,
+    /// Dropout probability of the network's dropout layers (0 = it has none).
+    #[arg(long, value_name = "P", default_value_t = 0.2)]
+    pub dropout: f32,
+    /// The network has batch norm in each hidden block.
+    #[arg(long)]
+    pub batch_norm: bool,
+    /// Input size CHANNELS,HEIGHT,WIDTH.
+    #[arg(long, value_name = "C,H,W", default_value = "1,28,28")]
+    pub input: String,
+    /// Class names, comma-separated [default: 0, 1, …].
+    #[arg(long, value_name = "A,B,...")]
+    pub class_names: Option<String>,
+    /// Mean subtracted from pixels scaled to [0, 1] (PyTorch's Normalize).
+    #[arg(long, value_name = "F", default_value_t = 0.0, allow_negative_numbers = true)]
+    pub mean: f32,
+    /// Standard deviation the centred pixels are divided by.
+    #[arg(long, value_name = "F", default_value_t = 1.0, allow_negative_numbers = true)]
+    pub std: f32,
+    /// How the file's tensor names map to the network's: `neurite` (`layers.1.weight`), `order`
+    /// (parameterised layers in the natural order of their names: fc1, fc2, …) or a TOML file of
+    /// `"file name" = "neurite name"` lines.
+    #[arg(long, value_name = "neurite|order|FILE", default_value = "neurite")]
+    pub names: String,
 }
 
 /// Flags of `neurite info`.

@@ -10,7 +10,10 @@ use neurite_nn::Module;
 use serde::Serialize;
 
 use neurite_data::Role;
-use neurite_train::{EPOCH_KEY, EVAL_BATCH, Evaluation, METRICS_KEY, TrainedModel, confusion_table, evaluate, metrics};
+use neurite_train::{
+    CLASSES_KEY, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, TrainedModel, confusion_table, evaluate,
+    metrics,
+};
 
 use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, InvertMode, PredictArgs};
 use crate::backend::{BackendKind, Host};
@@ -175,7 +178,12 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
         )));
     }
     let loaded = TrainedModel::<Host>::load(&args.checkpoint, crate::budget()?).usage()?;
-    neurite_nn::export_safetensors(&loaded.model, &loaded.preprocessing, &args.out).usage()?;
+    let i = loaded.input;
+    let extra = [
+        (CLASSES_KEY, serde_json::to_string(&loaded.class_names)?),
+        (INPUT_KEY, serde_json::to_string(&[i.channels, i.height, i.width])?),
+    ];
+    neurite_nn::export_safetensors(&loaded.model, &loaded.preprocessing, &extra, &args.out).usage()?;
     println!(
         "wrote {} ({} tensors, {} parameters)",
         args.out.display(),

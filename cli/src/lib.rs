@@ -31,6 +31,7 @@ pub mod args;
 pub mod backend;
 pub mod commands;
 pub mod error;
+pub mod import;
 pub mod recipe;
 pub mod report;
 pub mod train;
@@ -51,6 +52,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Predict(args) => commands::predict(&args),
         Command::Export(args) => commands::export(&args),
         Command::Info(args) => commands::info(&args),
+        Command::Import(args) => import::run(&args),
         Command::Augment(args) => commands::augment(&args),
         Command::Experiment(args) => run_experiment(&args),
         Command::Xor(args) => run_xor(&args),

@@ -175,8 +175,12 @@ fn export_writes_safetensors_that_rebuild_the_network() {
     let dir = tempfile::tempdir().expect("temp dir");
     let model = trained_checkpoint(dir.path());
     let out = dir.path().join("model.safetensors");
-    let o = neurite().arg("export").arg("--model").arg(&model).arg("--out").arg(&out).output().expect("runs");
+    let o = neurite().arg("export").arg("--checkpoint").arg(&model).arg("--out").arg(&out).output().expect("runs");
     assert_ok(&o);
+    // What another tool needs to use the network: the class names and the input shape too.
+    let dict = neurite_nn::interchange::StateDict::read(&out).expect("valid safetensors");
+    assert_eq!(dict.metadata.get("classes").map(String::as_str), Some(r#"["0","1","2","3","4","5","6","7","8","9"]"#));
+    assert_eq!(dict.metadata.get("input").map(String::as_str), Some("[1,28,28]"));
     let imported = neurite_nn::import_safetensors(&out).expect("valid safetensors");
     let checkpoint = neurite_nn::Checkpoint::load(&model).expect("checkpoint");
     assert_eq!(neurite_nn::LayerSpec::Sequential { layers: imported.architecture.clone() }, checkpoint.architecture);

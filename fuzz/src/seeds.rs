@@ -84,8 +84,8 @@ fn checkpoints() {
 
 fn safetensors() {
     let preprocessing = Preprocessing::unit(Layout::Nchw);
-    write("safetensors", "mlp.safetensors", &to_safetensors_bytes(&mlp(1), &preprocessing).expect("exports"));
-    write("safetensors", "cnn.safetensors", &to_safetensors_bytes(&cnn(2), &preprocessing).expect("exports"));
+    write("safetensors", "mlp.safetensors", &to_safetensors_bytes(&mlp(1), &preprocessing, &[]).expect("exports"));
+    write("safetensors", "cnn.safetensors", &to_safetensors_bytes(&cnn(2), &preprocessing, &[]).expect("exports"));
 }
 
 fn idx_files() {

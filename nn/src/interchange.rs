@@ -26,6 +26,11 @@ pub const MAX_SAFETENSORS_BYTES: u64 = 1 << 30;
 pub const ARCHITECTURE_KEY: &str = "architecture";
 /// The metadata key of the preprocessing description.
 pub const PREPROCESSING_KEY: &str = "preprocessing";
+/// Metadata key of checkpoints and exports: the class names, as a JSON list.
+pub const CLASSES_KEY: &str = "classes";
+/// Metadata key of checkpoints and exports: the input image size `[channels, height, width]`, as
+/// JSON.
+pub const INPUT_KEY: &str = "input";
 
 /// Why an export or import failed. Each message starts with the file.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +121,8 @@ pub enum InterchangeError {
 }
 
 /// The safetensors bytes of `model`: its parameters and buffers under their path names, with
-/// the `architecture` and `preprocessing` metadata entries.
+/// the `architecture` and `preprocessing` metadata entries and the `extra` ones (a checkpoint's
+/// [`CLASSES_KEY`] and [`INPUT_KEY`]).
 ///
 /// # Errors
 /// [`InterchangeError::Format`] (path `<memory>`) if a setting cannot be written as JSON (a
@@ -124,6 +130,7 @@ pub enum InterchangeError {
 pub fn to_safetensors_bytes<B: Backend>(
     model: &Sequential<B>,
     preprocessing: &Preprocessing,
+    extra: &[(&str, String)],
 ) -> Result<Vec<u8>, InterchangeError> {
     let format = |message: String| InterchangeError::Format { path: "<memory>".to_string(), message };
     let state = collect_state(model);
@@ -147,6 +154,9 @@ pub fn to_safetensors_bytes<B: Backend>(
         serde_json::to_string(preprocessing).map_err(|e| format(e.to_string()))?,
     );
     metadata.insert("format".to_string(), "pt".to_string());
+    for (key, value) in extra {
+        metadata.insert(key.to_string(), value.clone());
+    }
     let bytes = safetensors::serialize(views, Some(metadata)).map_err(|e| format(e.to_string()))?;
     with_sorted_header(bytes).map_err(format)
 }
@@ -210,12 +220,74 @@ fn write_sorted_json(value: &serde_json::Value, out: &mut String) {
 pub fn export_safetensors<B: Backend>(
     model: &Sequential<B>,
     preprocessing: &Preprocessing,
+    extra: &[(&str, String)],
     path: impl AsRef<Path>,
 ) -> Result<(), InterchangeError> {
     let path = path.as_ref();
-    let bytes = to_safetensors_bytes(model, preprocessing)?;
+    let bytes = to_safetensors_bytes(model, preprocessing, extra)?;
     neurite_core::fs::write_atomic(path, &bytes)
         .map_err(|source| InterchangeError::Io { path: path.display().to_string(), source })
+}
+
+/// The tensors and metadata of a safetensors file, whatever wrote it: a PyTorch `state_dict`
+/// saved with `safetensors.torch.save_file`, or a Neurite export. Batch norm's
+/// `num_batches_tracked` counters are left out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateDict {
+    /// Where it came from (for error messages).
+    pub origin: String,
+    /// The `__metadata__` entries.
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// Every tensor, by name, in name order.
+    pub tensors: Vec<(String, TensorRecord)>,
+}
+
+impl StateDict {
+    /// Parses safetensors bytes; `origin` names them in errors.
+    ///
+    /// # Errors
+    /// [`InterchangeError::Format`] for invalid safetensors, [`InterchangeError::DType`] for a
+    /// tensor that is not f32.
+    pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self, InterchangeError> {
+        let path = || origin.to_string();
+        let parsed = SafeTensors::deserialize(bytes)
+            .map_err(|e| InterchangeError::Format { path: path(), message: e.to_string() })?;
+        let (_, header) = SafeTensors::read_metadata(bytes)
+            .map_err(|e| InterchangeError::Format { path: path(), message: e.to_string() })?;
+        let metadata = header.metadata().clone().unwrap_or_default().into_iter().collect();
+        let mut tensors = Vec::new();
+        // PyTorch's batch norm counts its steps in an integer buffer that nothing here uses.
+        for (name, view) in parsed.iter().filter(|(name, _)| !name.ends_with("num_batches_tracked")) {
+            if view.dtype() != Dtype::F32 {
+                return Err(InterchangeError::DType {
+                    path: path(),
+                    name: name.to_string(),
+                    dtype: format!("{:?}", view.dtype()),
+                });
+            }
+            let data: Vec<f32> =
+                view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+            tensors.push((name.to_string(), TensorRecord { shape: view.shape().to_vec(), data }));
+        }
+        tensors.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(StateDict { origin: origin.to_string(), metadata, tensors })
+    }
+
+    /// Reads a safetensors file of at most [`MAX_SAFETENSORS_BYTES`].
+    ///
+    /// # Errors
+    /// [`InterchangeError::Io`], [`InterchangeError::TooLarge`], else as [`StateDict::from_bytes`].
+    pub fn read(path: impl AsRef<Path>) -> Result<Self, InterchangeError> {
+        let path = path.as_ref();
+        let shown = path.display().to_string();
+        let bytes = read_bounded(path, MAX_SAFETENSORS_BYTES).map_err(|e| match e {
+            ReadError::Io(source) => InterchangeError::Io { path: shown.clone(), source },
+            ReadError::TooLarge { size, .. } => {
+                InterchangeError::TooLarge { path: shown.clone(), size, limit: MAX_SAFETENSORS_BYTES }
+            }
+        })?;
+        Self::from_bytes(&bytes, &shown)
+    }
 }
 
 /// A network read from a safetensors file: its layers, preprocessing and tensors.
@@ -238,12 +310,16 @@ impl Imported {
     /// [`InterchangeError`] for invalid safetensors, missing or malformed metadata, or a tensor
     /// that is not f32.
     pub fn from_bytes(bytes: &[u8], origin: &str) -> Result<Self, InterchangeError> {
-        let path = || origin.to_string();
-        let parsed = SafeTensors::deserialize(bytes)
-            .map_err(|e| InterchangeError::Format { path: path(), message: e.to_string() })?;
-        let (_, header) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| InterchangeError::Format { path: path(), message: e.to_string() })?;
-        let metadata = header.metadata().clone().unwrap_or_default();
+        Self::from_state_dict(StateDict::from_bytes(bytes, origin)?)
+    }
+
+    /// The network a Neurite export describes.
+    ///
+    /// # Errors
+    /// [`InterchangeError`] for missing or malformed `architecture` or `preprocessing` metadata.
+    pub fn from_state_dict(dict: StateDict) -> Result<Self, InterchangeError> {
+        let StateDict { origin, metadata, tensors } = dict;
+        let path = || origin.clone();
         let entry = |key: &str| {
             metadata.get(key).ok_or_else(|| InterchangeError::MissingMetadata { path: path(), key: key.to_string() })
         };
@@ -258,21 +334,7 @@ impl Imported {
             Some(text) => Some(serde_json::from_str(text).map_err(|e| bad(PREPROCESSING_KEY, e))?),
             None => None,
         };
-        let mut tensors = Vec::new();
-        for (name, view) in parsed.iter() {
-            if view.dtype() != Dtype::F32 {
-                return Err(InterchangeError::DType {
-                    path: path(),
-                    name: name.to_string(),
-                    dtype: format!("{:?}", view.dtype()),
-                });
-            }
-            let data: Vec<f32> =
-                view.data().chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
-            tensors.push((name.to_string(), TensorRecord { shape: view.shape().to_vec(), data }));
-        }
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Imported { origin: origin.to_string(), architecture, preprocessing, tensors })
+        Ok(Imported { origin, architecture, preprocessing, tensors })
     }
 
     /// Rebuilds the network (built-in layers only) with the imported tensors, in training mode.
@@ -315,13 +377,5 @@ impl Imported {
 /// # Errors
 /// [`InterchangeError::Io`], [`InterchangeError::TooLarge`], else as [`Imported::from_bytes`].
 pub fn import_safetensors(path: impl AsRef<Path>) -> Result<Imported, InterchangeError> {
-    let path = path.as_ref();
-    let shown = path.display().to_string();
-    let bytes = read_bounded(path, MAX_SAFETENSORS_BYTES).map_err(|e| match e {
-        ReadError::Io(source) => InterchangeError::Io { path: shown.clone(), source },
-        ReadError::TooLarge { size, .. } => {
-            InterchangeError::TooLarge { path: shown.clone(), size, limit: MAX_SAFETENSORS_BYTES }
-        }
-    })?;
-    Imported::from_bytes(&bytes, &shown)
+    Imported::from_state_dict(StateDict::read(path)?)
 }

@@ -49,6 +49,60 @@ pub enum StateError {
     },
 }
 
+/// Every way a set of named tensors differs from what a model holds, as PyTorch's strict
+/// `load_state_dict` reports it: missing names, unexpected names and shapes that differ.
+#[derive(Debug, Clone, PartialEq, Eq, Default, thiserror::Error)]
+#[error("{}", self.describe())]
+pub struct StateMismatch {
+    /// Names the model has and the tensors lack.
+    pub missing: Vec<String>,
+    /// Names the tensors have and the model lacks.
+    pub unexpected: Vec<String>,
+    /// Names in both with other shapes: (name, the tensors' shape, the model's shape).
+    pub shapes: Vec<(String, Vec<usize>, Vec<usize>)>,
+}
+
+impl StateMismatch {
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing: {}", self.missing.join(", ")));
+        }
+        if !self.unexpected.is_empty() {
+            parts.push(format!("unexpected: {}", self.unexpected.join(", ")));
+        }
+        for (name, found, expected) in &self.shapes {
+            parts.push(format!("`{name}` has shape {found:?}, the model expects {expected:?}"));
+        }
+        parts.join("; ")
+    }
+}
+
+/// Compares named tensors with what `model` holds (parameters and buffers), listing every
+/// difference at once.
+///
+/// # Errors
+/// [`StateMismatch`] unless the names and shapes match exactly.
+pub fn compare_state<B: Backend>(
+    model: &dyn Module<B>,
+    records: &[(String, TensorRecord)],
+) -> Result<(), StateMismatch> {
+    let mut wanted: Vec<(String, Vec<usize>)> =
+        model.params().into_iter().map(|(n, t)| (n, t.dims().to_vec())).collect();
+    wanted.extend(model.buffers().into_iter().map(|(n, t)| (n, t.dims().to_vec())));
+    let mut mismatch = StateMismatch::default();
+    for (name, dims) in &wanted {
+        match records.iter().find(|(n, _)| n == name) {
+            None => mismatch.missing.push(name.clone()),
+            Some((_, r)) if &r.shape != dims => mismatch.shapes.push((name.clone(), r.shape.clone(), dims.clone())),
+            Some(_) => {}
+        }
+    }
+    mismatch.unexpected =
+        records.iter().filter(|(n, _)| !wanted.iter().any(|(w, _)| w == n)).map(|(n, _)| n.clone()).collect();
+    if mismatch == StateMismatch::default() { Ok(()) } else { Err(mismatch) }
+}
+
 /// The parameters, then the buffers, of `model`, by path name.
 pub fn collect_state<B: Backend>(model: &dyn Module<B>) -> Vec<(String, TensorRecord)> {
     let mut out: Vec<(String, TensorRecord)> = model.params().into_iter().map(|(n, t)| (n, t.to_record())).collect();

@@ -107,7 +107,7 @@ fn save_export_import_gives_identical_outputs() {
     save_model(&model, &ckpt).expect("save");
     let loaded = Checkpoint::load(&ckpt).expect("load").build_sequential::<R>("model.ckpt").expect("rebuild");
     let preprocessing = Preprocessing::mnist_standardized(Layout::Nchw);
-    export_safetensors(&loaded, &preprocessing, &st).expect("export");
+    export_safetensors(&loaded, &preprocessing, &[], &st).expect("export");
 
     let imported = import_safetensors(&st).expect("import");
     assert_eq!(imported.preprocessing, Some(preprocessing));
@@ -122,7 +122,7 @@ fn save_export_import_gives_identical_outputs() {
 #[test]
 fn safetensors_use_pytorch_names_layouts_and_metadata() {
     let model = cnn(1);
-    let bytes = to_safetensors_bytes(&model, &Preprocessing::unit(Layout::Nchw)).expect("export");
+    let bytes = to_safetensors_bytes(&model, &Preprocessing::unit(Layout::Nchw), &[]).expect("export");
     let parsed = safetensors::SafeTensors::deserialize(&bytes).expect("valid safetensors");
     let mut names: Vec<(String, Vec<usize>)> =
         parsed.iter().map(|(name, view)| (name.to_string(), view.shape().to_vec())).collect();
@@ -147,9 +147,9 @@ fn exports_of_the_same_model_are_byte_identical() {
     // sorts the header, so twenty exports (each with a fresh map) are the same bytes.
     let model = cnn(1);
     let preprocessing = Preprocessing::unit(Layout::Nchw);
-    let first = to_safetensors_bytes(&model, &preprocessing).expect("export");
+    let first = to_safetensors_bytes(&model, &preprocessing, &[]).expect("export");
     for _ in 0..20 {
-        assert!(to_safetensors_bytes(&model, &preprocessing).expect("export") == first);
+        assert!(to_safetensors_bytes(&model, &preprocessing, &[]).expect("export") == first);
     }
     let header_len = u64::from_le_bytes(first[..8].try_into().unwrap()) as usize;
     assert_eq!(header_len % 8, 0, "header padded to a multiple of 8");

@@ -8,16 +8,12 @@ use std::path::Path;
 use neurite_augment::ImageSize;
 use neurite_core::{Backend, Tensor};
 use neurite_nn::data::{Layout, Preprocessing};
+use neurite_nn::interchange::StateDict;
 use neurite_nn::{Budget, Checkpoint, Footprint, LayerSpec, Module, Sequential};
 
 use crate::error::TrainError;
 
-/// Metadata key: the input image size `[channels, height, width]`, as JSON.
-pub const INPUT_KEY: &str = "input";
-/// Metadata key: how u8 pixels become inputs (`neurite_nn::data::Preprocessing`), as JSON.
-pub const PREPROCESSING_KEY: &str = "preprocessing";
-/// Metadata key: the class names, as a JSON list.
-pub const CLASSES_KEY: &str = "classes";
+pub use neurite_nn::interchange::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
 
 fn invalid(message: String) -> TrainError {
     TrainError::Invalid(message)
@@ -50,7 +46,15 @@ impl<B: Backend> TrainedModel<B> {
     /// its input, or that would not fit `budget`.
     pub fn load(path: &Path, budget: Budget) -> Result<Self, TrainError> {
         let origin = path.display().to_string();
-        let checkpoint = Checkpoint::load(path)?;
+        let checkpoint = match Checkpoint::load(path) {
+            Err(neurite_nn::CheckpointError::Foreign { .. }) if StateDict::read(path).is_ok() => {
+                return Err(invalid(format!(
+                    "{origin}: a safetensors file, not a checkpoint (exports are for other tools; \
+                     `neurite import --safetensors {origin} …` makes a checkpoint of a PyTorch state_dict)"
+                )));
+            }
+            loaded => loaded?,
+        };
         let LayerSpec::Sequential { layers } = &checkpoint.architecture else {
             return Err(invalid(format!("{origin}: not a Sequential network")));
         };

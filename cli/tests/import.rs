@@ -1,0 +1,97 @@
+//! `neurite import`: a PyTorch-style state_dict in safetensors becomes a checkpoint that gives
+//! the source network's predictions. The files are built here from a trained Neurite network's
+//! tensors, under Neurite's names and under PyTorch-style ones (`fc1.weight` …), so no PyTorch is
+//! needed.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use safetensors::tensor::{Dtype, TensorView};
+
+/// Writes `tensors` (name, shape, values) as a plain safetensors state_dict, as
+/// `safetensors.torch.save_file` does (metadata `format = pt` only).
+fn write_state_dict(path: &Path, tensors: &[(String, Vec<usize>, Vec<f32>)]) {
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(n, s, v)| (n.clone(), s.clone(), v.iter().flat_map(|x| x.to_le_bytes()).collect()))
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> =
+        bytes.iter().map(|(n, s, b)| (n.clone(), TensorView::new(Dtype::F32, s.clone(), b).expect("a view"))).collect();
+    let metadata = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
+    std::fs::write(path, safetensors::serialize(views, Some(metadata)).expect("serialised")).expect("written");
+}
+
+fn eval_line(checkpoint: &Path, data: &Path) -> String {
+    let o = neurite().arg("eval").arg("--checkpoint").arg(checkpoint).arg("--data").arg(data).arg("--json").output();
+    let o = o.expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut value: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    value.as_object_mut().expect("object").remove("model");
+    value.to_string()
+}
+
+#[test]
+fn a_state_dict_imports_to_the_same_predictions_under_either_naming() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = trained_checkpoint(dir.path());
+    let data = write_idx(&dir.path().join("test"), "t10k-", 300..420);
+    // The trained network's tensors: flatten, linear 784→16, relu, dropout, linear 16→10.
+    let mut tensors = checkpoint_tensors(&source);
+    tensors.retain(|(n, _, _)| !n.starts_with("optimizer/"));
+    let neurite_names = dir.path().join("neurite.safetensors");
+    write_state_dict(&neurite_names, &tensors);
+    let torch_names = dir.path().join("torch.safetensors");
+    let renamed: Vec<_> = tensors
+        .iter()
+        .map(|(n, s, v)| (n.replace("layers.1.", "fc1.").replace("layers.4.", "fc2."), s.clone(), v.clone()))
+        .collect();
+    write_state_dict(&torch_names, &renamed);
+
+    let reference = eval_line(&source, &data);
+    for (file, names) in [(&neurite_names, "neurite"), (&torch_names, "order")] {
+        let out = dir.path().join(format!("{names}.ckpt"));
+        let o = neurite()
+            .arg("import")
+            .arg("--safetensors")
+            .arg(file)
+            .args(["--hidden", "16", "--names", names, "--out"])
+            .arg(&out)
+            .output()
+            .expect("runs");
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).contains("10 classes"), "{}", stdout(&o));
+        assert_eq!(eval_line(&out, &data), reference, "{names}: the same accuracy, loss and confusion");
+    }
+}
+
+#[test]
+fn tensors_that_do_not_fit_are_listed_like_a_strict_load() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let source = trained_checkpoint(dir.path());
+    let mut tensors = checkpoint_tensors(&source);
+    tensors.retain(|(n, _, _)| n != "layers.4.bias" && !n.starts_with("optimizer/"));
+    tensors.push(("extra.weight".into(), vec![2], vec![0.0, 1.0]));
+    let file = dir.path().join("partial.safetensors");
+    write_state_dict(&file, &tensors);
+    let run = |hidden: &str| {
+        let mut cmd = neurite();
+        cmd.arg("import").arg("--safetensors").arg(&file).args(["--hidden", hidden, "--out"]);
+        cmd.arg(dir.path().join("x.ckpt")).output().expect("runs")
+    };
+    let o = run("16");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("missing: layers.4.bias; unexpected: extra.weight"), "{}", stderr(&o));
+    let o = run("32");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`layers.1.weight` has shape [16, 784], the model expects [32, 784]"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("x.ckpt").exists());
+    // An export given where a checkpoint is expected says what it is.
+    let o = neurite().arg("info").arg("--checkpoint").arg(&file).output().expect("runs");
+    assert!(stderr(&o).contains("a safetensors file, not a checkpoint"), "{}", stderr(&o));
+}
