@@ -112,7 +112,7 @@ fn recipes() {
     write("recipe", "default.toml", Recipe::default().to_toml().as_bytes());
     let cnn = Recipe {
         model: neurite_cli::recipe::ModelKind::Cnn,
-        optimizer: "sgd".into(),
+        optimizer: neurite_cli::recipe::OptimizerKind::Sgd,
         lr: 0.05,
         batch_size: BatchSize::Full,
         epochs: 2,
@@ -120,7 +120,9 @@ fn recipes() {
         dropout: 0.0,
         batch_norm: true,
         augment: "flip,crop:pad=2".into(),
-        init: "normal:0.01".into(),
+        init: neurite_cli::recipe::InitChoice::Normal(0.01),
+        schedule: "cosine:0.0001".parse().expect("a schedule"),
+        early_stopping: Some(3),
         train_data: Some("data/mnist".into()),
         threads: Some(2),
         ..Recipe::default()
