@@ -9,7 +9,7 @@ use neurite_core::{Backend, Rng, Stream, no_grad};
 use neurite_nn::Module;
 use serde::Serialize;
 
-use neurite_data::Role;
+use neurite_data::LoadOptions;
 use neurite_train::{
     CLASSES_KEY, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, TrainedModel, confusion_table, evaluate,
     metrics,
@@ -52,7 +52,7 @@ struct EvalReport<'a> {
 fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     let budget = crate::budget()?;
     let mut loaded = TrainedModel::<B>::load(&args.checkpoint, budget).usage()?;
-    let data = neurite_data::load(&args.data, Role::Test, loaded.input).usage()?;
+    let data = neurite_data::load(&args.data, &LoadOptions::for_model(loaded.input, &loaded.class_names)).usage()?;
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
     let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, Default::default());

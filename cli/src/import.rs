@@ -69,7 +69,8 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     if !(args.std.is_finite() && args.std > 0.0 && args.mean.is_finite()) {
         return Err(usage("--mean must be a number and --std a positive one"));
     }
-    let preprocessing = Preprocessing { scale: 1.0 / 255.0, mean: args.mean, std: args.std, layout: Layout::Nchw };
+    let preprocessing =
+        Preprocessing { scale: 1.0 / 255.0, mean: [args.mean; 3], std: [args.std; 3], layout: Layout::Nchw };
     let checkpoint = Checkpoint::from_module(&model)
         .with_metadata(INPUT_KEY, serde_json::to_string(&dims[1..])?)
         .with_metadata(PREPROCESSING_KEY, serde_json::to_string(&preprocessing)?)

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use neurite_augment::{ImageSize, Pipeline, Transform};
 use neurite_core::Backend;
-use neurite_data::{LabelledData, Role};
+use neurite_data::{LabelledData, LoadOptions};
 use neurite_nn::data::{Dataset, Layout, Preprocessing};
 use neurite_nn::models::{CnnConfig, MlpConfig};
 use neurite_nn::regularization::Penalty;
@@ -62,6 +62,9 @@ pub struct Plan {
     pub resume: Option<(String, Checkpoint, TrainState)>,
     /// The network to build, checked against the input and the memory budget.
     pub network: Network,
+    /// How pixels become inputs: scaled to [0, 1], and for colour images standardised per
+    /// channel with the training set's statistics.
+    pub preprocessing: Preprocessing,
 }
 
 /// Runs `neurite train`.
@@ -134,10 +137,10 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         }
     }
     let all = match &recipe.train_data {
-        Some(path) => neurite_data::load(path, Role::Train, neurite_data::MNIST_SIZE).usage()?,
+        Some(path) => neurite_data::load(path, &LoadOptions::training(28, 28, recipe.grey)).usage()?,
         None => neurite_data::embedded()?,
     };
-    let input = ImageSize::new(1, all.dataset.rows(), all.dataset.cols());
+    let input = ImageSize::new(all.dataset.channels(), all.dataset.rows(), all.dataset.cols());
     let classes = all.class_names.len();
     let n = all.dataset.len();
     let held_out =
@@ -150,9 +153,13 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
     }
     let (train, validation) = all.dataset.split(held_out, recipe.seed).usage()?;
     let validation = (held_out > 0).then_some(validation);
+    let preprocessing = match input.channels {
+        1 => Preprocessing::unit(Layout::Nchw),
+        _ => Preprocessing::standardized_for(&train, Layout::Nchw),
+    };
     let test = match &recipe.test_data {
         Some(path) => {
-            let test = neurite_data::load(path, Role::Test, input).usage()?;
+            let test = neurite_data::load(path, &LoadOptions::for_model(input, &all.class_names)).usage()?;
             neurite_data::check_fits(&test, input, classes).usage()?;
             Some(test)
         }
@@ -207,6 +214,7 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         out,
         resume,
         network,
+        preprocessing,
     })
 }
 
@@ -237,11 +245,6 @@ fn utc_stamp(t: std::time::SystemTime) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
-}
-
-/// How every network of `neurite train` reads pixels: scaled to [0, 1], laid out `[n, c, h, w]`.
-pub fn preprocessing() -> Preprocessing {
-    Preprocessing::unit(Layout::Nchw)
 }
 
 fn optimizer<B: Backend>(recipe: &Recipe) -> anyhow::Result<Box<dyn Optimizer<B>>> {
@@ -380,7 +383,7 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         .batch_size(recipe.batch_size)
         .epochs(recipe.epochs)
         .seed(recipe.seed)
-        .preprocessing(preprocessing())
+        .preprocessing(plan.preprocessing)
         .class_names(plan.class_names.clone())
         .metadata(RECIPE_KEY, recipe.for_output())
         .output_file(RECIPE_FILE, recipe.for_output())
@@ -450,7 +453,7 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     say!();
     let mut model = learner.into_model();
     if let Some(test) = &plan.test {
-        let e = evaluate(&mut model, &test.dataset, preprocessing(), Default::default());
+        let e = evaluate(&mut model, &test.dataset, plan.preprocessing, Default::default());
         say!("test accuracy: {:.4} (loss {:.4}, {} samples of {})", e.accuracy, e.loss, e.samples, test.origin);
     }
     let best = if recipe.keep_best { format!(", {BEST_FILE}") } else { String::new() };

@@ -247,6 +247,9 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         (vec!["augment", "{dir}/bad.png", "--ops", "flip", "--out", "{out}/g.png"], "cannot decode png image"),
         (vec!["augment", "{dir}/digit.png", "--ops", "flip", "--out", "{out}/metrics.csv/g.png"], "cannot write"),
         (vec!["xor", "--lr", "-2"], "--lr a positive number"),
+        // One image where a data set is expected.
+        train_case(&["--train-data", "{dir}/digit.png"], "digit.png: one image, not a data set"),
+        (vec!["eval", "--model", "{model}", "--data", "{dir}/digit.png"], "`neurite predict` classifies single images"),
         // Checkpoints that parse but cannot work.
         (
             vec!["predict", "--model", "{dir}/small-input.ckpt", "{dir}/digit.png"],

@@ -74,10 +74,6 @@ fn eval_reads_gzip_idx_image_folders_and_csv_alike() {
         std::fs::create_dir_all(&class).expect("class folder");
         write_digit_png(&class.join(format!("{i}.png")), i, false, 28, 28, false);
     }
-    // Every digit class must exist as a folder for the names to be the digits.
-    for c in 0..10 {
-        std::fs::create_dir_all(folder.join(c.to_string())).expect("class folder");
-    }
 
     let csv = dir.path().join("d.csv");
     let rows: Vec<String> = range
@@ -286,4 +282,80 @@ fn a_panic_is_one_line_and_exit_1_without_a_backtrace() {
     let err = stderr(&o);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.starts_with("error: internal error: a deliberate panic on two lines (at cli/src/main.rs:"), "{err}");
+}
+
+#[test]
+fn image_folders_are_matched_to_classes_by_name() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    // Only three classes, named 1, 2 and 7: their positions (0, 1, 2) are not their classes.
+    let chosen: Vec<usize> = (300..900).filter(|&i| [1, 2, 7].contains(&digits().label(i))).take(45).collect();
+    let folder = dir.path().join("three");
+    for &i in &chosen {
+        let class = folder.join(digits().label(i).to_string());
+        std::fs::create_dir_all(&class).expect("class folder");
+        write_digit_png(&class.join(format!("{i}.png")), i, false, 28, 28, false);
+    }
+    let csv = dir.path().join("three.csv");
+    let rows: Vec<String> = chosen
+        .iter()
+        .map(|&i| {
+            let pixels: Vec<String> = digits().image(i).iter().map(|v| v.to_string()).collect();
+            format!("{},{}", digits().label(i), pixels.join(","))
+        })
+        .collect();
+    std::fs::write(&csv, rows.join("\n")).expect("csv");
+    let report = |data: &Path| {
+        let o = eval(&model, data, true);
+        assert_ok(&o);
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+        (v["confusion"].clone(), v["accuracy"].clone(), v["loss"].as_f64().expect("loss"))
+    };
+    let (confusion, accuracy, loss) = report(&folder);
+    let (csv_confusion, csv_accuracy, csv_loss) = report(&csv);
+    assert_eq!((&confusion, &accuracy), (&csv_confusion, &csv_accuracy), "folders and CSV agree");
+    assert!((loss - csv_loss).abs() < 1e-5, "{loss} vs {csv_loss} (only the order of the sums differs)");
+    // The digits sit in the rows of their own classes, not of the folders' positions 0, 1, 2.
+    let rows: Vec<u64> =
+        (0..10).map(|c| confusion[c].as_array().expect("row").iter().map(|v| v.as_u64().unwrap()).sum()).collect();
+    let expected: Vec<u64> =
+        (0..10).map(|c| chosen.iter().filter(|&&i| digits().label(i) == c).count() as u64).collect();
+    assert_eq!(rows, expected);
+    assert_eq!(rows[0], 0);
+    // A folder that is not a class is refused, naming it.
+    std::fs::create_dir_all(folder.join("cats")).expect("folder");
+    let o = eval(&model, &folder, false);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("class folder `cats` is not one of the model's classes (0, 1, 2"), "{}", stderr(&o));
+}
+
+#[test]
+fn colour_image_folders_train_in_colour_unless_grey_is_asked() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // Digits drawn in red on black: two classes.
+    let folder = dir.path().join("red");
+    for i in 0..120 {
+        let label = digits().label(i);
+        let class = folder.join(if label < 5 { "low" } else { "high" });
+        std::fs::create_dir_all(&class).expect("folder");
+        let pixels = digits().image(i);
+        let image = image::RgbImage::from_fn(28, 28, |x, y| image::Rgb([pixels[(y * 28 + x) as usize], 0, 0]));
+        image.save(class.join(format!("{i}.png"))).expect("png");
+    }
+    let train = |out: &Path, extra: &[&str]| {
+        let o = train_tiny(&folder, out, extra);
+        assert_ok(&o);
+        neurite_nn::Checkpoint::load(out.join("model.ckpt")).expect("checkpoint")
+    };
+    let colour = train(&dir.path().join("colour"), &[]);
+    assert_eq!(colour.metadata("input"), Some("[3,28,28]"));
+    assert_eq!(colour.metadata("classes"), Some(r#"["high","low"]"#));
+    // Per-channel standardisation: red has ink, green and blue none (their std falls back to 1).
+    let p: serde_json::Value = serde_json::from_str(colour.metadata("preprocessing").expect("stored")).expect("json");
+    let mean = p["mean"].as_array().expect("one mean per channel");
+    assert!(mean[0].as_f64().expect("red") > 0.05 && mean[1] == 0.0 && mean[2] == 0.0, "{p}");
+    let o = eval(&dir.path().join("colour/model.ckpt"), &folder, true);
+    assert_ok(&o);
+    let grey = train(&dir.path().join("grey"), &["--grey"]);
+    assert_eq!(grey.metadata("input"), Some("[1,28,28]"));
 }

@@ -4,8 +4,10 @@
 //!   may end in `.gz`); when a folder holds several such pairs (`train-…` and `t10k-…`), training
 //!   takes the `train` pair and evaluation the `t10k`/`test` pair;
 //! - an `*images-idx3-ubyte[.gz]` file itself, its labels read from the partner beside it;
-//! - an image folder with one subfolder per class (subfolder names, sorted, are the classes),
-//!   whose PNG and JPEG images are converted to grey and resized to the model's input;
+//! - an image folder with one subfolder per class, whose PNG and JPEG images are resized to the
+//!   model's input: for training the sorted subfolder names are the classes and the images stay
+//!   in colour if any is (unless grey is asked for); for a trained model its class names are
+//!   matched to the subfolders by name;
 //! - a CSV file, one sample per row: the label, then the pixel values 0–255 row-major (a first
 //!   row that does not start with a number is a header and is skipped).
 //!
@@ -87,19 +89,54 @@ pub fn embedded() -> Result<LabelledData, LoadError> {
     Ok(LabelledData { class_names: digit_names(dataset.classes()), dataset, origin: EMBEDDED_NAME.to_string() })
 }
 
-/// Reads the data set at `path`. Image folders are converted to `size` (grey, resized);
-/// IDX and CSV data keep their own size.
+/// How to read a data set.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions<'a> {
+    /// Training or evaluation (which IDX pair a folder with several offers).
+    pub role: Role,
+    /// The size image folders are converted to; its channels: 1 (grey), 3 (colour).
+    pub size: ImageSize,
+    /// For image folders, colour unless every image is grey: what training without `--grey` asks.
+    pub auto_colour: bool,
+    /// The class names of the model the data is for: an image folder's subfolders are matched to
+    /// them by name (a subset is fine, an unknown name is an error). Without them, the sorted
+    /// subfolder names are the classes.
+    pub class_names: Option<&'a [String]>,
+}
+
+impl<'a> LoadOptions<'a> {
+    /// Training data: image folders resized to `height × width`, in colour when they are
+    /// (unless `grey`), their subfolders the classes.
+    pub fn training(height: usize, width: usize, grey: bool) -> Self {
+        LoadOptions { role: Role::Train, size: ImageSize::new(1, height, width), auto_colour: !grey, class_names: None }
+    }
+
+    /// Data for a model with this input and these classes.
+    pub fn for_model(input: ImageSize, class_names: &'a [String]) -> Self {
+        LoadOptions { role: Role::Test, size: input, auto_colour: false, class_names: Some(class_names) }
+    }
+}
+
+/// Reads the data set at `path`: an IDX folder or images file, an image folder (converted to
+/// the options' size, classes matched by name), or a CSV file. IDX and CSV data keep their own
+/// size.
 ///
 /// # Errors
-/// A [`LoadError`] naming the file for anything missing, unreadable or malformed.
-pub fn load(path: &Path, role: Role, size: ImageSize) -> Result<LabelledData, LoadError> {
+/// A [`LoadError`] naming the file for anything missing, unreadable or malformed, and for a
+/// single image (a data set is many).
+pub fn load(path: &Path, options: &LoadOptions<'_>) -> Result<LabelledData, LoadError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
     let data = if meta.is_dir() {
-        match idx_pair_in(path, role)? {
+        match idx_pair_in(path, options.role)? {
             Some((images, labels)) => read_idx(&images, &labels)?,
-            None => read_image_folder(path, size)?,
+            None => read_image_folder(path, options)?,
         }
+    } else if is_image_file(path) {
+        return Err(invalid(format!(
+            "{shown}: one image, not a data set (a folder of class subfolders of images, IDX files or a CSV file); \
+             `neurite predict` classifies single images"
+        )));
     } else if file_name(path).contains(IMAGES_MARK) {
         let labels = partner_labels(path)?;
         read_idx(path, &labels)?
@@ -118,15 +155,17 @@ pub fn load(path: &Path, role: Role, size: ImageSize) -> Result<LabelledData, Lo
 /// [`LoadError::Invalid`] naming the mismatch.
 pub fn check_fits(data: &LabelledData, input: ImageSize, classes: usize) -> Result<(), LoadError> {
     let d = &data.dataset;
-    if input.channels != 1 || d.rows() != input.height || d.cols() != input.width {
+    if d.channels() != input.channels || d.rows() != input.height || d.cols() != input.width {
+        let kind = |c: usize| if c == 1 { "grey".to_string() } else { format!("with {c} channels") };
         return Err(invalid(format!(
-            "{}: images are {}×{} grey, the model takes {}×{} with {} channel(s)",
+            "{}: images are {}×{} {}, the model takes {}×{} {}",
             data.origin,
             d.cols(),
             d.rows(),
+            kind(d.channels()),
             input.width,
             input.height,
-            input.channels
+            kind(input.channels)
         )));
     }
     if let Some((index, label)) = d.labels().iter().enumerate().find(|(_, l)| **l as usize >= classes) {
@@ -254,11 +293,12 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     Ok(entries)
 }
 
-/// Reads one image file as grey u8 pixels of `size`.
-fn image_pixels(path: &Path, size: ImageSize) -> Result<Vec<u8>, LoadError> {
-    let image = read_image(path, Channels::Grey, &DecodeLimits::DEFAULT)?;
-    let resized = resize_to(image.as_slice(), image.size(), size.height, size.width);
-    Ok(resized.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect())
+/// Reads one image file as u8 pixels `[C, height, width]` (C from `channels`: the file's own
+/// with `Auto`), and its channel count.
+fn image_pixels(path: &Path, channels: Channels, height: usize, width: usize) -> Result<(Vec<u8>, usize), LoadError> {
+    let image = read_image(path, channels, &DecodeLimits::DEFAULT)?;
+    let resized = resize_to(image.as_slice(), image.size(), height, width);
+    Ok((resized.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect(), image.size().channels))
 }
 
 /// Whether an image `[C, H, W]` with values in [0, 1] shows a light background (a dark digit on
@@ -290,39 +330,70 @@ pub fn resize_to(values: &[f32], size: ImageSize, height: usize, width: usize) -
     out
 }
 
-fn read_image_folder(dir: &Path, size: ImageSize) -> Result<LabelledData, LoadError> {
+fn read_image_folder(dir: &Path, options: &LoadOptions<'_>) -> Result<LabelledData, LoadError> {
     let shown = dir.display().to_string();
-    let classes: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
-    if classes.is_empty() {
+    let folders: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
+    if folders.is_empty() {
         return Err(invalid(format!(
             "{shown}: neither IDX files (PREFIX{IMAGES_MARK}, PREFIX{LABELS_MARK}) nor class subfolders of images"
         )));
     }
-    if classes.len() > MAX_CLASSES {
+    if folders.len() > MAX_CLASSES {
         return Err(invalid(format!(
             "{shown}: {} class subfolders, at most {MAX_CLASSES} are supported",
-            classes.len()
+            folders.len()
         )));
     }
-    let mut pixels = Vec::new();
+    let names: Vec<String> = folders.iter().map(|p| file_name(p)).collect();
+    if let Some(name) = names.iter().find(|n| n.chars().any(char::is_control)) {
+        return Err(invalid(format!(
+            "{shown}: class folder `{}` has a control character in its name",
+            name.escape_default()
+        )));
+    }
+    // Each folder's label: its position among the model's classes, or among the folders.
+    let (class_names, labels_of): (Vec<String>, Vec<usize>) = match options.class_names {
+        Some(known) => {
+            let mut labels = Vec::with_capacity(names.len());
+            for name in &names {
+                let Some(label) = known.iter().position(|k| k == name) else {
+                    return Err(invalid(format!(
+                        "{shown}: class folder `{name}` is not one of the model's classes ({})",
+                        known.join(", ")
+                    )));
+                };
+                labels.push(label);
+            }
+            (known.to_vec(), labels)
+        }
+        None => (names.clone(), (0..names.len()).collect()),
+    };
+    let size = options.size;
+    let wanted = match (options.auto_colour, size.channels) {
+        (true, _) => Channels::Auto,
+        (false, 3) => Channels::Rgb,
+        (false, _) => Channels::Grey,
+    };
+    let mut images: Vec<(Vec<u8>, usize)> = Vec::new();
     let mut labels = Vec::new();
-    for (label, class_dir) in classes.iter().enumerate() {
-        for file in sorted_entries(class_dir)?.into_iter().filter(|p| is_image_file(p)) {
-            pixels.extend(image_pixels(&file, size)?);
+    for (folder, &label) in folders.iter().zip(&labels_of) {
+        for file in sorted_entries(folder)?.into_iter().filter(|p| is_image_file(p)) {
+            images.push(image_pixels(&file, wanted, size.height, size.width)?);
             labels.push(label as u8);
         }
     }
     if labels.is_empty() {
         return Err(invalid(format!("{shown}: the class subfolders hold no .png or .jpg image")));
     }
-    let class_names = classes.iter().map(|p| file_name(p)).collect::<Vec<_>>();
-    if let Some(name) = class_names.iter().find(|n| n.chars().any(char::is_control)) {
-        return Err(invalid(format!(
-            "{shown}: class folder `{}` has a control character in its name",
-            name.escape_default()
-        )));
+    // With `Auto`, one colour image makes the whole set colour: grey ones get three equal planes.
+    let channels = images.iter().map(|(_, c)| *c).max().unwrap_or(1);
+    let mut pixels = Vec::with_capacity(images.len() * channels * size.height * size.width);
+    for (image, c) in images {
+        for _ in 0..channels / c {
+            pixels.extend_from_slice(&image);
+        }
     }
-    let dataset = Dataset::new(pixels, labels, size.height, size.width, class_names.len())
+    let dataset = Dataset::with_channels(pixels, labels, [channels, size.height, size.width], class_names.len())
         .map_err(|e| invalid(format!("{shown}: {e}")))?;
     Ok(LabelledData { dataset, class_names, origin: shown })
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use neurite_core::{Backend, Rng, Stream, Tensor};
-use neurite_data::{LoadError, Role};
+use neurite_data::{LoadError, LoadOptions, Role};
 use neurite_nn::data::{Batch, BatchLoader, Batches, Dataset, Layout, Preprocessing};
 use neurite_nn::models::MlpConfig;
 use neurite_nn::regularization::Penalty;
@@ -88,7 +88,9 @@ impl Digits {
 /// # Errors
 /// [`LoadError`] if the data cannot be read or is not 28×28 images of 10 classes.
 fn read_test_set(path: &Path) -> Result<(Dataset, String), LoadError> {
-    let data = neurite_data::load(path, Role::Test, neurite_data::MNIST_SIZE)?;
+    let options =
+        LoadOptions { role: Role::Test, size: neurite_data::MNIST_SIZE, auto_colour: false, class_names: None };
+    let data = neurite_data::load(path, &options)?;
     let test = data.dataset;
     if test.rows() != 28 || test.cols() != 28 || test.classes() > 10 {
         return Err(LoadError::Invalid(format!(

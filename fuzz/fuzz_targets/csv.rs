@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use neurite_data::{MNIST_SIZE, Role, load};
+use neurite_data::{LoadOptions, load};
 use neurite_fuzz::{BASE_BYTES, within_memory};
 
 /// One temporary folder per fuzzing process, reused by every input (a single small file is left
@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| within_memory(BASE_BYTES + 256 * data.len(), || check
 fn check(data: &[u8]) {
     let path = scratch().join("data.csv");
     std::fs::write(&path, data).expect("temporary file written");
-    match load(&path, Role::Train, MNIST_SIZE) {
+    match load(&path, &LoadOptions::training(28, 28, true)) {
         Ok(set) => {
             let d = &set.dataset;
             assert!(!d.is_empty());

@@ -493,13 +493,12 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         if train.is_empty() {
             return Err(TrainError::Invalid("the training set holds no samples".into()));
         }
-        if let Some(v) = validation.filter(|v| (v.rows(), v.cols()) != (train.rows(), train.cols())) {
+        let size = |d: &Dataset| (d.channels(), d.rows(), d.cols());
+        if let Some(v) = validation.filter(|v| size(v) != size(train)) {
             return Err(TrainError::Invalid(format!(
-                "validation images are {}×{}, training images {}×{}",
-                v.cols(),
-                v.rows(),
-                train.cols(),
-                train.rows()
+                "validation images are {:?} (channels, rows, columns), training images {:?}",
+                size(v),
+                size(train)
             )));
         }
         if train.classes() > classes {
@@ -510,8 +509,8 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         }
         // The model must give one score per class for an input of the data's shape.
         let input = match self.preprocessing.layout {
-            Layout::Nchw => vec![1, 1, train.rows(), train.cols()],
-            Layout::Flat => vec![1, train.rows() * train.cols()],
+            Layout::Nchw => vec![1, train.channels(), train.rows(), train.cols()],
+            Layout::Flat => vec![1, train.channels() * train.rows() * train.cols()],
         };
         let output = self.model.output_shape(&input);
         if output != [1, classes] {
@@ -607,7 +606,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             checkpoint = checkpoint.with_metadata(key.clone(), value.clone());
         }
         let mut checkpoint = checkpoint
-            .with_metadata(INPUT_KEY, json(&[1, train.rows(), train.cols()]))
+            .with_metadata(INPUT_KEY, json(&[train.channels(), train.rows(), train.cols()]))
             .with_metadata(PREPROCESSING_KEY, json(&self.preprocessing))
             .with_metadata(CLASSES_KEY, json(&names));
         self.state.write_into(&mut checkpoint);

@@ -64,9 +64,7 @@ impl<B: Backend> TrainedModel<B> {
                 .map_err(|e| invalid(format!("{origin}: metadata `{PREPROCESSING_KEY}`: {e}")))?,
             None => Preprocessing::default(),
         };
-        if ![preprocessing.scale, preprocessing.mean, preprocessing.std].iter().all(|v| v.is_finite())
-            || preprocessing.std == 0.0
-        {
+        if !preprocessing.is_valid() {
             return Err(invalid(format!("{origin}: metadata `{PREPROCESSING_KEY}` is not finite with std ≠ 0")));
         }
         let dims = match preprocessing.layout {
@@ -121,7 +119,13 @@ impl<B: Backend> TrainedModel<B> {
     /// model was trained.
     pub fn inputs(&self, images: &[Vec<f32>]) -> Tensor<B> {
         let p = &self.preprocessing;
-        let values: Vec<f32> = images.iter().flatten().map(|&v| (v * 255.0 * p.scale - p.mean) / p.std).collect();
+        let plane = self.input.height * self.input.width;
+        let values: Vec<f32> = images
+            .iter()
+            .flat_map(|image| {
+                image.chunks(plane).enumerate().flat_map(|(c, px)| px.iter().map(move |&v| p.apply_unit(v, c)))
+            })
+            .collect();
         let shape = match p.layout {
             Layout::Nchw => vec![images.len(), self.input.channels, self.input.height, self.input.width],
             Layout::Flat => vec![images.len(), self.input.len()],

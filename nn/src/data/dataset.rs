@@ -15,6 +15,7 @@ use super::{DataError, Layout, Preprocessing};
 pub struct Dataset {
     images: Vec<u8>,
     labels: Vec<u8>,
+    channels: usize,
     rows: usize,
     cols: usize,
     classes: usize,
@@ -27,7 +28,23 @@ impl Dataset {
     /// [`DataError::CountMismatch`] if the pixels do not make `labels.len()` images of
     /// `rows × cols`, [`DataError::Label`] if a label is not below `classes`.
     pub fn new(images: Vec<u8>, labels: Vec<u8>, rows: usize, cols: usize, classes: usize) -> Result<Self, DataError> {
-        let per = rows * cols;
+        Self::with_channels(images, labels, [1, rows, cols], classes)
+    }
+
+    /// Images of `[channels, rows, cols]` each (planar: every channel's plane in turn) with their
+    /// labels, which must be below `classes`.
+    ///
+    /// # Errors
+    /// [`DataError::CountMismatch`] if the pixels do not make whole images, one per label;
+    /// [`DataError::Label`] for a label of `classes` or more.
+    pub fn with_channels(
+        images: Vec<u8>,
+        labels: Vec<u8>,
+        size: [usize; 3],
+        classes: usize,
+    ) -> Result<Self, DataError> {
+        let [channels, rows, cols] = size;
+        let per = channels.saturating_mul(rows).saturating_mul(cols);
         let count = images.len().checked_div(per).unwrap_or(0);
         if per == 0 || !images.len().is_multiple_of(per) || count != labels.len() {
             return Err(DataError::CountMismatch { images: count, labels: labels.len() });
@@ -35,7 +52,7 @@ impl Dataset {
         if let Some((index, &value)) = labels.iter().enumerate().find(|(_, l)| **l as usize >= classes) {
             return Err(DataError::Label { origin: "labels".to_string(), index, value, classes });
         }
-        Ok(Dataset { images, labels, rows, cols, classes })
+        Ok(Dataset { images, labels, channels, rows, cols, classes })
     }
 
     /// Pairs an IDX image array `[count, rows, cols]` with an IDX label array `[count]`.
@@ -80,6 +97,11 @@ impl Dataset {
         self.labels.is_empty()
     }
 
+    /// Channels per image (1 for grey, 3 for colour).
+    pub fn channels(&self) -> usize {
+        self.channels
+    }
+
     /// Rows of each image.
     pub fn rows(&self) -> usize {
         self.rows
@@ -100,7 +122,7 @@ impl Dataset {
     /// # Panics
     /// If `i >= len()`.
     pub fn image(&self, i: usize) -> &[u8] {
-        let per = self.rows * self.cols;
+        let per = self.channels * self.rows * self.cols;
         &self.images[i * per..(i + 1) * per]
     }
 
@@ -122,12 +144,12 @@ impl Dataset {
     /// # Panics
     /// If an index is out of range.
     pub fn subset(&self, indices: &[usize]) -> Dataset {
-        let mut images = Vec::with_capacity(indices.len() * self.rows * self.cols);
+        let mut images = Vec::with_capacity(indices.len() * self.channels * self.rows * self.cols);
         for &i in indices {
             images.extend_from_slice(self.image(i));
         }
         let labels = indices.iter().map(|&i| self.labels[i]).collect();
-        Dataset { images, labels, rows: self.rows, cols: self.cols, classes: self.classes }
+        Dataset { images, labels, channels: self.channels, rows: self.rows, cols: self.cols, classes: self.classes }
     }
 
     /// The samples in `range`, in order.
@@ -164,14 +186,17 @@ impl Dataset {
 
     /// The samples at `indices` as a batch tensor, with their labels.
     pub(crate) fn batch_tensor<B: Backend>(&self, indices: &[usize], p: &Preprocessing) -> (Tensor<B>, Vec<usize>) {
-        let per = self.rows * self.cols;
+        let plane = self.rows * self.cols;
+        let per = self.channels * plane;
         let mut values = Vec::with_capacity(indices.len() * per);
         for &i in indices {
-            values.extend(self.image(i).iter().map(|&px| p.apply(px)));
+            for (c, pixels) in self.image(i).chunks(plane).enumerate() {
+                values.extend(pixels.iter().map(|&px| p.apply(px, c)));
+            }
         }
         let n = indices.len();
         let shape = match p.layout {
-            Layout::Nchw => vec![n, 1, self.rows, self.cols],
+            Layout::Nchw => vec![n, self.channels, self.rows, self.cols],
             Layout::Flat => vec![n, per],
         };
         (Tensor::from_vec(values, shape), indices.iter().map(|&i| self.labels[i] as usize).collect())

@@ -154,16 +154,20 @@ impl fmt::Display for Layout {
     }
 }
 
-/// How raw u8 pixels become network inputs: x = (pixel·scale − mean)/std, laid out as `layout`.
-/// Exports record it, so another framework feeds the network exactly what it was trained on.
+/// How raw u8 pixels become network inputs: x = (pixel·scale − mean[c])/std[c] for a pixel of
+/// channel c, laid out as `layout`. Grey images use the first mean and standard deviation.
+/// Exports record it, so another framework feeds the network exactly what it was trained on; in
+/// JSON a mean or standard deviation that is the same for every channel is one number.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Preprocessing {
     /// Multiplies the raw pixel (1/255 maps it to [0, 1]).
     pub scale: f32,
-    /// Subtracted after scaling.
-    pub mean: f32,
-    /// Divides after subtracting the mean.
-    pub std: f32,
+    /// Subtracted after scaling, per channel (red, green, blue).
+    #[serde(with = "per_channel")]
+    pub mean: [f32; 3],
+    /// Divides after subtracting the mean, per channel.
+    #[serde(with = "per_channel")]
+    pub std: [f32; 3],
     /// Tensor layout of a batch.
     pub layout: Layout,
 }
@@ -171,18 +175,87 @@ pub struct Preprocessing {
 impl Preprocessing {
     /// Pixels scaled to [0, 1] (scale 1/255, mean 0, std 1) in `layout`.
     pub fn unit(layout: Layout) -> Self {
-        Preprocessing { scale: 1.0 / 255.0, mean: 0.0, std: 1.0, layout }
+        Preprocessing { scale: 1.0 / 255.0, mean: [0.0; 3], std: [1.0; 3], layout }
     }
 
     /// Pixels scaled to [0, 1], then standardised with MNIST's training mean 0.1307 and standard
     /// deviation 0.3081 (the values PyTorch examples use).
     pub fn mnist_standardized(layout: Layout) -> Self {
-        Preprocessing { scale: 1.0 / 255.0, mean: 0.1307, std: 0.3081, layout }
+        Preprocessing { scale: 1.0 / 255.0, mean: [0.1307; 3], std: [0.3081; 3], layout }
     }
 
-    /// The input value of one raw pixel.
-    pub fn apply(&self, pixel: u8) -> f32 {
-        (pixel as f32 * self.scale - self.mean) / self.std
+    /// Pixels scaled to [0, 1], then standardised per channel with the mean and standard
+    /// deviation of `data` (each channel over every pixel of every image).
+    pub fn standardized_for(data: &Dataset, layout: Layout) -> Self {
+        let mut p = Self::unit(layout);
+        let plane = data.rows() * data.cols();
+        for c in 0..data.channels().min(3) {
+            let (mut sum, mut sum_sq, mut n) = (0.0f64, 0.0f64, 0u64);
+            for i in 0..data.len() {
+                for &px in &data.image(i)[c * plane..(c + 1) * plane] {
+                    let v = f64::from(px) / 255.0;
+                    sum += v;
+                    sum_sq += v * v;
+                    n += 1;
+                }
+            }
+            let mean = sum / n.max(1) as f64;
+            let std = (sum_sq / n.max(1) as f64 - mean * mean).max(0.0).sqrt();
+            p.mean[c] = mean as f32;
+            p.std[c] = if std > 1e-6 { std as f32 } else { 1.0 };
+        }
+        p
+    }
+
+    /// The input value of one raw pixel of channel `channel` (the first channel's settings for
+    /// channels past the third).
+    pub fn apply(&self, pixel: u8, channel: usize) -> f32 {
+        let c = channel.min(2);
+        (pixel as f32 * self.scale - self.mean[c]) / self.std[c]
+    }
+
+    /// The input value of a pixel already in [0, 1] (a decoded image) of channel `channel`.
+    pub fn apply_unit(&self, value: f32, channel: usize) -> f32 {
+        let c = channel.min(2);
+        (value * 255.0 * self.scale - self.mean[c]) / self.std[c]
+    }
+
+    /// Whether every setting is finite and no standard deviation is zero.
+    pub fn is_valid(&self) -> bool {
+        self.scale.is_finite()
+            && self.mean.iter().all(|m| m.is_finite())
+            && self.std.iter().all(|s| s.is_finite() && *s != 0.0)
+    }
+}
+
+/// Serde form of per-channel settings: one number when the channels agree, else a list of three
+/// (a list of one is read as that number for every channel).
+mod per_channel {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(values: &[f32; 3], s: S) -> Result<S::Ok, S::Error> {
+        if values.iter().all(|v| v.to_bits() == values[0].to_bits()) {
+            values[0].serialize(s)
+        } else {
+            values.serialize(s)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[f32; 3], D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            One(f32),
+            Many(Vec<f32>),
+        }
+        match Raw::deserialize(d)? {
+            Raw::One(v) => Ok([v; 3]),
+            Raw::Many(v) => match v.as_slice() {
+                [x] => Ok([*x; 3]),
+                [r, g, b] => Ok([*r, *g, *b]),
+                _ => Err(serde::de::Error::custom(format!("{} values for 1 or 3 channels", v.len()))),
+            },
+        }
     }
 }
 
