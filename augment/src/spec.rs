@@ -295,6 +295,15 @@ pub fn parse_pipeline(spec: &str) -> Result<Pipeline, SpecError> {
     split_items(spec)?.iter().map(|item| parse_transform(item)).collect()
 }
 
+/// The items of a spec (`crop:pad=2,flip` gives `crop:pad=2` and `flip`), as the parser splits
+/// them: argument tokens glued back onto their item.
+///
+/// # Errors
+/// [`SpecError::EmptyItem`] for an empty item.
+pub fn items(spec: &str) -> Result<Vec<String>, SpecError> {
+    split_items(spec)
+}
+
 /// Splits a spec into items, gluing argument tokens back onto their item.
 fn split_items(spec: &str) -> Result<Vec<String>, SpecError> {
     let mut items: Vec<String> = Vec::new();

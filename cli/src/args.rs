@@ -223,6 +223,10 @@ pub struct EvalArgs {
     /// Print exactly one JSON object on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Also draw DIR/confusion.png (the confusion matrix) and DIR/worst.png (the worst-classified
+    /// images with their true and predicted classes).
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
     /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
     pub backend: Option<BackendKind>,

@@ -2,11 +2,13 @@
 //! augmentation preview `augment`. Training lives in `train.rs`; loading a checkpoint with its
 //! input size, classes and preprocessing is `neurite_train::TrainedModel`'s.
 
-use neurite_augment::io::{Channels, DecodeLimits, read_image, write_png};
-use neurite_augment::preview::tile;
-use neurite_augment::{GridLayout, ImageBatch, Interpolation, Region, Transform, geometry::resize_region};
+use std::path::Path;
+
+use neurite_augment::io::{Channels, DecodeLimits, read_image};
+use neurite_augment::{ImageBatch, Transform};
 use neurite_core::{Backend, Rng, Stream, no_grad};
 use neurite_nn::Module;
+use neurite_train::plot::{RgbImage, Tile};
 use serde::Serialize;
 
 use neurite_data::LoadOptions;
@@ -56,6 +58,9 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
     let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, Default::default());
+    if let Some(dir) = &args.plot {
+        plot_evaluation::<B>(dir, &loaded, &data.dataset, &e)?;
+    }
     if args.json {
         let report = EvalReport {
             accuracy: e.accuracy,
@@ -87,6 +92,57 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     println!();
     println!("confusion matrix (rows: true class, columns: predicted class):");
     println!("{}", confusion_table(&e, &loaded.class_names));
+    Ok(())
+}
+
+/// The worst-classified images shown by `eval --plot`.
+const WORST: usize = 24;
+
+/// Writes `confusion.png` and `worst.png` into `dir` (created if missing; files already there
+/// are never replaced).
+fn plot_evaluation<B: Backend>(
+    dir: &Path,
+    loaded: &TrainedModel<B>,
+    data: &neurite_nn::data::Dataset,
+    e: &Evaluation,
+) -> anyhow::Result<()> {
+    let paths = [dir.join("confusion.png"), dir.join("worst.png")];
+    if let Some(taken) = paths.iter().find(|p| p.exists()) {
+        return Err(usage(format!("--plot: {} exists already; choose another folder", taken.display())));
+    }
+    std::fs::create_dir_all(dir).map_err(|e| usage(format!("--plot {}: {e}", dir.display())))?;
+    let matrix = neurite_train::plot::confusion_matrix(&e.confusion, &loaded.class_names)?;
+    neurite_train::plot::save_image(&paths[0], &matrix)?;
+    // The probability each image's true class got, lowest first.
+    let mut scored: Vec<(f32, usize, usize)> = Vec::with_capacity(data.len());
+    let all: Vec<usize> = (0..data.len()).collect();
+    for chunk in all.chunks(EVAL_BATCH) {
+        let (x, labels) = data.subset(chunk).to_tensors::<B>(&loaded.preprocessing);
+        let p = no_grad(|| loaded.model.forward(&x).softmax(1)).to_vec();
+        let k = loaded.classes();
+        for ((row, &label), &i) in p.chunks(k).zip(&labels).zip(chunk) {
+            let predicted = (0..k).max_by(|&a, &b| row[a].total_cmp(&row[b]).then(b.cmp(&a))).unwrap_or(0);
+            scored.push((row[label], i, predicted));
+        }
+    }
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let size = neurite_augment::ImageSize::new(data.channels(), data.rows(), data.cols());
+    let tiles: Vec<Tile> = scored
+        .iter()
+        .take(WORST)
+        .map(|&(p, i, predicted)| Tile {
+            values: data.image(i).iter().map(|&v| f32::from(v) / 255.0).collect(),
+            size,
+            caption: format!(
+                "{} → {} ({p:.2})",
+                loaded.class_names[data.label(i) as usize],
+                loaded.class_names[predicted]
+            ),
+        })
+        .collect();
+    let scale = (112 / size.width.max(1)).clamp(1, 4);
+    neurite_train::plot::save_image(&paths[1], &neurite_train::plot::captioned_grid(&tiles, 8, scale)?)?;
+    eprintln!("wrote {} and {}", paths[0].display(), paths[1].display());
     Ok(())
 }
 
@@ -251,14 +307,14 @@ pub fn augment(args: &AugmentArgs) -> anyhow::Result<()> {
     let largest = pipeline.steps().iter().map(|t| t.output_size(source.size()).len() as u64).max().unwrap_or(0);
     let values = tiles.saturating_mul(2).saturating_mul(source.size().len() as u64).saturating_add(largest);
     crate::budget()?.check(format!("a preview of {tiles} tiles"), values.saturating_mul(4)).usage()?;
-    let grid = preview(&source, pipeline.steps(), args.seed);
-    write_png(grid.as_slice(), grid.size(), &args.out).usage()?;
-    let size = grid.size();
+    let items = neurite_augment::spec::items(&args.ops).usage()?;
+    let grid = preview(&source, pipeline.steps(), &items, args.seed)?;
+    neurite_train::plot::save_image(&args.out, &grid).usage()?;
     println!(
         "wrote {} ({}×{}): the source and {} ({})",
         args.out.display(),
-        size.width,
-        size.height,
+        grid.width(),
+        grid.height(),
         if pipeline.len() == 1 { "1 tile".to_string() } else { format!("{} tiles", pipeline.len()) },
         pipeline.names()
     );
@@ -278,43 +334,34 @@ const PREVIEW_MIN_WIDTH: usize = 480;
 /// Largest height an enlargement may reach (a tall, narrow image is enlarged less).
 const PREVIEW_MAX_HEIGHT: usize = 2048;
 
-/// The source image followed by one tile per transform, in order, each drawing its randomness
-/// from stream `Augment` of `seed` in turn; narrow grids are enlarged (nearest neighbour) to at
-/// least [`PREVIEW_MIN_WIDTH`] wide, as far as [`PREVIEW_MAX_HEIGHT`] allows.
-pub fn preview(source: &ImageBatch, transforms: &[Box<dyn Transform>], seed: u64) -> ImageBatch {
+/// The source image followed by one tile per transform, in order, each captioned with its spec
+/// item (`captions`) and drawing its randomness from stream `Augment` of `seed` in turn; a tile
+/// whose transform changed the size is resized back to the source's. Narrow grids are enlarged
+/// pixel for pixel to at least [`PREVIEW_MIN_WIDTH`] wide, as far as [`PREVIEW_MAX_HEIGHT`]
+/// allows.
+///
+/// # Errors
+/// If a caption cannot be drawn.
+pub fn preview(
+    source: &ImageBatch,
+    transforms: &[Box<dyn Transform>],
+    captions: &[String],
+    seed: u64,
+) -> anyhow::Result<RgbImage> {
     let mut rng = Rng::stream(seed, Stream::Augment);
     let size = source.size();
-    let mut cells = vec![source.clone()];
-    for t in transforms {
+    let mut tiles = vec![Tile { values: source.as_slice().to_vec(), size, caption: "source".into() }];
+    for (t, caption) in transforms.iter().zip(captions) {
         let out = t.apply_batch(source.clone(), &mut rng);
-        let have = out.size();
-        if (have.height, have.width) == (size.height, size.width) {
-            cells.push(out);
-        } else {
-            let mut data = vec![0.0; size.len()];
-            resize_region(
-                out.as_slice(),
-                have,
-                Region::whole(have),
-                size.height,
-                size.width,
-                Interpolation::Bilinear,
-                &mut data,
-            );
-            cells.push(ImageBatch::new(data, 1, size));
-        }
+        let values = neurite_data::resize_to(out.as_slice(), out.size(), size.height, size.width);
+        tiles.push(Tile { values, size, caption: caption.clone() });
     }
-    let columns = cells.len().min(6);
-    let grid = tile(&ImageBatch::concat(&cells), GridLayout { columns, ..GridLayout::default() });
-    let g = grid.size();
-    let factor = PREVIEW_MIN_WIDTH.div_ceil(g.width.max(1)).min(PREVIEW_MAX_HEIGHT / g.height.max(1)).max(1);
-    if factor == 1 {
-        return grid;
-    }
-    let (h, w) = (g.height * factor, g.width * factor);
-    let mut data = vec![0.0; g.channels * h * w];
-    resize_region(grid.as_slice(), g, Region::whole(g), h, w, Interpolation::Nearest, &mut data);
-    ImageBatch::new(data, 1, g.with_hw(h, w))
+    let columns = tiles.len().min(6);
+    let rows = tiles.len().div_ceil(columns);
+    let natural_width = columns * size.width;
+    let scale =
+        PREVIEW_MIN_WIDTH.div_ceil(natural_width.max(1)).min(PREVIEW_MAX_HEIGHT / (rows * size.height).max(1)).max(1);
+    Ok(neurite_train::plot::captioned_grid(&tiles, columns, scale)?)
 }
 
 #[cfg(test)]
@@ -331,19 +378,20 @@ mod tests {
     fn a_tall_narrow_preview_is_not_enlarged_past_the_height_limit() {
         let source = ImageBatch::full(1, ImageSize::new(1, 1024, 1), 0.5);
         let ops = neurite_augment::spec::parse_pipeline("flip").expect("parses");
-        let grid = preview(&source, ops.steps(), 1);
-        // Two 1-pixel columns and three 2-pixel gaps: 8 wide, 1028 high; 2048 / 1028 leaves a
-        // factor of 1, where the width alone would ask for 60.
-        assert_eq!(grid.size(), ImageSize::new(1, 1028, 8));
+        let grid = preview(&source, ops.steps(), &["flip".into()], 1).expect("drawn");
+        // Two 1-pixel columns and 8-pixel gaps: 2048 / 1024 leaves a factor of 2, where the
+        // width alone would ask for 240.
+        assert_eq!((grid.width(), grid.height()), (2 * 2 + 3 * 8, 2048 + 22 + 2 * 8));
     }
 
     #[test]
     fn a_preview_has_the_source_and_one_tile_per_op_enlarged() {
         let source = ImageBatch::full(1, ImageSize::new(1, 28, 28), 0.5);
-        let ops = neurite_augment::spec::parse_pipeline("flip:1,resize:14x14,noise").expect("parses");
-        let grid = preview(&source, ops.steps(), 3);
-        // 4 cells of 28 with 2-pixel gaps: 4·28 + 5·2 = 122 wide, 32 high; enlarged 4× to ≥ 480.
-        assert_eq!(grid.size(), ImageSize::new(1, 32 * 4, 122 * 4));
-        assert_eq!(preview(&source, ops.steps(), 3), grid, "the same seed gives the same grid");
+        let items: Vec<String> = ["flip:1", "resize:14x14", "noise"].iter().map(|s| s.to_string()).collect();
+        let ops = neurite_augment::spec::parse_pipeline(&items.join(",")).expect("parses");
+        let grid = preview(&source, ops.steps(), &items, 3).expect("drawn");
+        // Four cells of 28, enlarged 5× (480 / 112), with 8-pixel gaps and a caption band.
+        assert_eq!((grid.width(), grid.height()), (4 * 140 + 5 * 8, 140 + 22 + 2 * 8));
+        assert_eq!(preview(&source, ops.steps(), &items, 3).expect("drawn"), grid, "the same seed, the same grid");
     }
 }

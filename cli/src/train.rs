@@ -387,6 +387,7 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         .class_names(plan.class_names.clone())
         .metadata(RECIPE_KEY, recipe.for_output())
         .output_file(RECIPE_FILE, recipe.for_output())
+        .title(format!("{}, {} lr {}", recipe.model, recipe.optimizer, recipe.lr))
         .output_dir(plan.out.path());
     for penalty in [Penalty::L1(recipe.l1), Penalty::L2(recipe.l2)] {
         learner = learner.penalty(penalty);

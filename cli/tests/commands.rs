@@ -220,8 +220,8 @@ fn augment_writes_a_grid_of_the_source_and_one_tile_per_op() {
     assert_eq!(a, b, "the same seed gives the same grid");
     assert_ne!(a, c, "another seed gives another grid");
     let img = image::load_from_memory(&a).expect("png");
-    // Five cells of 28 pixels with 2-pixel gaps (5·28 + 6·2 = 152 by 32), enlarged 4×.
-    assert_eq!((img.width(), img.height()), (152 * 4, 32 * 4));
+    // Five cells of 28 pixels enlarged 4× (480 / 140), 8-pixel gaps, a 22-pixel caption band.
+    assert_eq!((img.width(), img.height()), (5 * 112 + 6 * 8, 112 + 22 + 2 * 8));
 }
 
 #[test]
@@ -358,4 +358,33 @@ fn colour_image_folders_train_in_colour_unless_grey_is_asked() {
     assert_ok(&o);
     let grey = train(&dir.path().join("grey"), &["--grey"]);
     assert_eq!(grey.metadata("input"), Some("[1,28,28]"));
+}
+
+#[test]
+fn eval_plot_draws_the_confusion_matrix_and_the_worst_images() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let data = write_idx(&dir.path().join("test"), "t10k-", 300..400);
+    let plots = dir.path().join("plots");
+    let run = || {
+        neurite()
+            .arg("eval")
+            .arg("--checkpoint")
+            .arg(&model)
+            .arg("--data")
+            .arg(&data)
+            .arg("--plot")
+            .arg(&plots)
+            .output()
+    };
+    assert_ok(&run().expect("runs"));
+    let confusion = image::open(plots.join("confusion.png")).expect("a png");
+    // Ten classes in 40-pixel cells beside a 90-pixel margin.
+    assert_eq!((confusion.width(), confusion.height()), (90 + 400 + 20, 90 + 400 + 20));
+    let worst = image::open(plots.join("worst.png")).expect("a png");
+    // 24 digits enlarged 4×, 8 a row: 8·112 + 9·8 wide, 3·(112 + 22) + 4·8 high.
+    assert_eq!((worst.width(), worst.height()), (8 * 112 + 9 * 8, 3 * 134 + 4 * 8));
+    let again = run().expect("runs");
+    assert_eq!(again.status.code(), Some(2), "the pictures already there are kept");
+    assert!(stderr(&again).contains("confusion.png exists already"), "{}", stderr(&again));
 }

@@ -204,6 +204,7 @@ pub struct Learner<B: Backend, M: Module<B>> {
     keep_best: Option<Monitor>,
     out: Option<PathBuf>,
     extra_files: Vec<(String, String)>,
+    title: String,
     metadata: Vec<(String, String)>,
     class_names: Option<Vec<String>>,
     state: TrainState,
@@ -237,6 +238,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             keep_best: None,
             out: None,
             extra_files: Vec::new(),
+            title: String::new(),
             metadata: Vec::new(),
             class_names: None,
             state,
@@ -325,6 +327,12 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     /// (the settings that repeat the run, a note).
     pub fn output_file(mut self, name: impl Into<String>, text: impl Into<String>) -> Self {
         self.extra_files.push((name.into(), text.into()));
+        self
+    }
+
+    /// A short description of the run (`mlp, adam lr 0.001`) for the titles of `curves.png`.
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = title.into();
         self
     }
 
@@ -626,7 +634,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             write(name, text.as_bytes())?;
         }
         let curves = dir.join(CURVES_FILE);
-        metrics::save_curves(&curves, &self.state.history, self.step.loss.name())
+        metrics::save_curves(&curves, &self.state.history, self.step.loss.name(), &self.title)
             .map_err(|e| TrainError::Write { path: curves.display().to_string(), message: e.to_string() })?;
         let improved = self
             .keep_best

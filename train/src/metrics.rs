@@ -125,12 +125,13 @@ pub fn parse_csv(text: &str) -> Result<Vec<EpochMetrics>, String> {
         .collect()
 }
 
-/// Draws loss (called `loss_name` on its axis) and accuracy per epoch, training and validation, side by
-/// side into `path`.
+/// Draws loss (called `loss_name` on its axis) and accuracy (on [0, 1]) per epoch, training and
+/// validation, side by side into `path`, ticking whole epochs; `title` (the model and optimizer)
+/// follows each panel's name.
 ///
 /// # Errors
 /// [`PlotError`] if drawing or writing fails.
-pub fn save_curves(path: &Path, rows: &[EpochMetrics], loss_name: &str) -> Result<(), PlotError> {
+pub fn save_curves(path: &Path, rows: &[EpochMetrics], loss_name: &str, title: &str) -> Result<(), PlotError> {
     let points = |f: &dyn Fn(&EpochMetrics) -> Option<f64>| -> Vec<(f64, f64)> {
         rows.iter().filter_map(|r| f(r).map(|v| (r.epoch as f64, v))).collect()
     };
@@ -143,9 +144,11 @@ pub fn save_curves(path: &Path, rows: &[EpochMetrics], loss_name: &str) -> Resul
         acc.push(series("validation", points(&|r| r.val_acc)));
     }
     let x_range = Some((0.5, rows.len().max(1) as f64 + 0.5));
+    let titled = |what: &str| if title.is_empty() { what.to_string() } else { format!("{what}: {title}") };
     let panels = [
         Panel {
-            title: "loss".into(),
+            title: titled("loss"),
+            integer_x: true,
             x_label: "epoch".into(),
             y_label: loss_name.into(),
             series: loss,
@@ -153,7 +156,9 @@ pub fn save_curves(path: &Path, rows: &[EpochMetrics], loss_name: &str) -> Resul
             ..Panel::default()
         },
         Panel {
-            title: "accuracy".into(),
+            title: titled("accuracy"),
+            integer_x: true,
+            y_range: Some((0.0, 1.0)),
             x_label: "epoch".into(),
             y_label: "accuracy".into(),
             series: acc,
@@ -209,7 +214,7 @@ mod tests {
     fn curves_are_drawn() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("curves.png");
-        save_curves(&path, &rows(), "cross-entropy").expect("drawn");
+        save_curves(&path, &rows(), "cross-entropy", "mlp, adam").expect("drawn");
         let img = image::open(&path).expect("a png");
         assert_eq!((img.width(), img.height()), (1120, 400));
     }

@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::sync::Once;
 
+pub use image::RgbImage;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -64,6 +65,8 @@ pub struct Panel {
     pub y_range: Option<(f64, f64)>,
     /// Series drawn thin and grey without a legend entry (contours behind trajectories).
     pub background: Vec<Vec<(f64, f64)>>,
+    /// Label only whole numbers on the x axis (epochs).
+    pub integer_x: bool,
 }
 
 /// A figure that could not be drawn or saved.
@@ -179,12 +182,18 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
         .build_cartesian_2d(x_range.0..x_range.1, y_range.0..y_range.1)
         .map_err(|e| draw_error(what, e))?;
     let log_y = panel.log_y;
-    let x_fmt = |v: &f64| tick_label(*v);
+    let integer_x = panel.integer_x;
+    let x_fmt = move |v: &f64| {
+        if integer_x && (v - v.round()).abs() > 1e-9 { String::new() } else { tick_label(*v) }
+    };
+    let whole_numbers = (x_range.1.floor() - x_range.0.ceil()).max(0.0) as usize + 1;
+    let x_labels = if integer_x { whole_numbers.clamp(2, 12) } else { 10 };
     let y_fmt = move |v: &f64| tick_label(if log_y { 10f64.powf(*v) } else { *v });
     chart
         .configure_mesh()
         .x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
+        .x_labels(x_labels)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .label_style(("sans-serif", 12))
@@ -353,6 +362,120 @@ pub fn save_image(path: &Path, img: &image::RgbImage) -> Result<(), PlotError> {
         .map_err(|source| PlotError::Write { path: path.display().to_string(), source })
 }
 
+/// One captioned picture of a [`captioned_grid`]: values in [0, 1], `[C, H, W]` with C = 1 (grey)
+/// or 3 (RGB).
+#[derive(Clone, Debug)]
+pub struct Tile {
+    /// The pixels, planar.
+    pub values: Vec<f32>,
+    /// Channels, height and width.
+    pub size: neurite_augment::ImageSize,
+    /// The text under it.
+    pub caption: String,
+}
+
+/// Pixels around and between cells, and the height of the caption band under each.
+const GRID_GAP: usize = 8;
+const CAPTION_BAND: usize = 22;
+
+/// Lays `tiles` out `columns` per row, each enlarged `scale` times pixel for pixel, with its
+/// caption centred in a band below it, on white.
+///
+/// # Errors
+/// [`PlotError::Draw`] if a caption cannot be drawn.
+pub fn captioned_grid(tiles: &[Tile], columns: usize, scale: usize) -> Result<image::RgbImage, PlotError> {
+    register_embedded_font();
+    let columns = columns.clamp(1, tiles.len().max(1));
+    let rows = tiles.len().div_ceil(columns).max(1);
+    let scale = scale.max(1);
+    let cell_w = tiles.iter().map(|t| t.size.width).max().unwrap_or(1) * scale;
+    let cell_h = tiles.iter().map(|t| t.size.height).max().unwrap_or(1) * scale;
+    let (w, h) = (columns * cell_w + (columns + 1) * GRID_GAP, rows * (cell_h + CAPTION_BAND) + (rows + 1) * GRID_GAP);
+    let mut buffer = vec![255u8; w * h * 3];
+    for (k, tile) in tiles.iter().enumerate() {
+        let (left, top) = (
+            GRID_GAP + (k % columns) * (cell_w + GRID_GAP),
+            GRID_GAP + (k / columns) * (cell_h + CAPTION_BAND + GRID_GAP),
+        );
+        let (tw, th) = (tile.size.width, tile.size.height);
+        let plane = tw * th;
+        for y in 0..th * scale {
+            for x in 0..tw * scale {
+                let at = (y / scale) * tw + x / scale;
+                let channel = |c: usize| {
+                    (tile.values[c.min(tile.size.channels - 1) * plane + at].clamp(0.0, 1.0) * 255.0).round() as u8
+                };
+                let out = 3 * ((top + y) * w + left + x);
+                buffer[out..out + 3].copy_from_slice(&[channel(0), channel(1), channel(2)]);
+            }
+        }
+    }
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (w as u32, h as u32)).into_drawing_area();
+        let style = TextStyle::from(("sans-serif", 13).into_font()).color(&BLACK);
+        for (k, tile) in tiles.iter().enumerate() {
+            let (left, top) = (
+                GRID_GAP + (k % columns) * (cell_w + GRID_GAP),
+                GRID_GAP + (k / columns) * (cell_h + CAPTION_BAND + GRID_GAP),
+            );
+            let text_w = root.estimate_text_size(&tile.caption, &style).map(|(tw, _)| tw as usize).unwrap_or(0);
+            let x = left + cell_w.saturating_sub(text_w) / 2;
+            let y = top + cell_h + 4;
+            root.draw(&Text::new(tile.caption.clone(), (x as i32, y as i32), &style))
+                .map_err(|e| draw_error("captions", e))?;
+        }
+        root.present().map_err(|e| draw_error("captions", e))?;
+    }
+    image::RgbImage::from_raw(w as u32, h as u32, buffer).ok_or_else(|| draw_error("grid", "buffer size"))
+}
+
+/// A confusion matrix as a heat map: one row per true class, one column per predicted class,
+/// each cell shaded by the fraction of its row and labelled with its count.
+///
+/// # Errors
+/// [`PlotError::Draw`] if plotters fails.
+pub fn confusion_matrix(confusion: &[Vec<usize>], names: &[String]) -> Result<image::RgbImage, PlotError> {
+    register_embedded_font();
+    let k = confusion.len().max(1);
+    let cell = (640 / k).clamp(8, 40);
+    let margin = 90;
+    let (w, h) = (margin + k * cell + 20, margin + k * cell + 20);
+    let mut buffer = vec![255u8; w * h * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, (w as u32, h as u32)).into_drawing_area();
+        let font = |size: i32| TextStyle::from(("sans-serif", size).into_font()).color(&BLACK);
+        let at = |i: usize| (margin + i * cell) as i32;
+        root.draw(&Text::new("predicted class →", (at(0), 8), &font(14))).map_err(|e| draw_error("confusion", e))?;
+        root.draw(&Text::new("true ↓", (8, 8), &font(14))).map_err(|e| draw_error("confusion", e))?;
+        let show_text = cell >= 20;
+        for (r, row) in confusion.iter().enumerate() {
+            let total = row.iter().sum::<usize>().max(1) as f64;
+            for (c, &count) in row.iter().enumerate() {
+                let share = count as f64 / total;
+                let shade = (255.0 * (1.0 - 0.85 * share)).round() as u8;
+                let colour = RGBColor(shade, shade, 255);
+                let rect = [(at(c), at(r)), (at(c) + cell as i32, at(r) + cell as i32)];
+                root.draw(&Rectangle::new(rect, colour.filled())).map_err(|e| draw_error("confusion", e))?;
+                root.draw(&Rectangle::new(rect, RGBColor(220, 220, 220))).map_err(|e| draw_error("confusion", e))?;
+                if show_text && count > 0 {
+                    let style = font(11).color(if share > 0.6 { &WHITE } else { &BLACK });
+                    let pos = (at(c) + 3, at(r) + cell as i32 / 2 - 6);
+                    root.draw(&Text::new(count.to_string(), pos, &style)).map_err(|e| draw_error("confusion", e))?;
+                }
+            }
+            if show_text {
+                let name: String = names.get(r).map(String::as_str).unwrap_or("").chars().take(10).collect();
+                root.draw(&Text::new(name.clone(), (8, at(r) + cell as i32 / 2 - 6), &font(12)))
+                    .map_err(|e| draw_error("confusion", e))?;
+                root.draw(&Text::new(name, (at(r) + 3, margin as i32 - 22), &font(12)))
+                    .map_err(|e| draw_error("confusion", e))?;
+            }
+        }
+        root.present().map_err(|e| draw_error("confusion", e))?;
+    }
+    image::RgbImage::from_raw(w as u32, h as u32, buffer).ok_or_else(|| draw_error("confusion", "buffer size"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -368,6 +491,20 @@ mod tests {
             ],
             ..Panel::default()
         }
+    }
+
+    #[test]
+    fn captioned_grids_and_confusion_matrices_have_their_sizes() {
+        let tile =
+            |v: f32| Tile { values: vec![v; 12], size: neurite_augment::ImageSize::new(1, 3, 4), caption: "x".into() };
+        let grid = captioned_grid(&[tile(0.0), tile(1.0), tile(0.5)], 2, 10).expect("drawn");
+        // Two columns of 40 and three 8-pixel gaps; two rows of 30 + 22 and three gaps.
+        assert_eq!((grid.width(), grid.height()), (2 * 40 + 3 * 8, 2 * 52 + 3 * 8));
+        // The first tile's pixels are black, the second's white, enlarged 10 times.
+        assert_eq!(grid.get_pixel(8 + 5, 8 + 5).0, [0, 0, 0]);
+        assert_eq!(grid.get_pixel(8 + 40 + 8 + 5, 8 + 5).0, [255, 255, 255]);
+        let m = confusion_matrix(&[vec![3, 1], vec![0, 4]], &["a".into(), "b".into()]).expect("drawn");
+        assert_eq!((m.width(), m.height()), (90 + 2 * 40 + 20, 90 + 2 * 40 + 20));
     }
 
     #[test]
