@@ -445,8 +445,8 @@ pub fn confusion_matrix(confusion: &[Vec<usize>], names: &[String]) -> Result<im
         let root = BitMapBackend::with_buffer(&mut buffer, (w as u32, h as u32)).into_drawing_area();
         let font = |size: i32| TextStyle::from(("sans-serif", size).into_font()).color(&BLACK);
         let at = |i: usize| (margin + i * cell) as i32;
-        root.draw(&Text::new("predicted class →", (at(0), 8), &font(14))).map_err(|e| draw_error("confusion", e))?;
-        root.draw(&Text::new("true ↓", (8, 8), &font(14))).map_err(|e| draw_error("confusion", e))?;
+        root.draw(&Text::new("predicted class →", (at(0), 8), font(14))).map_err(|e| draw_error("confusion", e))?;
+        root.draw(&Text::new("true ↓", (8, 8), font(14))).map_err(|e| draw_error("confusion", e))?;
         let show_text = cell >= 20;
         for (r, row) in confusion.iter().enumerate() {
             let total = row.iter().sum::<usize>().max(1) as f64;
@@ -465,9 +465,9 @@ pub fn confusion_matrix(confusion: &[Vec<usize>], names: &[String]) -> Result<im
             }
             if show_text {
                 let name: String = names.get(r).map(String::as_str).unwrap_or("").chars().take(10).collect();
-                root.draw(&Text::new(name.clone(), (8, at(r) + cell as i32 / 2 - 6), &font(12)))
+                root.draw(&Text::new(name.clone(), (8, at(r) + cell as i32 / 2 - 6), font(12)))
                     .map_err(|e| draw_error("confusion", e))?;
-                root.draw(&Text::new(name, (at(r) + 3, margin as i32 - 22), &font(12)))
+                root.draw(&Text::new(name, (at(r) + 3, margin as i32 - 22), font(12)))
                     .map_err(|e| draw_error("confusion", e))?;
             }
         }
