@@ -50,6 +50,12 @@ pub enum Command {
     Experiment(ExperimentArgs),
     /// Train the course's 2-layer sigmoid network on XOR with full-batch gradient descent.
     Xor(XorArgs),
+    /// Print a completion script for a shell (`neurite completions bash > /etc/bash_completion.d/neurite`).
+    Completions {
+        /// The shell.
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Flags of `neurite train`. Each also has a recipe key (the flag's name without dashes); a

@@ -337,7 +337,7 @@ const PREVIEW_MAX_HEIGHT: usize = 2048;
 /// The source image followed by one tile per transform, in order, each captioned with its spec
 /// item (`captions`) and drawing its randomness from stream `Augment` of `seed` in turn; a tile
 /// whose transform changed the size is resized back to the source's. Narrow grids are enlarged
-/// pixel for pixel to at least [`PREVIEW_MIN_WIDTH`] wide, as far as [`PREVIEW_MAX_HEIGHT`]
+/// pixel for pixel to at least 480 pixels wide, as far as a height of 2048 pixels
 /// allows.
 ///
 /// # Errors

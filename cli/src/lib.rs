@@ -56,6 +56,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Augment(args) => commands::augment(&args),
         Command::Experiment(args) => run_experiment(&args),
         Command::Xor(args) => run_xor(&args),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "neurite", &mut std::io::stdout());
+            Ok(())
+        }
     }
 }
 

@@ -388,3 +388,17 @@ fn eval_plot_draws_the_confusion_matrix_and_the_worst_images() {
     assert_eq!(again.status.code(), Some(2), "the pictures already there are kept");
     assert!(stderr(&again).contains("confusion.png exists already"), "{}", stderr(&again));
 }
+
+#[test]
+fn completions_list_the_commands_and_the_values_of_each_choice() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let o = neurite().args(["completions", shell]).output().expect("runs");
+        assert_ok(&o);
+        let script = stdout(&o);
+        // clap's PowerShell script completes flags, not their values.
+        let values: &[&str] = if shell == "powershell" { &[] } else { &["adamw", "leaky-relu", "val-acc"] };
+        for word in ["train", "predict", "import"].iter().chain(values) {
+            assert!(script.contains(word), "{shell}: `{word}` missing");
+        }
+    }
+}

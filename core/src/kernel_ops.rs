@@ -238,7 +238,7 @@ impl UnaryOp {
     }
 }
 
-/// The activation of a fused bias-and-activation pass ([`Backend::bias_act`]): the common
+/// The activation of a fused bias-and-activation pass ([`crate::Backend::bias_act`]): the common
 /// `act(x·W + b)` of a dense or convolutional layer in one pass over memory instead of two, and
 /// one backward pass instead of three. Each derivative is a function of the output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -154,7 +154,7 @@ impl fmt::Display for Layout {
     }
 }
 
-/// How raw u8 pixels become network inputs: x = (pixel·scale − mean[c])/std[c] for a pixel of
+/// How raw u8 pixels become network inputs: x = (pixel·scale − meanᶜ)/stdᶜ for a pixel of
 /// channel c, laid out as `layout`. Grey images use the first mean and standard deviation.
 /// Exports record it, so another framework feeds the network exactly what it was trained on; in
 /// JSON a mean or standard deviation that is the same for every channel is one number.
