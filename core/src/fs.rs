@@ -72,7 +72,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    let mut tmp = tempfile::Builder::new().prefix(".neurite-").suffix(".tmp").tempfile_in(dir)?;
+    // tempfile names its random file in errors; the caller names the destination instead.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".neurite-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| io::Error::from(e.kind()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -81,7 +81,7 @@ pub enum PlotError {
         message: String,
     },
     /// The PNG could not be written.
-    #[error("{path}: {source}")]
+    #[error("{path}: cannot write: {source}")]
     Write {
         /// The file.
         path: String,
