@@ -35,6 +35,7 @@ pub mod noise;
 pub mod preview;
 pub mod spec;
 mod transform;
+pub mod warp;
 
 pub use adversarial::{AttackPoint, accuracy_under_attack, fgsm, input_gradient};
 pub use batch::{ImageBatch, ImageSize, PARALLEL_THRESHOLD};
@@ -49,3 +50,4 @@ pub use noise::{EraseFill, GaussianNoise, RandomErasing, SaltPepper};
 pub use preview::{GridLayout, preview_runs, preview_transforms};
 pub use spec::{SpecError, parse_pipeline};
 pub use transform::{Pipeline, Transform, TransformExt};
+pub use warp::{Affine, Elastic};

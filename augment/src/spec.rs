@@ -23,6 +23,7 @@ use crate::geometry::{
 };
 use crate::noise::{EraseFill, GaussianNoise, RandomErasing, SaltPepper};
 use crate::transform::{Pipeline, Transform};
+use crate::warp::{Affine, Elastic};
 use crate::{Brightness, Contrast, PcaNoise};
 
 /// One transform of the spec language: its name, its arguments in positional order, its line of
@@ -91,6 +92,40 @@ pub const TABLE: &[Entry] = &[
                 p: a.p_or_one(),
                 ..RandomResizedCrop::new((scale, 1.0))
             }))
+        },
+    },
+    Entry {
+        name: "rotate",
+        params: &["deg"],
+        usage: "rotate[:DEG]",
+        summary: "rotate by up to ±DEG degrees (15) about the centre",
+        build: |a| Ok(Box::new(Affine { p: a.p_or_one(), ..Affine::rotation(a.bounded("deg", 15.0, 180.0)?) })),
+    },
+    Entry {
+        name: "affine",
+        params: &["deg", "scale", "shear", "shift"],
+        usage: "affine[:DEG[,SCALE[,SHEAR[,SHIFT]]]]",
+        summary: "rotate ±DEG (10), scale 1±SCALE (0.1), shear ±SHEAR\ndegrees (10), shift ±SHIFT of the side (0.1)",
+        build: |a| {
+            let deg = a.bounded("deg", 10.0, 180.0)?;
+            let scale = a.bounded("scale", 0.1, 0.9)?;
+            let shear = a.bounded("shear", 10.0, 45.0)?;
+            let shift = a.bounded("shift", 0.1, 0.5)?;
+            Ok(Box::new(Affine { p: a.p_or_one(), ..Affine::new(deg, scale, shear, shift) }))
+        },
+    },
+    Entry {
+        name: "elastic",
+        params: &["alpha", "sigma"],
+        usage: "elastic[:ALPHA[,SIGMA]]",
+        summary: "elastic distortion (Simard 2003): a random field\nsmoothed by SIGMA pixels (4), scaled by ALPHA (34)",
+        build: |a| {
+            let alpha = a.bounded("alpha", 34.0, 100.0)?;
+            let sigma = a.bounded("sigma", 4.0, 16.0)?;
+            if sigma <= 0.0 {
+                return Err(a.bad(format!("sigma = {sigma} must be positive")));
+            }
+            Ok(Box::new(Elastic { p: a.p_or_one(), ..Elastic::new(alpha, sigma) }))
         },
     },
     Entry {

@@ -33,6 +33,9 @@ const SMALL_ITEMS: &[&str] = &[
     "pca-noise:5",
     "noise:0.1",
     "salt-pepper:0.2",
+    "rotate:30",
+    "affine:20,0.2,15,0.2",
+    "elastic:3,1",
 ];
 
 /// Each of [`SMALL_ITEMS`] on a 3×5×5 ramp (seed 7): the item, the output shape, then one line of

@@ -291,6 +291,9 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         train_case(&["--augment", "gaussian-blur:1000"], "sigma = 1000 is more than the largest supported, 16"),
         train_case(&["--augment", "gaussian-blur:1,k=99999"], "k = 99999 is more than the largest supported, 255"),
         train_case(&["--augment", "bilateral-blur:100"], "sigma_space = 100 is more than the largest supported"),
+        train_case(&["--augment", "rotate:720"], "deg = 720 is more than the largest supported, 180"),
+        train_case(&["--augment", "affine:10,1.5"], "scale = 1.5 is more than the largest supported, 0.9"),
+        train_case(&["--augment", "elastic:34,0"], "sigma = 0 must be positive"),
         (
             vec!["augment", "{dir}/digit.png", "--ops", "translate:99999999", "--out", "{out}/g.png"],
             "px = 99999999 is more than the largest supported, 16384",

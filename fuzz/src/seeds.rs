@@ -173,7 +173,8 @@ fn augment_specs() {
         "every-op.txt",
         b"flip:0.5,vflip@0.5,translate:3,edge,crop:pad=2,fill=reflect,resized-crop:0.5,0.8,resize:8x6,nearest,\
 brightness:0.1,brightness-mul:0.2,contrast:0.3,erase:0.5,random,gaussian-blur:1.5,7,median-blur:3,\
-bilateral-blur:1,0.1,pca-noise:0.1,noise:0.05@0.5,salt-pepper:0.02",
+bilateral-blur:1,0.1,pca-noise:0.1,noise:0.05@0.5,salt-pepper:0.02,\
+rotate:15,affine:10,0.1,10,0.1@0.5,elastic:34,4",
     );
 }
 
