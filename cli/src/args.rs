@@ -46,6 +46,9 @@ pub enum Command {
     /// Preview augmentations: a PNG grid of the image and one tile per op, in order.
     #[command(after_help = neurite_augment::spec::help())]
     Augment(AugmentArgs),
+    /// Draw a computational graph with the value on each edge and the gradient beside it (SVG or
+    /// PNG): the lecture's examples by name, or a checkpoint's network layer by layer.
+    Graph(GraphArgs),
     /// Run a course experiment (`neurite experiment list` names them).
     Experiment(ExperimentArgs),
     /// Train the course's 2-layer sigmoid network on XOR with full-batch gradient descent.
@@ -72,6 +75,18 @@ pub struct TrainArgs {
     /// Hidden layer widths of the MLP, comma-separated [default: 512,256].
     #[arg(long, value_name = "W,W,...")]
     pub hidden: Option<String>,
+    /// Filters of each convolution block of the CNN, comma-separated [default: 16,32].
+    #[arg(long, value_name = "F,F,...")]
+    pub filters: Option<String>,
+    /// Convolutions in each block of the CNN, before its 2×2 max-pool [default: 1].
+    #[arg(long, value_name = "N")]
+    pub convs: Option<usize>,
+    /// Side of the CNN's convolution kernels, odd [default: 5].
+    #[arg(long, value_name = "K")]
+    pub kernel: Option<usize>,
+    /// Widths of the CNN's dense hidden layers before its classifier, comma-separated [default: none].
+    #[arg(long, value_name = "W,W,...")]
+    pub dense: Option<String>,
     /// Hidden activation [default: relu].
     #[arg(long, value_name = "NAME")]
     pub activation: Option<ActivationKind>,
@@ -130,6 +145,10 @@ pub struct TrainArgs {
     /// L1 penalty λ on the weights (λ·Σ|w|) [default: 0].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub l1: Option<f32>,
+    /// Apply --l1 as a soft-threshold step after each update, which sets small weights to exactly
+    /// zero, instead of by its subgradient λ·sign(w).
+    #[arg(long)]
+    pub l1_proximal: bool,
     /// L2 penalty λ on the weights (λ/2·Σw²) [default: 0].
     #[arg(long, value_name = "F", allow_negative_numbers = true)]
     pub l2: Option<f32>,
@@ -139,6 +158,10 @@ pub struct TrainArgs {
     /// Batch normalisation in each hidden block (after each convolution of the CNN).
     #[arg(long)]
     pub batch_norm: bool,
+    /// Draw each activation layer's outputs and gradients and its dead units after every epoch,
+    /// on up to 500 validation samples (histograms.png, histograms.csv).
+    #[arg(long)]
+    pub histograms: bool,
     /// Augmentation ops for training. (The `--help` text is the `help` attribute: rustdoc would
     /// read its brackets as links.)
     #[arg(
@@ -189,8 +212,14 @@ impl TrainArgs {
     /// # Errors
     /// A usage error for a malformed `--hidden`.
     pub fn apply(&self, recipe: &mut Recipe) -> anyhow::Result<()> {
-        if let Some(v) = &self.hidden {
-            recipe.hidden = parse_hidden(v).map_err(|e| usage(format!("--hidden: {e}")))?;
+        for (flag, value, field) in [
+            ("--hidden", &self.hidden, &mut recipe.hidden),
+            ("--filters", &self.filters, &mut recipe.filters),
+            ("--dense", &self.dense, &mut recipe.dense),
+        ] {
+            if let Some(v) = value {
+                *field = parse_hidden(v).map_err(|e| usage(format!("{flag}: {e}")))?;
+            }
         }
         macro_rules! set {
             ($($field:ident),*) => {$(
@@ -200,7 +229,7 @@ impl TrainArgs {
             )*};
         }
         set!(model, activation, init, optimizer, lr, schedule, warmup, momentum, beta1, beta2, batch_size, epochs);
-        set!(monitor, l1, l2, dropout, augment, val_split, seed, backend);
+        set!(monitor, l1, l2, dropout, augment, val_split, seed, backend, convs, kernel);
         macro_rules! set_some {
             ($($field:ident),*) => {$(
                 if self.$field.is_some() {
@@ -211,6 +240,8 @@ impl TrainArgs {
         set_some!(weight_decay, clip_norm, clip_value, early_stopping, train_data, test_data, out, resume, threads);
         recipe.batch_norm |= self.batch_norm;
         recipe.keep_best |= self.keep_best;
+        recipe.l1_proximal |= self.l1_proximal;
+        recipe.histograms |= self.histograms;
         recipe.grey |= self.grey;
         recipe.quiet |= self.quiet;
         Ok(())
@@ -341,6 +372,26 @@ pub struct InfoArgs {
     /// Checkpoint written by `neurite train` (or `neurite import`).
     #[arg(long, alias = "model", value_name = "CKPT")]
     pub checkpoint: PathBuf,
+}
+
+/// Flags of `neurite graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The lecture's example: apples, add-mul, sigmoid or two-layer (`list` describes them).
+    #[arg(value_name = "EXAMPLE", required_unless_present = "checkpoint")]
+    pub example: Option<String>,
+    /// Draw this checkpoint's network instead, layer by layer, on one sample.
+    #[arg(long, value_name = "CKPT", conflicts_with = "example")]
+    pub checkpoint: Option<PathBuf>,
+    /// The sample for --checkpoint (PNG or JPEG) [default: the first embedded digit].
+    #[arg(long, value_name = "IMAGE", requires = "checkpoint")]
+    pub image: Option<PathBuf>,
+    /// The sample's class for the loss [default: the digit's label, or the model's prediction].
+    #[arg(long, value_name = "CLASS", requires = "checkpoint")]
+    pub label: Option<String>,
+    /// File to write, .svg or .png [default: EXAMPLE.svg, or graph.svg; never over an existing file].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// Flags of `neurite augment`.

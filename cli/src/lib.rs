@@ -31,6 +31,7 @@ pub mod args;
 pub mod backend;
 pub mod commands;
 pub mod error;
+pub mod graph;
 pub mod import;
 pub mod recipe;
 pub mod report;
@@ -54,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Info(args) => commands::info(&args),
         Command::Import(args) => import::run(&args),
         Command::Augment(args) => commands::augment(&args),
+        Command::Graph(args) => graph::run(&args),
         Command::Experiment(args) => run_experiment(&args),
         Command::Xor(args) => run_xor(&args),
         Command::Completions { shell } => {

@@ -134,7 +134,8 @@ impl From<InitChoice> for String {
     }
 }
 
-/// Parses `--hidden 512,256` into layer widths (an empty list means no hidden layer).
+/// Parses `--hidden 512,256` (or `--filters`, `--dense`) into layer widths (an empty list means
+/// no layer).
 ///
 /// # Errors
 /// A one-line message naming the bad width.
@@ -144,9 +145,7 @@ pub fn parse_hidden(s: &str) -> Result<Vec<usize>, String> {
     }
     s.split(',')
         .map(|w| {
-            w.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("hidden width `{}` is not a whole number (e.g. 512,256)", w.trim()))
+            w.trim().parse::<usize>().map_err(|_| format!("width `{}` is not a whole number (e.g. 512,256)", w.trim()))
         })
         .collect()
 }
@@ -159,6 +158,14 @@ pub struct Recipe {
     pub model: ModelKind,
     /// Hidden layer widths of the MLP.
     pub hidden: Vec<usize>,
+    /// Filters of each convolution block of the CNN.
+    pub filters: Vec<usize>,
+    /// Convolutions per block of the CNN.
+    pub convs: usize,
+    /// Kernel side of the CNN's convolutions.
+    pub kernel: usize,
+    /// Widths of the CNN's dense hidden layers before its classifier.
+    pub dense: Vec<usize>,
     /// The hidden layers' activation.
     pub activation: ActivationKind,
     /// The weight initializer.
@@ -195,12 +202,17 @@ pub struct Recipe {
     pub keep_best: bool,
     /// L1 penalty λ (Cost = L + λ‖w‖₁ over weights).
     pub l1: f32,
+    /// Take the L1 penalty by a soft-threshold step after each update (exact zeros) instead of
+    /// its subgradient.
+    pub l1_proximal: bool,
     /// L2 penalty λ (Cost = L + λ/2‖w‖² over weights).
     pub l2: f32,
     /// Dropout probability after each hidden layer (0 = none).
     pub dropout: f32,
     /// Batch normalisation after each hidden layer.
     pub batch_norm: bool,
+    /// Record the activation layers' outputs and gradients after each epoch (`histograms.png`).
+    pub histograms: bool,
     /// Augmentation ops, comma-separated `name[:args]` (empty = none).
     pub augment: String,
     /// Training data (IDX folder, image folder or CSV); absent = the embedded 5,000 digits.
@@ -236,6 +248,10 @@ impl Default for Recipe {
         Recipe {
             model: ModelKind::Mlp,
             hidden: vec![512, 256],
+            filters: vec![16, 32],
+            convs: 1,
+            kernel: 5,
+            dense: Vec::new(),
             activation: ActivationKind::Relu,
             init: InitChoice::He,
             optimizer: OptimizerKind::Adam,
@@ -254,9 +270,11 @@ impl Default for Recipe {
             monitor: MonitorKind::ValLoss,
             keep_best: false,
             l1: 0.0,
+            l1_proximal: false,
             l2: 0.0,
             dropout: 0.2,
             batch_norm: false,
+            histograms: false,
             augment: "crop:pad=2".into(),
             train_data: None,
             test_data: None,

@@ -13,7 +13,7 @@
 use std::path::{Path, PathBuf};
 
 use neurite_augment::{ImageSize, Pipeline, Transform};
-use neurite_core::Backend;
+use neurite_core::{Backend, Tensor};
 use neurite_data::{LabelledData, LoadOptions};
 use neurite_nn::data::{Dataset, Layout, Preprocessing};
 use neurite_nn::models::{CnnConfig, MlpConfig};
@@ -22,6 +22,7 @@ use neurite_nn::{Activation, Checkpoint, Footprint, Init, Module, Sequential};
 use neurite_optim::{
     AdaGradConfig, AdamConfig, AdamWConfig, GradClip, MomentumConfig, Optimizer, RmsPropConfig, ScheduleSpec, SgdConfig,
 };
+use neurite_train::histograms::Recorder;
 use neurite_train::{
     BEST_FILE, CHECKPOINT_FILE, CURVES_FILE, EVAL_BATCH, EarlyStopping, Learner, METRICS_FILE, Monitor, OutputDir,
     TIMING_FILE, TrainError, TrainState, evaluate,
@@ -37,6 +38,14 @@ use crate::report::EpochView;
 pub const RECIPE_KEY: &str = "recipe";
 /// The resolved recipe, beside the learner's files.
 pub const RECIPE_FILE: &str = "recipe.toml";
+/// The layers' distributions by epoch, with `--histograms`.
+pub const HISTOGRAMS_FILE: &str = "histograms.png";
+/// Their numbers.
+pub const HISTOGRAMS_CSV: &str = "histograms.csv";
+/// What a run writes beside the learner's files.
+const RUN_FILES: &[&str] = &[RECIPE_FILE, HISTOGRAMS_FILE, HISTOGRAMS_CSV];
+/// Samples of the probe batch of `--histograms`.
+const HISTOGRAM_PROBE: usize = 500;
 
 /// Everything a run needs, checked: settings, data, output folder, and the checkpoint to resume.
 pub struct Plan {
@@ -126,7 +135,7 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         ];
         for (flag, path) in inputs {
             if let Some(path) =
-                path.filter(|p| OutputDir::would_overwrite(&dir, &[RECIPE_FILE], p, recipe.resume.as_deref()))
+                path.filter(|p| OutputDir::would_overwrite(&dir, RUN_FILES, p, recipe.resume.as_deref()))
             {
                 return Err(usage(format!(
                     "{flag} {} is a file this run writes into {}; use a copy of it",
@@ -192,14 +201,12 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         }
     }
     let out = match (&recipe.out, &recipe.resume) {
-        (Some(out), _) => OutputDir::claim(out, recipe.resume.as_deref(), &[RECIPE_FILE]),
+        (Some(out), _) => OutputDir::claim(out, recipe.resume.as_deref(), RUN_FILES),
         (None, Some(ckpt)) => {
             let folder = ckpt.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            OutputDir::claim(folder, Some(ckpt), &[RECIPE_FILE])
+            OutputDir::claim(folder, Some(ckpt), RUN_FILES)
         }
-        (None, None) => {
-            OutputDir::claim_new(Path::new("runs"), &utc_stamp(std::time::SystemTime::now()), &[RECIPE_FILE])
-        }
+        (None, None) => OutputDir::claim_new(Path::new("runs"), &utc_stamp(std::time::SystemTime::now()), RUN_FILES),
     }
     .map_err(cli_error)?;
     Ok(Plan {
@@ -285,7 +292,7 @@ impl Network {
     /// The recipe's network for `input` images and `classes` outputs.
     ///
     /// # Errors
-    /// A usage error for an unknown activation or init.
+    /// A usage error for an unknown activation or init, or a CNN that cannot be built.
     pub fn of(recipe: &Recipe, input: ImageSize, classes: usize) -> anyhow::Result<Network> {
         let init = match recipe.init {
             InitChoice::He => Init::He,
@@ -310,13 +317,17 @@ impl Network {
                 dropout: recipe.dropout,
                 output: None,
             }),
-            ModelKind::Cnn => Network::Cnn(
-                CnnConfig::new([input.channels, input.height, input.width], classes)
+            ModelKind::Cnn => {
+                let cnn = CnnConfig::new([input.channels, input.height, input.width], classes)
+                    .with_filters(&recipe.filters, recipe.convs, recipe.kernel)
+                    .with_dense(&recipe.dense)
                     .with_activation(activation)
                     .with_init(init)
                     .with_batch_norm(recipe.batch_norm)
-                    .with_dropout(recipe.dropout),
-            ),
+                    .with_dropout(recipe.dropout);
+                cnn.check().map_err(|e| usage(format!("--model cnn: {e}")))?;
+                Network::Cnn(cnn)
+            }
         })
     }
 
@@ -389,7 +400,8 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         .output_file(RECIPE_FILE, recipe.for_output())
         .title(format!("{}, {} lr {}", recipe.model, recipe.optimizer, recipe.lr))
         .output_dir(plan.out.path());
-    for penalty in [Penalty::L1(recipe.l1), Penalty::L2(recipe.l2)] {
+    let l1 = if recipe.l1_proximal { Penalty::L1Proximal(recipe.l1) } else { Penalty::L1(recipe.l1) };
+    for penalty in [l1, Penalty::L2(recipe.l2)] {
         learner = learner.penalty(penalty);
     }
     if recipe.schedule != ScheduleSpec::Constant || recipe.warmup > 0 {
@@ -416,6 +428,28 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     }
     if let Some((origin, checkpoint, _)) = &plan.resume {
         learner = learner.resume(checkpoint, origin).map_err(cli_error)?;
+    }
+    if recipe.histograms {
+        let probe = plan.validation.as_ref().unwrap_or(&plan.train);
+        let probe = probe.range(0..probe.len().min(HISTOGRAM_PROBE)).map_err(|e| usage(e.to_string()))?;
+        let (x, labels) = probe.to_tensors::<B>(&plan.preprocessing);
+        let targets = Tensor::<B>::from_vec(labels.iter().map(|&l| l as f32).collect(), [labels.len()]);
+        let mut recorder = Recorder::new(x, targets.one_hot(plan.class_names.len()));
+        let epoch = learner.epoch();
+        recorder.record(learner.model_mut(), epoch);
+        let title = recipe.model.to_string();
+        learner = learner.after_epoch(move |model, epoch, dir| {
+            recorder.record(model, epoch);
+            let Some(dir) = dir else { return Ok(()) };
+            let failed = |path: &Path, e: &dyn std::fmt::Display| TrainError::Write {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            };
+            let png = dir.join(HISTOGRAMS_FILE);
+            recorder.save(&png, &title).map_err(|e| failed(&png, &e))?;
+            let csv = dir.join(HISTOGRAMS_CSV);
+            neurite_core::fs::write_atomic(&csv, recorder.to_csv().as_bytes()).map_err(|e| failed(&csv, &e))
+        });
     }
 
     say!("backend: {} ({} threads)", B::name(), rayon::current_num_threads());
@@ -458,8 +492,9 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         say!("test accuracy: {:.4} (loss {:.4}, {} samples of {})", e.accuracy, e.loss, e.samples, test.origin);
     }
     let best = if recipe.keep_best { format!(", {BEST_FILE}") } else { String::new() };
+    let histograms = if recipe.histograms { format!(", {HISTOGRAMS_FILE}, {HISTOGRAMS_CSV}") } else { String::new() };
     say!(
-        "wrote {CHECKPOINT_FILE}{best}, {METRICS_FILE}, {TIMING_FILE}, {RECIPE_FILE} and {CURVES_FILE} to {}",
+        "wrote {CHECKPOINT_FILE}{best}, {METRICS_FILE}, {TIMING_FILE}{histograms}, {RECIPE_FILE} and {CURVES_FILE} to {}",
         plan.out.path().display()
     );
     match view.last_val_acc() {

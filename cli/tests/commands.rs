@@ -402,3 +402,90 @@ fn completions_list_the_commands_and_the_values_of_each_choice() {
         }
     }
 }
+
+#[test]
+fn graph_draws_the_apples_with_their_numbers_and_never_over_an_existing_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let o = neurite().current_dir(dir.path()).args(["graph", "apples"]).output().expect("runs");
+    assert_ok(&o);
+    let text = stdout(&o);
+    // The table: node, value, ∂price/∂value.
+    for line in ["apple price", "tax", "wrote apples.svg"] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    let row = |label: &str| {
+        text.lines().find(|l| l.starts_with(label)).map(|l| l.split_whitespace().rev().take(2).collect::<Vec<_>>())
+    };
+    assert_eq!(row("apple price"), Some(vec!["2.2", "100"]));
+    assert_eq!(row("tax"), Some(vec!["650", "1.1"]));
+    let svg = std::fs::read_to_string(dir.path().join("apples.svg")).expect("the SVG");
+    for number in ["715", "650", "2.2", "110", "3.3", "165"] {
+        // plotters writes each text on a line of its own.
+        assert!(svg.lines().any(|l| l.trim() == number), "{number} not drawn");
+    }
+    // A second run does not overwrite the first's file without --out.
+    let o = neurite().current_dir(dir.path()).args(["graph", "apples"]).output().expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("apples.svg already exists"), "{}", stderr(&o));
+    let png = dir.path().join("apples.png");
+    let o = neurite().args(["graph", "apples", "--out"]).arg(&png).output().expect("runs");
+    assert_ok(&o);
+    assert!(image::open(&png).expect("a PNG").width() > 400);
+    let o = neurite().args(["graph", "pears"]).output().expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("the examples are apples, add-mul, sigmoid, two-layer"), "{}", stderr(&o));
+}
+
+#[test]
+fn graph_draws_a_checkpoint_layer_by_layer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let out = dir.path().join("net.svg");
+    let o = neurite().args(["graph", "--checkpoint"]).arg(&model).arg("--out").arg(&out).output().expect("runs");
+    assert_ok(&o);
+    let text = stdout(&o);
+    // The first embedded digit and its label; the tiny MLP: flatten, (weights) linear, relu,
+    // dropout, (weights) linear.
+    assert!(text.contains(&format!("input (label {})", digits().label(0))), "{text}");
+    assert!(text.contains("CE loss"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.contains(" weights ")).count(), 2, "{text}");
+    assert!(std::fs::read_to_string(&out).expect("the SVG").contains("CE loss"));
+    let o = neurite().args(["graph", "--checkpoint"]).arg(&model).arg("--out").arg(&model).output().expect("runs");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn train_histograms_writes_the_layers_distributions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("train"), "train-", 0..300);
+    let out = dir.path().join("run");
+    let o = train_tiny(&data, &out, &["--histograms", "--epochs", "2"]);
+    assert_ok(&o);
+    let csv = std::fs::read_to_string(out.join("histograms.csv")).expect("histograms.csv");
+    let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    // Epochs 0, 1 and 2; one ReLU layer.
+    assert_eq!(rows.iter().map(|r| r[0]).collect::<Vec<_>>(), ["0", "1", "2"]);
+    assert!(rows.iter().all(|r| r[1] == "1" && r[2] == "ReLU"));
+    let dead: f64 = rows[0][6].parse().expect("a dead fraction");
+    assert!((0.0..=1.0).contains(&dead));
+    assert!(image::open(out.join("histograms.png")).is_ok());
+    assert!(stdout(&o).contains("histograms.png"), "{}", stdout(&o));
+}
+
+#[test]
+fn train_l1_proximal_sets_weights_to_exactly_zero() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("train"), "train-", 0..300);
+    let zeros = |flags: &[&str], name: &str| {
+        let out = dir.path().join(name);
+        let o = train_tiny(&data, &out, flags);
+        assert_ok(&o);
+        let tensors = checkpoint_tensors(&out.join("model.ckpt"));
+        let (_, _, w) = tensors.iter().find(|(n, _, _)| n == "layers.1.weight").expect("the first weight");
+        w.iter().filter(|v| **v == 0.0).count() as f64 / w.len() as f64
+    };
+    let proximal = zeros(&["--l1", "0.1", "--l1-proximal", "--optimizer", "sgd", "--lr", "0.1"], "prox");
+    let subgradient = zeros(&["--l1", "0.1", "--optimizer", "sgd", "--lr", "0.1"], "sub");
+    assert!(proximal > 0.5, "proximal: {proximal}");
+    assert!(subgradient < 0.01, "subgradient: {subgradient}");
+}

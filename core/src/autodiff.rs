@@ -118,6 +118,23 @@ impl<B: Backend> Tensor<B> {
     /// If `seed` has a different shape.
     #[track_caller]
     pub fn backward_with(&self, seed: &Tensor<B>) -> Gradients<B> {
+        self.backprop(seed, false)
+    }
+
+    /// Like [`Tensor::backward_with`], but keeps the gradient of every tensor of the graph, ops
+    /// included, not only of the leaves: ∂loss/∂t for each t the graph passes through. For
+    /// pictures and teaching (`neurite graph` writes them beside the edges); training needs only
+    /// [`Tensor::backward`].
+    ///
+    /// # Panics
+    /// If `seed` has a different shape.
+    #[track_caller]
+    pub fn backward_all(&self, seed: &Tensor<B>) -> Gradients<B> {
+        self.backprop(seed, true)
+    }
+
+    #[track_caller]
+    fn backprop(&self, seed: &Tensor<B>, keep_all: bool) -> Gradients<B> {
         check::same_shape("backward", self.shape(), seed.shape());
         let _guard = NoGradGuard::new();
         let order = topological_order(self);
@@ -126,6 +143,9 @@ impl<B: Backend> Tensor<B> {
         pending.insert(self.id(), seed.detach());
         for t in order.iter().rev() {
             let Some(dy) = pending.remove(&t.id()) else { continue };
+            if keep_all && !matches!(t.inner.grad, Grad::Leaf) {
+                leaves.accumulate(t.id(), dy.clone());
+            }
             match &t.inner.grad {
                 Grad::Leaf => leaves.accumulate(t.id(), dy),
                 Grad::None => {}

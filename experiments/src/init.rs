@@ -1,7 +1,12 @@
 //! `init`: a 5-layer ReLU network (four hidden layers of 100 units) trained on MNIST with plain
-//! SGD (lr = 0.01, batches of 128) for 2,000 iterations from three initializations, as in the
-//! book (ch. 6, "weight_init_compare"): N(0, 0.01²), Xavier and He. With σ = 0.01 the signal dies
-//! out in the forward pass and the gradient in the backward pass, so the loss stays near ln 10.
+//! SGD (lr = 0.01, batches of 128) for 2,000 iterations from five initializations: the book's
+//! three (ch. 6, "weight_init_compare"), N(0, 0.01²), Xavier and He, and the lecture's two
+//! extremes, all zeros and N(0, 1). With σ = 0.01 the signal dies out in the forward pass and the
+//! gradient in the backward pass, so the loss stays near ln 10 for a long time; from zeros every
+//! ReLU outputs 0, no gradient reaches any weight, and it stays at ln 10 for ever (only the output
+//! biases learn the class frequencies); from N(0, 1) each layer multiplies the signal's size by
+//! about √(100/2) ≈ 7, the scores reach the thousands, and the first steps overshoot — the loss
+//! is huge or not a number.
 //!
 //! Differences from the book: 5,000 training digits instead of 60,000 (2,000 batches of 128 are
 //! then 51 epochs); the test accuracy at the end is reported as well. The quick form runs 200
@@ -11,11 +16,19 @@ use neurite_core::Backend;
 use neurite_nn::{Activation, Init};
 use neurite_optim::{Sgd, SgdConfig};
 
-use crate::common::{Digits, Endless, Run, Table, describe, evaluate, flat, mean, mlp, pct, sig, smooth, step};
+use crate::common::{
+    Digits, Endless, Run, Table, clamp_y, describe, evaluate, flat, indexed, mean, mlp, pct, sig, smooth, step,
+};
 use crate::{ExperimentError, ExperimentOptions};
 use neurite_train::plot::{Panel, Series};
 
-const INITS: [(&str, Init); 3] = [("σ = 0.01", Init::Normal { std: 0.01 }), ("Xavier", Init::Xavier), ("He", Init::He)];
+const INITS: [(&str, Init); 5] = [
+    ("zeros", Init::Zeros),
+    ("σ = 0.01", Init::Normal { std: 0.01 }),
+    ("N(0, 1)", Init::Normal { std: 1.0 }),
+    ("Xavier", Init::Xavier),
+    ("He", Init::He),
+];
 
 /// Runs the experiment on backend `B`.
 pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
@@ -50,10 +63,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
         row.extend(checkpoints.iter().map(|&c| sig(smoothed[c - 1], 4)));
         row.push(pct(test_acc));
         summary.row(row);
-        series.push(Series::line(
-            label,
-            smoothed.iter().enumerate().map(|(i, &l)| ((i + 1) as f64, f64::from(l))).collect(),
-        ));
+        series.push(Series::line(label, clamp_y(indexed(&smoothed), (0.0, 2.5))));
     }
     summary.print();
     let panel = Panel {

@@ -44,14 +44,18 @@ macro_rules! say_raw {
 mod activations;
 mod adversarial;
 mod augmentation;
+mod backprop_by_hand;
 mod batch_norm;
 mod common;
 mod gd_vs_sgd;
 mod init;
+mod l1_vs_l2;
 mod learning_rate;
 mod optimizers;
 mod overfitting;
+mod training_histograms;
 mod vanishing_gradient;
+mod zero_init;
 
 /// Settings shared by every experiment.
 #[derive(Clone, Debug)]
@@ -82,12 +86,24 @@ const EXPERIMENTS: &[Experiment] = &[
         summary: "histograms of 5 layers' activations: sigmoid saturates or collapses, Xavier/He keep them spread",
     },
     Experiment {
+        name: "backprop-by-hand",
+        summary: "a 2-layer network's gradients by the lecture's matrix formulas, beside autodiff's: equal to 1e-6",
+    },
+    Experiment {
         name: "vanishing-gradient",
         summary: "gradient norm per layer of a 10-layer network, sigmoid vs tanh vs ReLU, before and after training",
     },
     Experiment {
+        name: "training-histograms",
+        summary: "each layer's outputs, gradients and dead ReLUs epoch by epoch, sigmoid/ReLU × σ = 0.01/He",
+    },
+    Experiment {
         name: "init",
-        summary: "MNIST loss of a 5-layer ReLU network initialised with σ = 0.01, Xavier and He",
+        summary: "MNIST loss of a 5-layer ReLU network initialised with zeros, σ = 0.01, N(0, 1), Xavier and He",
+    },
+    Experiment {
+        name: "zero-init",
+        summary: "all-zero weights: hidden units stay identical copies and accuracy stalls, against He",
     },
     Experiment { name: "learning-rate", summary: "loss curves for learning rates too small, right and too large" },
     Experiment {
@@ -101,6 +117,10 @@ const EXPERIMENTS: &[Experiment] = &[
     Experiment {
         name: "overfitting",
         summary: "300 digits, 7 layers: train vs test accuracy without regularization, with L2, dropout, both",
+    },
+    Experiment {
+        name: "l1-vs-l2",
+        summary: "weights under no penalty, L2, L1 by subgradient and L1 by proximal step: only the last has exact zeros",
     },
     Experiment { name: "batch-norm", summary: "accuracy with and without batch norm across initial weight scales" },
     Experiment {
@@ -163,7 +183,11 @@ pub fn run<B: Backend>(name: &str, options: &ExperimentOptions) -> Result<(), Ex
     match name {
         "activations" => activations::run::<B>(options),
         "vanishing-gradient" => vanishing_gradient::run::<B>(options),
+        "backprop-by-hand" => backprop_by_hand::run::<B>(options),
+        "training-histograms" => training_histograms::run::<B>(options),
         "init" => init::run::<B>(options),
+        "zero-init" => zero_init::run::<B>(options),
+        "l1-vs-l2" => l1_vs_l2::run::<B>(options),
         "learning-rate" => learning_rate::run::<B>(options),
         "gd-vs-sgd" => gd_vs_sgd::run::<B>(options),
         "optimizers" => optimizers::run::<B>(options),

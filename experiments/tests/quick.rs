@@ -85,17 +85,106 @@ fn fgsm_accuracy_falls_as_epsilon_grows() {
     assert!(accuracy[accuracy.len() - 1] < accuracy[0] - 0.5, "{accuracy:?}");
 }
 
-// `neurite experiment augmentation --quick`: augmentation helps a CNN trained on few digits (200 in
-// the quick form).
+// `neurite experiment augmentation --quick`: on 200 digits, the plain network memorises (a large
+// train–test gap) and the combined augmentation beats it on the test set.
 
 #[test]
 fn augmentation_raises_test_accuracy_on_the_small_set() {
-    let out = check("augmentation", (1040, 380));
-    let small = out.with("train_size", "200");
-    let accuracy =
-        |augmented: &str| num(small.iter().find(|r| r["augmented"] == augmented).expect("a run"), "test_acc");
-    let (plain, augmented) = (accuracy("false"), accuracy("true"));
-    assert!(augmented > plain, "200 digits: plain {plain}, augmented {augmented}");
+    let out = check("augmentation", (1040, 420));
+    let row = |name: &str| *out.with("augmentation", name).first().expect("a run");
+    let (none, all) = (row("none"), row("all"));
+    assert_eq!(out.rows.len(), 8);
+    assert!(num(none, "train_acc") - num(none, "test_acc") > 0.1, "plain gap");
+    assert!(
+        num(all, "test_acc") > num(none, "test_acc"),
+        "all {} vs none {}",
+        num(all, "test_acc"),
+        num(none, "test_acc")
+    );
+    // Geometric augmentation narrows the gap.
+    for name in ["translate", "elastic"] {
+        let r = row(name);
+        let gap = num(r, "train_acc") - num(r, "test_acc");
+        assert!(gap < num(none, "train_acc") - num(none, "test_acc"), "{name}: gap {gap}");
+    }
+}
+
+// `neurite experiment backprop-by-hand --quick`: the lecture's formulas equal autodiff.
+
+#[test]
+fn the_lectures_backprop_formulas_equal_autodiff() {
+    let out = check("backprop-by-hand", (1000, 420));
+    // dW1 (4×3) + db1 (4) + dW2 (3×4) + db2 (3) = 31 entries.
+    assert_eq!(out.rows.len(), 31);
+    for row in &out.rows {
+        assert!(num(row, "difference") < 1e-6, "{row:?}");
+    }
+    assert!(out.rows.iter().any(|r| num(r, "formula").abs() > 1e-3), "gradients that are not all ~0");
+}
+
+// `neurite experiment zero-init --quick`: units that start equal stay equal.
+
+#[test]
+fn zero_initialised_units_stay_identical_and_accuracy_stalls() {
+    let out = check("zero-init", (1280, 420));
+    let last = |activation: &str, init: &str| {
+        out.rows.iter().rfind(|r| r["activation"] == activation && r["init"] == init).expect("a run")
+    };
+    for activation in ["sigmoid", "relu"] {
+        let (zeros, he) = (last(activation, "zeros"), last(activation, "He"));
+        assert_eq!((num(zeros, "distinct_1"), num(zeros, "distinct_2")), (1.0, 1.0), "{activation}, zeros");
+        assert_eq!((num(he, "distinct_1"), num(he, "distinct_2")), (64.0, 64.0), "{activation}, He");
+        assert!(num(zeros, "test_acc") < 0.5, "{activation}, zeros: {}", num(zeros, "test_acc"));
+        assert!(num(he, "test_acc") > num(zeros, "test_acc") + 0.3, "{activation}");
+    }
+}
+
+// `neurite experiment l1-vs-l2 --quick`: only the proximal L1 step makes exact zeros.
+
+#[test]
+fn only_proximal_l1_sets_weights_to_exactly_zero() {
+    let out = check("l1-vs-l2", (1280, 420));
+    let row = |penalty: &str| *out.with("penalty", penalty).first().expect("a run");
+    let zeros = |penalty: &str| num(row(penalty), "exact_zero_fraction");
+    assert!(zeros("L1 proximal") > 0.3, "proximal: {}", zeros("L1 proximal"));
+    for penalty in ["none", "L2", "L1 subgradient"] {
+        assert!(zeros(penalty) < 0.01, "{penalty}: {}", zeros(penalty));
+    }
+    // Both L1 forms shrink the weights more than no penalty; L2 shrinks them too.
+    let size = |penalty: &str| num(row(penalty), "mean_abs");
+    assert!(size("L1 subgradient") < size("none") && size("L2") < size("none"));
+    assert!(num(row("L1 proximal"), "test_acc") > 0.7);
+}
+
+// `neurite experiment training-histograms --quick`: small weights collapse the signal and the
+// gradient; He keeps both.
+
+#[test]
+fn small_weights_collapse_the_layers_where_he_keeps_them_spread() {
+    let out = check("training-histograms", (1700, 1040));
+    let stat = |activation: &str, init: &str, epoch: &str, layer: &str, column: &str| {
+        let row = out
+            .rows
+            .iter()
+            .find(|r| r["activation"] == activation && r["init"] == init && r["epoch"] == epoch && r["layer"] == layer)
+            .expect("a record");
+        num(row, column)
+    };
+    // Before training: layer-4 outputs of σ = 0.01 barely vary; He's do.
+    assert!(stat("relu", "σ = 0.01", "0", "4", "std") < 1e-4);
+    assert!(stat("relu", "He", "0", "4", "std") > 0.1);
+    assert!(stat("sigmoid", "σ = 0.01", "0", "4", "std") < 0.05);
+    assert!((stat("sigmoid", "σ = 0.01", "0", "4", "mean") - 0.5).abs() < 0.01);
+    assert!(stat("sigmoid", "He", "0", "4", "std") > 0.1);
+    // The gradient reaching layer 1 is far smaller than at layer 4 from σ = 0.01, not from He.
+    let ratio = |init: &str| stat("relu", init, "0", "1", "grad_rms") / stat("relu", init, "0", "4", "grad_rms");
+    assert!(ratio("σ = 0.01") < 1e-3, "σ = 0.01: {}", ratio("σ = 0.01"));
+    assert!(ratio("He") > 0.1, "He: {}", ratio("He"));
+    // Sigmoid shrinks it even from He: σ' ≤ 1/4 at every layer.
+    let sigmoid = stat("sigmoid", "He", "0", "1", "grad_rms") / stat("sigmoid", "He", "0", "4", "grad_rms");
+    assert!(sigmoid < 0.1, "sigmoid, He: {sigmoid}");
+    // He's ReLUs are alive.
+    assert!(stat("relu", "He", "2", "1", "dead_fraction") < 0.2);
 }
 
 // `neurite experiment batch-norm --quick`: batch norm learns where the plain network's initial
@@ -136,7 +225,8 @@ fn sgd_beats_full_batch_gd_per_example_and_keeps_up_per_step() {
     assert!(gd_loss < num(sgd_same_steps, "train_loss") + 0.1, "after {steps} steps");
 }
 
-// `neurite experiment init --quick`: σ = 0.01 barely learns, He does.
+// `neurite experiment init --quick`: σ = 0.01 barely learns, zeros never learn, N(0, 1) blows
+// up, He does.
 
 #[test]
 fn small_weights_barely_lower_the_loss_while_he_does() {
@@ -148,6 +238,12 @@ fn small_weights_barely_lower_the_loss_while_he_does() {
     assert!(small_last > 0.97 * small_first, "σ = 0.01: {small_first} → {small_last}");
     assert!(he_last < 0.6 * he_first, "He: {he_first} → {he_last}");
     assert!(he_last < small_last - 0.5);
+    // From zeros only the output biases learn: the loss stays near ln 10.
+    let (zeros_first, zeros_last) = first_last(&losses("zeros"));
+    assert!((zeros_first - 10f64.ln()).abs() < 0.01 && zeros_last > 2.2, "zeros: {zeros_first} → {zeros_last}");
+    // From N(0, 1) the first losses are huge (or not finite).
+    let wild = losses("N(0, 1)");
+    assert!(wild[..10].iter().any(|l| !l.is_finite() || *l > 20.0), "N(0, 1): {:?}", &wild[..10]);
 }
 
 // `neurite experiment learning-rate --quick`: too small barely moves, too large diverges.
@@ -212,9 +308,9 @@ fn l2_and_dropout_shrink_the_gap_between_train_and_test_accuracy() {
 // with a usage error (exit code 2) that lists the known ones.
 
 #[test]
-fn the_list_names_ten_experiments_once_each_with_a_summary() {
+fn the_list_names_fourteen_experiments_once_each_with_a_summary() {
     let names: Vec<&str> = list().iter().map(|e| e.name).collect();
-    assert_eq!(names.len(), 10);
+    assert_eq!(names.len(), 14);
     let mut unique = names.clone();
     unique.sort_unstable();
     unique.dedup();

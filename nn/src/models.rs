@@ -11,7 +11,7 @@ use neurite_core::{Backend, Rng, Stream};
 use crate::activation::Activation;
 use crate::init::Init;
 use crate::layers::{BatchNormConfig, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d};
-use crate::module::Sequential;
+use crate::module::{Module, Sequential};
 use crate::spec::LayerSpec;
 
 /// A fully connected classifier: flatten, then for each hidden width a linear layer, batch norm
@@ -152,35 +152,55 @@ impl MlpConfig {
     }
 }
 
-/// The MNIST CNN: conv `channels`→16 5×5 pad 2, batch norm (if asked), activation, max-pool 2;
-/// conv 16→32 5×5 pad 2, batch norm, activation, max-pool 2; flatten; dropout (if asked); linear
-/// to the classes (1568 → 10 for 28×28 digits). Every weight is drawn from `init`.
+/// A convolutional classifier: `filters.len()` blocks, each of `convs_per_block` convolutions
+/// (`kernel`×`kernel`, padded to keep the size, each followed by batch norm if asked and the
+/// activation) and a 2×2 max-pool; flatten; for each `dense` width dropout (if asked), a linear
+/// layer, batch norm (if asked) and the activation; dropout (if asked); a linear layer to the
+/// classes. Every weight is drawn from `init`.
+///
+/// [`CnnConfig::new`] is the course's MNIST network: blocks of 16 and 32 filters of 5×5, one
+/// convolution each, no dense layer, so 28×28 digits end in a 1568 → 10 classifier.
+///
+/// ```
+/// # fn demo<B: neurite_core::Backend>() {
+/// use neurite_nn::{Module, models::CnnConfig};
+/// // Two blocks of two 3×3 convolutions (32, then 64 filters) and a dense layer of 128.
+/// let cnn = CnnConfig::new([1, 28, 28], 10).with_filters(&[32, 64], 2, 3).with_dense(&[128]);
+/// let net = cnn.init::<B>(1).expect("28×28 fits two poolings");
+/// assert_eq!(net.output_shape(&[5, 1, 28, 28]), vec![5, 10]);
+/// # }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct CnnConfig {
     /// Input channels (1 for grey images).
     pub channels: usize,
-    /// Input height (at least 4: two poolings halve it twice).
+    /// Input height (at least 2 per block: each pooling halves it).
     pub height: usize,
-    /// Input width (at least 4).
+    /// Input width.
     pub width: usize,
     /// Outputs: one score per class.
     pub classes: usize,
-    /// The activation after each convolution.
+    /// Filters of each block's convolutions, one entry per block.
+    pub filters: Vec<usize>,
+    /// Convolutions in each block, before its pooling.
+    pub convs_per_block: usize,
+    /// Side of every convolution kernel (odd).
+    pub kernel: usize,
+    /// Widths of the fully connected hidden layers before the classifier.
+    pub dense: Vec<usize>,
+    /// The activation after each convolution and dense layer.
     pub activation: Activation,
     /// The weight initializer of every layer.
     pub init: Init,
-    /// Batch norm after each convolution.
+    /// Batch norm after each convolution and dense layer.
     pub batch_norm: bool,
-    /// Dropout probability before the classifier (0 = no dropout layer).
+    /// Dropout probability before each linear layer (0 = no dropout layer).
     pub dropout: f32,
 }
 
-/// Filters of the two convolutions.
-const CNN_FILTERS: [usize; 2] = [16, 32];
-
 impl CnnConfig {
-    /// The CNN for `[channels, height, width]` images and `classes` outputs, with ReLU and He
-    /// initialization, no batch norm, no dropout.
+    /// The course's CNN for `[channels, height, width]` images and `classes` outputs: blocks of
+    /// 16 and 32 filters of 5×5, ReLU and He initialization, no batch norm, no dropout.
     pub fn new(input: [usize; 3], classes: usize) -> Self {
         let [channels, height, width] = input;
         CnnConfig {
@@ -188,11 +208,30 @@ impl CnnConfig {
             height,
             width,
             classes,
+            filters: vec![16, 32],
+            convs_per_block: 1,
+            kernel: 5,
+            dense: Vec::new(),
             activation: Activation::Relu,
             init: Init::He,
             batch_norm: false,
             dropout: 0.0,
         }
+    }
+
+    /// Sets the blocks: one per entry of `filters`, each of `convs_per_block` convolutions of
+    /// `kernel`×`kernel`.
+    pub fn with_filters(mut self, filters: &[usize], convs_per_block: usize, kernel: usize) -> Self {
+        self.filters = filters.to_vec();
+        self.convs_per_block = convs_per_block;
+        self.kernel = kernel;
+        self
+    }
+
+    /// Sets the fully connected hidden layers before the classifier.
+    pub fn with_dense(mut self, widths: &[usize]) -> Self {
+        self.dense = widths.to_vec();
+        self
     }
 
     /// Sets the activation.
@@ -207,77 +246,131 @@ impl CnnConfig {
         self
     }
 
-    /// Adds batch norm after each convolution.
+    /// Adds batch norm after each convolution and dense layer.
     pub fn with_batch_norm(mut self, batch_norm: bool) -> Self {
         self.batch_norm = batch_norm;
         self
     }
 
-    /// Adds dropout with probability `p` before the classifier.
+    /// Adds dropout with probability `p` before each linear layer.
     pub fn with_dropout(mut self, p: f32) -> Self {
         self.dropout = p;
         self
     }
 
+    /// Whether the settings describe a network that can be built: at least one block, no zero
+    /// width, an odd kernel, and images large enough for every pooling.
+    ///
+    /// # Errors
+    /// A message naming the first setting that does not work.
+    pub fn check(&self) -> Result<(), String> {
+        if self.filters.is_empty() || self.filters.contains(&0) || self.convs_per_block == 0 {
+            return Err("the CNN needs at least one block, one convolution per block and no block of 0 filters".into());
+        }
+        if self.kernel.is_multiple_of(2) {
+            return Err(format!("the kernel side must be odd (it is padded to keep the size), got {}", self.kernel));
+        }
+        if self.dense.contains(&0) {
+            return Err("a dense layer of width 0".into());
+        }
+        let blocks = self.filters.len();
+        let side = if blocks < usize::BITS as usize { 1usize << blocks } else { usize::MAX };
+        if self.height < side || self.width < side {
+            return Err(format!(
+                "the CNN needs images of at least {side}×{side} pixels ({blocks} poolings halve the side), got {}×{}",
+                self.width, self.height
+            ));
+        }
+        Ok(())
+    }
+
     /// The layers [`CnnConfig::init`] builds, as data: what a caller checks (shapes, memory)
-    /// before building.
+    /// before building, and what [`CnnConfig::init`] builds from.
     pub fn architecture(&self) -> Vec<LayerSpec> {
         let mut layers = Vec::new();
         let mut channels = self.channels;
-        for filters in CNN_FILTERS {
-            layers.push(LayerSpec::Conv2d {
-                in_channels: channels,
-                out_channels: filters,
-                kernel_size: [5, 5],
-                stride: [1, 1],
-                padding: [2, 2],
-                bias: true,
-            });
-            if self.batch_norm {
-                let BatchNormConfig { num_features, eps, momentum } = BatchNormConfig::new(filters);
-                layers.push(LayerSpec::BatchNorm2d { num_features, eps, momentum });
+        let (mut height, mut width) = (self.height, self.width);
+        let norm = |n: usize, two_d: bool| {
+            let BatchNormConfig { num_features, eps, momentum } = BatchNormConfig::new(n);
+            if two_d {
+                LayerSpec::BatchNorm2d { num_features, eps, momentum }
+            } else {
+                LayerSpec::BatchNorm1d { num_features, eps, momentum }
             }
-            layers.push(self.activation.layer_spec());
+        };
+        for &filters in &self.filters {
+            for _ in 0..self.convs_per_block {
+                layers.push(LayerSpec::Conv2d {
+                    in_channels: channels,
+                    out_channels: filters,
+                    kernel_size: [self.kernel, self.kernel],
+                    stride: [1, 1],
+                    padding: [self.kernel / 2, self.kernel / 2],
+                    bias: true,
+                });
+                if self.batch_norm {
+                    layers.push(norm(filters, true));
+                }
+                layers.push(self.activation.layer_spec());
+                channels = filters;
+            }
             layers.push(LayerSpec::MaxPool2d { kernel_size: [2, 2], stride: [2, 2], padding: [0, 0] });
-            channels = filters;
+            (height, width) = (height / 2, width / 2);
         }
         layers.push(LayerSpec::Flatten);
+        let mut features = channels.saturating_mul(height).saturating_mul(width);
+        for &dense in &self.dense {
+            if self.dropout > 0.0 {
+                layers.push(LayerSpec::Dropout { p: self.dropout });
+            }
+            layers.push(LayerSpec::Linear { in_features: features, out_features: dense, bias: true });
+            if self.batch_norm {
+                layers.push(norm(dense, false));
+            }
+            layers.push(self.activation.layer_spec());
+            features = dense;
+        }
         if self.dropout > 0.0 {
             layers.push(LayerSpec::Dropout { p: self.dropout });
         }
-        let features = channels.saturating_mul(self.height / 4).saturating_mul(self.width / 4);
         layers.push(LayerSpec::Linear { in_features: features, out_features: self.classes, bias: true });
         layers
     }
 
-    /// Builds the network, its weights drawn from `seed`.
+    /// Builds the network of [`CnnConfig::architecture`], its weights drawn from `seed` layer by
+    /// layer.
     ///
     /// # Errors
-    /// A message if the images are smaller than 4×4 (two poolings would leave nothing).
+    /// The message of [`CnnConfig::check`].
     pub fn init<B: Backend>(&self, seed: u64) -> Result<Sequential<B>, String> {
-        if self.height < 4 || self.width < 4 {
-            return Err(format!("the CNN needs images of at least 4×4 pixels, got {}×{}", self.width, self.height));
-        }
+        self.check()?;
         let mut rng = Rng::stream(seed, Stream::Init);
         let mut dropout_rng = Rng::stream(seed, Stream::Dropout);
         let mut model = Sequential::new();
-        let mut channels = self.channels;
-        for filters in CNN_FILTERS {
-            let conv = Conv2dConfig::new(channels, filters, (5, 5)).with_padding((2, 2)).with_init(self.init);
-            model.push(Box::new(conv.init::<B>(&mut rng)));
-            if self.batch_norm {
-                model.push(Box::new(BatchNormConfig::new(filters).init_2d::<B>()));
-            }
-            model.push(Box::new(self.activation));
-            model.push(Box::new(MaxPool2d::new((2, 2))));
-            channels = filters;
+        for spec in self.architecture() {
+            let layer: Box<dyn Module<B>> = match spec {
+                LayerSpec::Conv2d { in_channels, out_channels, kernel_size: [k, _], padding: [p, _], .. } => Box::new(
+                    Conv2dConfig::new(in_channels, out_channels, (k, k))
+                        .with_padding((p, p))
+                        .with_init(self.init)
+                        .init::<B>(&mut rng),
+                ),
+                LayerSpec::Linear { in_features, out_features, .. } => {
+                    Box::new(LinearConfig::new(in_features, out_features).with_init(self.init).init::<B>(&mut rng))
+                }
+                LayerSpec::BatchNorm2d { num_features, .. } => {
+                    Box::new(BatchNormConfig::new(num_features).init_2d::<B>())
+                }
+                LayerSpec::BatchNorm1d { num_features, .. } => {
+                    Box::new(BatchNormConfig::new(num_features).init_1d::<B>())
+                }
+                LayerSpec::MaxPool2d { .. } => Box::new(MaxPool2d::new((2, 2))),
+                LayerSpec::Flatten => Box::new(Flatten),
+                LayerSpec::Dropout { p } => Box::new(Dropout::with_rng(p, dropout_rng.fork())),
+                _ => Box::new(self.activation),
+            };
+            model.push(layer);
         }
-        model.push(Box::new(Flatten));
-        if self.dropout > 0.0 {
-            model.push(Box::new(Dropout::with_rng(self.dropout, dropout_rng.fork())));
-        }
-        let features = channels * (self.height / 4) * (self.width / 4);
-        model.push(Box::new(LinearConfig::new(features, self.classes).with_init(self.init).init::<B>(&mut rng)));
         Ok(model)
     }
 }

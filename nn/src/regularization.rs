@@ -1,6 +1,12 @@
 //! L1 and L2 penalties over chosen parameters, added to a loss inside the graph so that their
 //! gradients (λw for L2, λ·sign(w) for L1) reach the optimizer with the loss's:
 //! Cost = L + λ/2·Σ‖w‖² or Cost = L + λ·Σ‖w‖₁.
+//!
+//! The L1 subgradient step moves a weight by a fixed λ·lr towards zero every step, so it jumps
+//! across zero and back rather than landing on it: weights become small, never exactly zero.
+//! [`Penalty::L1Proximal`] takes the same cost in the proximal form instead: the optimizer steps
+//! on the data loss alone, then [`Penalty::proximal_step`] soft-thresholds each weight,
+//! w ← sign(w)·max(|w| − lr·λ, 0), which sets every weight smaller than lr·λ to exactly zero.
 
 use neurite_core::{Backend, Tensor};
 
@@ -12,8 +18,11 @@ use crate::spec::LayerSpec;
 pub enum Penalty {
     /// λ/2·Σw² (weight decay in the loss).
     L2(f32),
-    /// λ·Σ|w| (pushes weights to exactly zero).
+    /// λ·Σ|w| by its subgradient λ·sign(w) (shrinks weights towards zero).
     L1(f32),
+    /// λ·Σ|w| by a proximal (soft-threshold) step after each update (sets small weights to
+    /// exactly zero). Its value still counts in the loss; it adds no gradient.
+    L1Proximal(f32),
 }
 
 impl Penalty {
@@ -24,17 +33,43 @@ impl Penalty {
             let term = match self {
                 Penalty::L2(_) => w.square().sum(),
                 Penalty::L1(_) => w.abs().sum(),
+                Penalty::L1Proximal(_) => w.detach().abs().sum(),
             };
             total = Some(match total {
                 Some(t) => t.add(&term),
                 None => term,
             });
         }
-        let scale = match *self {
+        total.map(|t| t.mul_scalar(self.scale())).unwrap_or_else(|| Tensor::scalar(0.0))
+    }
+
+    /// λ.
+    pub fn strength(&self) -> f32 {
+        match *self {
+            Penalty::L2(lambda) | Penalty::L1(lambda) | Penalty::L1Proximal(lambda) => lambda,
+        }
+    }
+
+    /// The factor of the summed term: λ/2 for L2, λ for L1.
+    fn scale(&self) -> f32 {
+        match *self {
             Penalty::L2(lambda) => lambda / 2.0,
-            Penalty::L1(lambda) => lambda,
-        };
-        total.map(|t| t.mul_scalar(scale)).unwrap_or_else(|| Tensor::scalar(0.0))
+            Penalty::L1(lambda) | Penalty::L1Proximal(lambda) => lambda,
+        }
+    }
+
+    /// After an optimizer step of learning rate `lr`: the proximal step of
+    /// [`Penalty::L1Proximal`] on `weight`, w ← sign(w)·max(|w| − lr·λ, 0); nothing for the
+    /// other penalties, whose gradient the optimizer has already followed.
+    pub fn proximal_step<B: Backend>(&self, weight: &mut Tensor<B>, lr: f32) {
+        if let Penalty::L1Proximal(lambda) = *self {
+            let threshold = lr * lambda;
+            weight.update_data(|w| {
+                for v in w {
+                    *v = v.signum() * (v.abs() - threshold).max(0.0);
+                }
+            });
+        }
     }
 
     /// The penalty of the parameters of `model` whose path name passes `select`

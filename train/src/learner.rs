@@ -207,8 +207,13 @@ pub struct Learner<B: Backend, M: Module<B>> {
     title: String,
     metadata: Vec<(String, String)>,
     class_names: Option<Vec<String>>,
+    after_epoch: Option<Box<EpochHook<M>>>,
     state: TrainState,
 }
+
+/// A function [`Learner::after_epoch`] calls after each epoch with the model, the epoch and the
+/// output folder (if the learner writes one).
+pub type EpochHook<M> = dyn FnMut(&mut M, usize, Option<&Path>) -> Result<(), TrainError>;
 
 impl<B: Backend, M: Module<B>> Learner<B, M> {
     /// A learner for `model` and `optimizer`, with the defaults of `neurite train`: softmax
@@ -241,8 +246,20 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             title: String::new(),
             metadata: Vec::new(),
             class_names: None,
+            after_epoch: None,
             state,
         }
+    }
+
+    /// Calls `hook` after each epoch, once its files are written, with the model, the epoch and
+    /// the output folder: for what a run records beside its metrics (`neurite train
+    /// --histograms` draws the layers' distributions with it). An error from it ends the run.
+    pub fn after_epoch(
+        mut self,
+        hook: impl FnMut(&mut M, usize, Option<&Path>) -> Result<(), TrainError> + 'static,
+    ) -> Self {
+        self.after_epoch = Some(Box::new(hook));
+        self
     }
 
     /// The loss to minimise (the validation loss is the same one).
@@ -489,6 +506,9 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             if let Some(dir) = self.out.clone() {
                 let best = self.save(&dir, train, classes)?;
                 callback.on_saved(&Saved { dir: &dir, epoch, best });
+            }
+            if let Some(hook) = self.after_epoch.as_mut() {
+                hook(&mut self.model, epoch, self.out.as_deref())?;
             }
             stopped_early = self.should_stop();
         }

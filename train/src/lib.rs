@@ -39,6 +39,8 @@
 mod callback;
 mod error;
 mod evaluate;
+pub mod graph;
+pub mod histograms;
 mod learner;
 pub mod metrics;
 mod output;
@@ -51,8 +53,8 @@ pub use callback::{BatchProgress, Callback, OnEpochEnd, Saved, on_epoch_end};
 pub use error::{Diverged, TrainError};
 pub use evaluate::{EVAL_BATCH, Evaluation, confusion_table, evaluate};
 pub use learner::{
-    BEST_FILE, BatchSize, CHECKPOINT_FILE, CURVES_FILE, EarlyStopping, FitReport, Learner, METRICS_FILE, Monitor,
-    TIMING_FILE, epoch_seed,
+    BEST_FILE, BatchSize, CHECKPOINT_FILE, CURVES_FILE, EarlyStopping, EpochHook, FitReport, Learner, METRICS_FILE,
+    Monitor, TIMING_FILE, epoch_seed,
 };
 pub use metrics::EpochMetrics;
 pub use output::{LOCK_FILE, OutputDir, same_file};

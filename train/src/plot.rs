@@ -101,7 +101,7 @@ const PALETTE: [RGBColor; 8] = [
     RGBColor(127, 127, 127),
 ];
 
-fn register_embedded_font() {
+pub(crate) fn register_embedded_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         // The embedded TTF is valid; should registration ever fail, text falls back to nothing
@@ -110,7 +110,7 @@ fn register_embedded_font() {
     });
 }
 
-fn draw_error(what: &str, e: impl std::fmt::Display) -> PlotError {
+pub(crate) fn draw_error(what: &str, e: impl std::fmt::Display) -> PlotError {
     PlotError::Draw { what: what.to_string(), message: e.to_string() }
 }
 
@@ -323,7 +323,8 @@ fn legend_place(
 /// extremes.
 fn tick_label(v: f64) -> String {
     let a = v.abs();
-    if a == 0.0 || !v.is_finite() {
+    // Ticks are sums of steps, so the one meant as 0 can come out as ±1e-17.
+    if a < 1e-12 || !v.is_finite() {
         return if v.is_finite() { "0".into() } else { v.to_string() };
     }
     // Zeros after a decimal point only: 1400 keeps its own.

@@ -92,10 +92,7 @@ impl StepSettings {
     /// Adds `penalty` over the weights of `model` (every `weight` but batch norm's, see
     /// [`neurite_nn::regularization::penalised`]). A penalty of strength 0 is left out.
     pub fn penalize<B: Backend>(mut self, penalty: Penalty, model: &dyn Module<B>) -> Self {
-        let strength = match penalty {
-            Penalty::L1(l) | Penalty::L2(l) => l,
-        };
-        if strength != 0.0 {
+        if penalty.strength() != 0.0 {
             self.penalties.push(penalty);
             self.penalised = penalised(model);
         }
@@ -197,6 +194,14 @@ pub fn train_step<B: Backend>(
             optimizer.step(&mut params, &clipped);
         }
         None => optimizer.step(&mut params, &grads),
+    }
+    if settings.penalties.iter().any(|p| matches!(p, Penalty::L1Proximal(_))) {
+        let lr = optimizer.learning_rate();
+        for (_, weight) in params.iter_mut().filter(|(name, _)| settings.penalised.contains(name)) {
+            for penalty in &settings.penalties {
+                penalty.proximal_step(weight, lr);
+            }
+        }
     }
     Ok(output)
 }
