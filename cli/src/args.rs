@@ -251,9 +251,10 @@ impl TrainArgs {
 /// Flags of `neurite eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Checkpoint written by `neurite train` (or `neurite import`).
-    #[arg(long, alias = "model", value_name = "CKPT")]
-    pub checkpoint: PathBuf,
+    /// Checkpoint written by `neurite train` (or `neurite import`). Given more than once, the
+    /// checkpoints are evaluated as an ensemble: their softmax probabilities are averaged.
+    #[arg(long, alias = "model", value_name = "CKPT", required = true)]
+    pub checkpoint: Vec<PathBuf>,
     /// Data: IDX folder or file, image folder or CSV file.
     #[arg(long, value_name = "PATH")]
     pub data: PathBuf,

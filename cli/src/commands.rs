@@ -53,7 +53,17 @@ struct EvalReport<'a> {
 
 fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     let budget = crate::budget()?;
-    let mut loaded = TrainedModel::<B>::load(&args.checkpoint, budget).usage()?;
+    let names: Vec<String> = args.checkpoint.iter().map(|p| p.display().to_string()).collect();
+    let mut members = Vec::with_capacity(args.checkpoint.len());
+    let mut held = 0u64;
+    for path in &args.checkpoint {
+        let member = TrainedModel::<B>::load(path, budget).usage()?;
+        held = held.saturating_add(member.footprint.inference_bytes(1));
+        budget.check(format!("{} checkpoints", members.len() + 1), held).usage()?;
+        members.push(member);
+    }
+    let mut loaded = TrainedModel::ensemble(members, &names).usage()?;
+    let model_name = names.join(" + ");
     let data = neurite_data::load(&args.data, &LoadOptions::for_model(loaded.input, &loaded.class_names)).usage()?;
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
@@ -69,7 +79,7 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
             per_class_accuracy: e.per_class_accuracy(),
             confusion: &e.confusion,
             classes: &loaded.class_names,
-            model: args.checkpoint.display().to_string(),
+            model: model_name,
             data: &data.origin,
             backend: B::name(),
         };
@@ -77,7 +87,8 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("backend: {}", B::name());
-    println!("model: {} ({} classes)", args.checkpoint.display(), loaded.classes());
+    let ensemble = if names.len() > 1 { format!(", an ensemble of {}", names.len()) } else { String::new() };
+    println!("model: {model_name} ({} classes{ensemble})", loaded.classes());
     println!("data: {} ({} samples)", data.origin, e.samples);
     println!("accuracy: {:.4}", e.accuracy);
     println!("loss: {:.4}", e.loss);

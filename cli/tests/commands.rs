@@ -53,6 +53,47 @@ fn eval_prints_tables_or_exactly_one_json_object() {
 }
 
 #[test]
+fn eval_of_several_checkpoints_averages_their_probabilities() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("train"), "train-", 0..300);
+    let test = write_idx(&dir.path().join("test"), "t10k-", 300..420);
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    assert_ok(&train_tiny(&data, &a, &["--seed", "1"]));
+    assert_ok(&train_tiny(&data, &b, &["--seed", "2"]));
+    let (a, b) = (a.join("model.ckpt"), b.join("model.ckpt"));
+    let json = |models: &[&Path]| -> serde_json::Value {
+        let mut cmd = neurite();
+        cmd.arg("eval").arg("--data").arg(&test).arg("--json");
+        for m in models {
+            cmd.arg("--checkpoint").arg(m);
+        }
+        let o = cmd.output().expect("runs");
+        assert_ok(&o);
+        serde_json::from_str(&stdout(&o)).expect("one JSON object")
+    };
+    let (one, same, pair) = (json(&[&a]), json(&[&a, &a]), json(&[&a, &b]));
+    // A model averaged with itself is itself.
+    assert_eq!(one["accuracy"], same["accuracy"]);
+    let loss = |v: &serde_json::Value| v["loss"].as_f64().expect("loss");
+    assert!((loss(&one) - loss(&same)).abs() < 1e-4, "{} vs {}", loss(&one), loss(&same));
+    // Two different models: a different loss, below the worse member's (the log-loss is convex).
+    let two = json(&[&b]);
+    assert_ne!(loss(&pair), loss(&one));
+    assert!(loss(&pair) <= loss(&one).max(loss(&two)) + 1e-6, "{pair} vs {one} and {two}");
+    assert_eq!(pair["samples"], 120);
+    assert_eq!(pair["model"].as_str(), Some(format!("{} + {}", a.display(), b.display()).as_str()));
+
+    let o = neurite().arg("eval").arg("--checkpoint").arg(&a).arg("--data").arg(&test).output().expect("runs");
+    assert!(stdout(&o).contains("(10 classes)\n"), "{}", stdout(&o));
+    let o = neurite()
+        .arg("eval")
+        .args([Path::new("--checkpoint"), &a, Path::new("--checkpoint"), &b, Path::new("--data"), &test])
+        .output()
+        .expect("runs");
+    assert!(stdout(&o).contains("(10 classes, an ensemble of 2)"), "{}", stdout(&o));
+}
+
+#[test]
 fn eval_reads_gzip_idx_image_folders_and_csv_alike() {
     let dir = tempfile::tempdir().expect("temp dir");
     let model = trained_checkpoint(dir.path());

@@ -60,4 +60,4 @@ pub use metrics::EpochMetrics;
 pub use output::{LOCK_FILE, OutputDir, same_file};
 pub use state::{DROPOUT_KEY, EPOCH_KEY, METRICS_KEY, OPTIMIZER_KEY, STEP_KEY, TrainState};
 pub use step::{Loss, NonFinite, StepOutput, StepSettings, train_step};
-pub use trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY, TrainedModel};
+pub use trained::{CLASSES_KEY, Ensemble, INPUT_KEY, PREPROCESSING_KEY, TrainedModel};

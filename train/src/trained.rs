@@ -153,3 +153,85 @@ fn input_of(checkpoint: &Checkpoint, layers: &[LayerSpec], origin: &str) -> Resu
         _ => return Err(invalid(format!("{origin}: cannot tell the input size of this network"))),
     })
 }
+
+/// Several networks of the same task used as one: its output is log(mean of the members'
+/// softmax probabilities), so its arg-max is the ensemble's vote by probability and its
+/// cross-entropy is that of the averaged probabilities. Inference only (it has no parameters
+/// to train).
+pub struct Ensemble<B: Backend> {
+    members: Vec<Sequential<B>>,
+}
+
+impl<B: Backend> Module<B> for Ensemble<B> {
+    fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
+        let mut total: Option<Tensor<B>> = None;
+        for member in &self.members {
+            let p = member.forward(x).softmax(1);
+            total = Some(match total {
+                Some(t) => t.add(&p),
+                None => p,
+            });
+        }
+        let total = total.expect("an ensemble has members");
+        // The smallest positive f32 keeps a class every member rules out at a finite log.
+        total.mul_scalar(1.0 / self.members.len() as f32).clamp(f32::MIN_POSITIVE, 1.0).log()
+    }
+
+    fn set_training(&mut self, training: bool) {
+        for member in &mut self.members {
+            member.set_training(training);
+        }
+    }
+
+    fn spec(&self) -> LayerSpec {
+        LayerSpec::Custom { name: format!("Ensemble of {}", self.members.len()), settings: serde_json::Value::Null }
+    }
+}
+
+impl<B: Backend> TrainedModel<B> {
+    /// The models as one [`Ensemble`]: they must take the same input, prepared the same way, and
+    /// name the same classes. The first one's checkpoint stands for the whole; the footprint is
+    /// the largest member's (members run one after another).
+    ///
+    /// # Errors
+    /// [`TrainError::Invalid`] for no model, or models that disagree (naming the first that does).
+    pub fn ensemble(models: Vec<TrainedModel<B>>, names: &[String]) -> Result<TrainedModel<B>, TrainError> {
+        let mut models = models.into_iter();
+        let first = models.next().ok_or_else(|| invalid("an ensemble needs at least one checkpoint".into()))?;
+        let mut members = vec![first.model];
+        let mut footprint = first.footprint;
+        for (model, name) in models.zip(names.iter().skip(1)) {
+            let disagrees = if model.input != first.input {
+                Some("input size")
+            } else if model.class_names != first.class_names {
+                Some("classes")
+            } else if model.preprocessing != first.preprocessing {
+                Some("preprocessing")
+            } else {
+                None
+            };
+            if let Some(what) = disagrees {
+                return Err(invalid(format!(
+                    "{name}: not the same {what} as {}; an ensemble's members must agree",
+                    names.first().map_or("the first checkpoint", String::as_str)
+                )));
+            }
+            if model.footprint.inference_bytes(1) > footprint.inference_bytes(1) {
+                footprint = model.footprint;
+            }
+            members.push(model.model);
+        }
+        let model = match members.len() {
+            1 => members.pop().expect("one member"),
+            _ => Sequential::new().with(Ensemble { members }),
+        };
+        Ok(TrainedModel {
+            model,
+            input: first.input,
+            class_names: first.class_names,
+            preprocessing: first.preprocessing,
+            footprint,
+            checkpoint: first.checkpoint,
+        })
+    }
+}
