@@ -315,6 +315,7 @@ impl Network {
                 init,
                 batch_norm: recipe.batch_norm,
                 dropout: recipe.dropout,
+                input_dropout: 0.0,
                 output: None,
             }),
             ModelKind::Cnn => {

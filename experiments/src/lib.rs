@@ -116,7 +116,7 @@ const EXPERIMENTS: &[Experiment] = &[
     },
     Experiment {
         name: "overfitting",
-        summary: "300 digits, 784-512-512-10: train vs test accuracy without regularization, with L2, dropout, both",
+        summary: "1,000 digits, 784-512-512-10: train vs test accuracy without regularization, with L2, dropout, both",
     },
     Experiment {
         name: "l1-vs-l2",
