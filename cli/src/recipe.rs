@@ -548,6 +548,10 @@ mod tests {
         let cnn = Recipe::parse(include_str!("../recipes/cnn-augment.toml")).expect("parses");
         assert_eq!((cnn.model, cnn.epochs, cnn.val_split), (ModelKind::Cnn, 30, 0.0));
         cnn.validate().expect("valid");
+        let wide = Recipe::parse(include_str!("../recipes/cnn-99.toml")).expect("parses");
+        assert_eq!((wide.model, wide.epochs, wide.val_split), (ModelKind::Cnn, 55, 0.0));
+        assert_eq!((wide.filters.as_slice(), wide.convs, wide.kernel), ([16, 32].as_slice(), 2, 3));
+        wide.validate().expect("valid");
     }
 
     #[test]
