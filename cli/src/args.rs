@@ -155,6 +155,10 @@ pub struct TrainArgs {
     /// Dropout probability after each hidden block, before the CNN's classifier (0 = none) [default: 0.2].
     #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub dropout: Option<f32>,
+    /// Dropout probability on the input pixels, before the MLP's first layer (Srivastava et al.
+    /// drop 0.2 of MNIST's pixels) [default: 0].
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
+    pub input_dropout: Option<f32>,
     /// Batch normalisation in each hidden block (after each convolution of the CNN).
     #[arg(long)]
     pub batch_norm: bool,
@@ -229,7 +233,7 @@ impl TrainArgs {
             )*};
         }
         set!(model, activation, init, optimizer, lr, schedule, warmup, momentum, beta1, beta2, batch_size, epochs);
-        set!(monitor, l1, l2, dropout, augment, val_split, seed, backend, convs, kernel);
+        set!(monitor, l1, l2, dropout, input_dropout, augment, val_split, seed, backend, convs, kernel);
         macro_rules! set_some {
             ($($field:ident),*) => {$(
                 if self.$field.is_some() {

@@ -209,6 +209,8 @@ pub struct Recipe {
     pub l2: f32,
     /// Dropout probability after each hidden layer (0 = none).
     pub dropout: f32,
+    /// Dropout probability on the input features, before the MLP's first layer (0 = none).
+    pub input_dropout: f32,
     /// Batch normalisation after each hidden layer.
     pub batch_norm: bool,
     /// Record the activation layers' outputs and gradients after each epoch (`histograms.png`).
@@ -273,6 +275,7 @@ impl Default for Recipe {
             l1_proximal: false,
             l2: 0.0,
             dropout: 0.2,
+            input_dropout: 0.0,
             batch_norm: false,
             histograms: false,
             augment: "crop:pad=2".into(),
@@ -394,8 +397,13 @@ impl Recipe {
                 return bad(format!("{name} must be a non-negative number, got {v}"));
             }
         }
-        if !(self.dropout.is_finite() && (0.0..1.0).contains(&self.dropout)) {
-            return bad(format!("--dropout must be in [0, 1), got {}", self.dropout));
+        for (name, p) in [("--dropout", self.dropout), ("--input-dropout", self.input_dropout)] {
+            if !(p.is_finite() && (0.0..1.0).contains(&p)) {
+                return bad(format!("{name} must be in [0, 1), got {p}"));
+            }
+        }
+        if self.input_dropout > 0.0 && self.model != ModelKind::Mlp {
+            return bad("--input-dropout applies to the MLP (--model mlp) only".into());
         }
         if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
             return bad(format!("--val-split must be in [0, 1), got {}", self.val_split));

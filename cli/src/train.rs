@@ -315,7 +315,7 @@ impl Network {
                 init,
                 batch_norm: recipe.batch_norm,
                 dropout: recipe.dropout,
-                input_dropout: 0.0,
+                input_dropout: recipe.input_dropout,
                 output: None,
             }),
             ModelKind::Cnn => {

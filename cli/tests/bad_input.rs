@@ -178,6 +178,11 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         train_case(&["--batch-size", "-5"], "batch size `-5` is neither a number nor `full`"),
         train_case(&["--dropout", "1"], "--dropout must be in [0, 1), got 1"),
         train_case(&["--dropout", "1.5"], "--dropout must be in [0, 1), got 1.5"),
+        train_case(&["--input-dropout", "1"], "--input-dropout must be in [0, 1), got 1"),
+        train_case(
+            &["--model", "cnn", "--input-dropout", "0.2"],
+            "--input-dropout applies to the MLP (--model mlp) only",
+        ),
         train_case(&["--epochs", "0"], "--epochs must be at least 1"),
         train_case(&["--val-split", "1"], "--val-split must be in [0, 1), got 1"),
         train_case(&["--l2", "-0.1"], "--l2 must be a non-negative number, got -0.1"),

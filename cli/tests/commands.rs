@@ -514,6 +514,23 @@ fn train_histograms_writes_the_layers_distributions() {
 }
 
 #[test]
+fn train_input_dropout_puts_a_dropout_layer_before_the_first_linear_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("train"), "train-", 0..300);
+    let out = dir.path().join("run");
+    assert_ok(&train_tiny(&data, &out, &["--input-dropout", "0.2"]));
+    let names: Vec<String> = checkpoint_tensors(&out.join("model.ckpt")).into_iter().map(|(n, _, _)| n).collect();
+    // Flatten, dropout, then the first linear layer.
+    assert!(names.iter().any(|n| n == "layers.2.weight"), "{names:?}");
+    assert!(!names.iter().any(|n| n == "layers.1.weight"), "{names:?}");
+    let recipe = std::fs::read_to_string(out.join("recipe.toml")).expect("recipe");
+    assert!(recipe.contains("input-dropout = 0.2"), "{recipe}");
+    let o = neurite().arg("info").arg("--checkpoint").arg(out.join("model.ckpt")).output().expect("runs");
+    assert_ok(&o);
+    assert!(stdout(&o).contains("Dropout(p=0.2)"), "{}", stdout(&o));
+}
+
+#[test]
 fn train_l1_proximal_sets_weights_to_exactly_zero() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = write_idx(&dir.path().join("train"), "train-", 0..300);
