@@ -18,15 +18,6 @@ macro_rules! say {
     }};
 }
 
-/// `print!` that ignores a closed standard output, as [`say!`] does.
-#[allow(unused_macros)]
-macro_rules! say_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
-    }};
-}
-
 pub mod args;
 pub mod backend;
 pub mod commands;

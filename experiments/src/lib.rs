@@ -33,7 +33,6 @@ macro_rules! say {
 }
 
 /// `print!` that ignores a closed standard output, as [`say!`] does.
-#[allow(unused_macros)]
 macro_rules! say_raw {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
