@@ -200,7 +200,10 @@ impl<B: Backend> TrainedModel<B> {
         let first = models.next().ok_or_else(|| invalid("an ensemble needs at least one checkpoint".into()))?;
         let mut members = vec![first.model];
         let mut footprint = first.footprint;
-        for (model, name) in models.zip(names.iter().skip(1)) {
+        // Every model is a member, named or not (a short `names` must not drop one).
+        let name_of = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("checkpoint {}", i + 1));
+        for (i, model) in models.enumerate() {
+            let name = name_of(i + 1);
             let disagrees = if model.input != first.input {
                 Some("input size")
             } else if model.class_names != first.class_names {
@@ -213,7 +216,7 @@ impl<B: Backend> TrainedModel<B> {
             if let Some(what) = disagrees {
                 return Err(invalid(format!(
                     "{name}: not the same {what} as {}; an ensemble's members must agree",
-                    names.first().map_or("the first checkpoint", String::as_str)
+                    name_of(0)
                 )));
             }
             if model.footprint.inference_bytes(1) > footprint.inference_bytes(1) {
