@@ -18,6 +18,7 @@ use neurite_optim::{GradClip, Optimizer, Schedule};
 use serde::{Deserialize, Serialize};
 
 use crate::callback::{BatchProgress, Callback, Saved};
+use crate::distributed::{self, DataParallel};
 use crate::error::{Diverged, TrainError};
 use crate::evaluate::evaluate;
 use crate::metrics::{self, EpochMetrics};
@@ -35,6 +36,9 @@ pub const METRICS_FILE: &str = "metrics.csv";
 pub const TIMING_FILE: &str = "timing.csv";
 /// Loss and accuracy per epoch, as a PNG.
 pub const CURVES_FILE: &str = "curves.png";
+/// With [`Learner::data_parallel`]: rank 0's wall time and time in communication per epoch, and
+/// the bytes it sent per step (the epochs of this process; kept out of the checkpoint).
+pub const TRAFFIC_FILE: &str = "traffic.csv";
 
 /// Mini-batch size, or the whole training set at once (full-batch gradient descent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,6 +212,9 @@ pub struct Learner<B: Backend, M: Module<B>> {
     metadata: Vec<(String, String)>,
     class_names: Option<Vec<String>>,
     after_epoch: Option<Box<EpochHook<M>>>,
+    parallel: Option<DataParallel>,
+    /// `epoch,seconds,communication_seconds,bytes_per_step` rows of this process's epochs.
+    traffic: Vec<String>,
     state: TrainState,
 }
 
@@ -247,6 +254,8 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             metadata: Vec::new(),
             class_names: None,
             after_epoch: None,
+            parallel: None,
+            traffic: Vec::new(),
             state,
         }
     }
@@ -260,6 +269,22 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     ) -> Self {
         self.after_epoch = Some(Box::new(hook));
         self
+    }
+
+    /// Trains data-parallel: every global batch is cut into `parallel.shards()` shards, the
+    /// ranks of its communicator share them, and their gradients are summed in shard order (see
+    /// [`crate::distributed`]). Every rank runs the same learner on the same data; rank 0 alone
+    /// writes the output folder and reports batches and epochs to its callback. With the same
+    /// seed, batch size and shards, the weights and metrics are bit-identical on any number of
+    /// ranks that divides the shards, [`distributed::SingleProcess`] included.
+    pub fn data_parallel(mut self, parallel: DataParallel) -> Self {
+        self.parallel = Some(parallel);
+        self
+    }
+
+    /// The data-parallel setting, with its communication figures so far.
+    pub fn parallel(&self) -> Option<&DataParallel> {
+        self.parallel.as_ref()
     }
 
     /// The loss to minimise (the validation loss is the same one).
@@ -448,6 +473,8 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     ) -> Result<FitReport, TrainError> {
         let classes = self.class_names.as_ref().map_or(train.classes(), Vec::len);
         self.check(train, validation, classes)?;
+        self.check_parallel(train, validation)?;
+        let writer = self.parallel.as_ref().is_none_or(|p| p.rank() == 0);
         self.merge_timing();
         self.replay_schedule();
         let n = train.len();
@@ -464,17 +491,33 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             let seed = epoch_seed(self.seed, epoch);
             let mut loader = BatchLoader::new(train, batch).with_preprocessing(self.preprocessing).shuffled(seed);
             let mut augment_rng = Rng::stream(seed, Stream::Augment);
-            callback.on_epoch_start(epoch, self.epochs, n);
+            let traffic_before = self.parallel.as_ref().map(DataParallel::traffic);
+            if writer {
+                callback.on_epoch_start(epoch, self.epochs, n);
+            }
             let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
             for (index, b) in loader.epoch::<B>().enumerate() {
                 self.state.step += 1;
+                // Every rank of a data-parallel run augments the whole batch as a single
+                // process would, so that its shards are cut from the same images.
                 let x = match &self.pipeline {
                     Some(p) => p.apply(&b.inputs, &mut augment_rng),
                     None => b.inputs,
                 };
                 let targets = if loss.takes_class_indices() { b.labels } else { b.labels.one_hot(classes) };
-                let out = train_step(&mut self.model, self.optimizer.as_mut(), &x, &targets, &self.step)
-                    .map_err(|bad| self.diverged(epoch, index + 1, bad))?;
+                let out = match self.parallel.as_mut() {
+                    Some(parallel) => distributed::sharded_step(
+                        &mut self.model,
+                        self.optimizer.as_mut(),
+                        &x,
+                        &targets,
+                        &self.step,
+                        parallel,
+                        self.state.step,
+                    ),
+                    None => train_step(&mut self.model, self.optimizer.as_mut(), &x, &targets, &self.step),
+                }
+                .map_err(|bad| self.diverged(epoch, index + 1, bad))?;
                 let k = b.label_indices.len();
                 seen += k;
                 correct += out.correct;
@@ -487,7 +530,9 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                     loss: loss_sum / seen as f64,
                     accuracy: correct as f64 / seen as f64,
                 };
-                callback.on_batch_end(&progress);
+                if writer {
+                    callback.on_batch_end(&progress);
+                }
             }
             let val = validation.map(|v| evaluate(&mut self.model, v, self.preprocessing, loss));
             let row = EpochMetrics {
@@ -498,17 +543,29 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                 val_acc: val.as_ref().map(|e| e.accuracy),
                 seconds: Some(started.elapsed().as_secs_f64()),
             };
-            callback.on_epoch_end(&row);
+            if writer {
+                callback.on_epoch_end(&row);
+            }
+            if let (Some(p), Some(before)) = (&self.parallel, traffic_before) {
+                let after = p.traffic();
+                let steps = (after.steps - before.steps).max(1);
+                self.traffic.push(format!(
+                    "{epoch},{:.3},{:.3},{}",
+                    row.seconds.unwrap_or(0.0),
+                    (after.time - before.time).as_secs_f64(),
+                    (after.bytes - before.bytes) / steps
+                ));
+            }
             self.state.epoch = epoch;
             self.state.history.push(row.as_recorded());
             self.state.optimizer = self.optimizer.state();
             self.state.dropout = self.model.rng_states();
-            if let Some(dir) = self.out.clone() {
+            if let Some(dir) = self.out.clone().filter(|_| writer) {
                 let best = self.save(&dir, train, classes)?;
                 callback.on_saved(&Saved { dir: &dir, epoch, best });
             }
             if let Some(hook) = self.after_epoch.as_mut() {
-                hook(&mut self.model, epoch, self.out.as_deref())?;
+                hook(&mut self.model, epoch, self.out.as_deref().filter(|_| writer))?;
             }
             stopped_early = self.should_stop();
         }
@@ -561,6 +618,60 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             return Err(TrainError::Invalid("early stopping needs a patience of at least 1 epoch".into()));
         }
         Ok(())
+    }
+
+    /// With data parallelism: a number of shards the ranks can share, and the same settings, data
+    /// and starting point on every rank (checked with a hash broadcast from rank 0).
+    fn check_parallel(&self, train: &Dataset, validation: Option<&Dataset>) -> Result<(), TrainError> {
+        let Some(p) = &self.parallel else { return Ok(()) };
+        let (shards, ranks) = (p.shards(), p.size());
+        if shards == 0 || !shards.is_multiple_of(ranks) {
+            return Err(TrainError::Invalid(format!(
+                "{shards} shards cannot be shared by {ranks} ranks; use a multiple of {ranks}"
+            )));
+        }
+        let settings = format!(
+            "{:?} {} {} {} {shards} {:?} {:?} {:?} {:?} {:?}",
+            self.step,
+            self.batch_size,
+            self.epochs,
+            self.seed,
+            self.preprocessing,
+            self.metadata,
+            self.pipeline.as_ref().map(|p| format!("{p:?}")),
+            self.early_stopping,
+            self.keep_best,
+        );
+        let data = |d: Option<&Dataset>| {
+            let mut h = crc32fast::Hasher::new();
+            for d in d.into_iter() {
+                for size in [d.channels(), d.rows(), d.cols(), d.classes()] {
+                    h.update(&(size as u64).to_le_bytes());
+                }
+                (0..d.len()).for_each(|i| h.update(d.image(i)));
+                h.update(d.labels());
+                h.update(&(d.len() as u64).to_le_bytes());
+            }
+            u64::from(h.finalize())
+        };
+        let mut weights: Vec<f32> = Vec::new();
+        for (_, t) in self.model.params() {
+            weights.extend_from_slice(t.as_slice());
+        }
+        for (_, t) in self.model.buffers() {
+            weights.extend_from_slice(t.as_slice());
+        }
+        let state = format!("{} {} {:?}", self.state.epoch, self.state.step, self.model.rng_states());
+        distributed::fingerprint_check(
+            p.comm.as_ref(),
+            &[
+                ("settings", distributed::hash_bytes(settings.as_bytes())),
+                ("training data", data(Some(train))),
+                ("validation data", data(validation)),
+                ("initial weights", distributed::hash_floats(&weights)),
+                ("training state", distributed::hash_bytes(state.as_bytes())),
+            ],
+        )
     }
 
     /// The metric whose best epoch [`FitReport::best_epoch`] names: `keep_best`'s (the epoch in
@@ -652,6 +763,10 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         write(TIMING_FILE, metrics::to_timing_csv(&self.state.history).as_bytes())?;
         for (name, text) in &self.extra_files {
             write(name, text.as_bytes())?;
+        }
+        if !self.traffic.is_empty() {
+            let rows = self.traffic.join("\n");
+            write(TRAFFIC_FILE, format!("epoch,seconds,communication_seconds,bytes_per_step\n{rows}\n").as_bytes())?;
         }
         let curves = dir.join(CURVES_FILE);
         metrics::save_curves(&curves, &self.state.history, self.step.loss.name(), &self.title)

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod callback;
+pub mod distributed;
 mod error;
 mod evaluate;
 pub mod graph;
@@ -54,7 +55,7 @@ pub use error::{Diverged, TrainError};
 pub use evaluate::{EVAL_BATCH, Evaluation, confusion_table, evaluate};
 pub use learner::{
     BEST_FILE, BatchSize, CHECKPOINT_FILE, CURVES_FILE, EarlyStopping, EpochHook, FitReport, Learner, METRICS_FILE,
-    Monitor, TIMING_FILE, epoch_seed,
+    Monitor, TIMING_FILE, TRAFFIC_FILE, epoch_seed,
 };
 pub use metrics::EpochMetrics;
 pub use output::{LOCK_FILE, OutputDir, same_file};

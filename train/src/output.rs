@@ -8,7 +8,7 @@ use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::TrainError;
-use crate::learner::{BEST_FILE, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, TIMING_FILE};
+use crate::learner::{BEST_FILE, CHECKPOINT_FILE, CURVES_FILE, METRICS_FILE, TIMING_FILE, TRAFFIC_FILE};
 
 /// The lock file inside a folder a run is writing to.
 pub const LOCK_FILE: &str = ".neurite-lock";
@@ -129,7 +129,7 @@ impl OutputDir {
     /// learner's files and `extra_files`) would replace, other than the checkpoint it resumes.
     /// Checked before a folder is claimed, so that such a run is refused before it starts.
     pub fn would_overwrite(dir: &Path, extra_files: &[&str], input: &Path, resuming: Option<&Path>) -> bool {
-        let learner_files = [CHECKPOINT_FILE, BEST_FILE, METRICS_FILE, TIMING_FILE, CURVES_FILE];
+        let learner_files = [CHECKPOINT_FILE, BEST_FILE, METRICS_FILE, TIMING_FILE, CURVES_FILE, TRAFFIC_FILE];
         learner_files.iter().chain(extra_files).any(|name| {
             let output = dir.join(name);
             same_file(input, &output) && !(*name == CHECKPOINT_FILE && resuming.is_some_and(|r| same_file(r, &output)))

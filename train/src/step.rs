@@ -166,14 +166,7 @@ pub fn train_step<B: Backend>(
     let (output, grads) = {
         let outputs = model.forward(inputs);
         let data_loss = settings.loss.of(&outputs, targets);
-        let mut total = data_loss.clone();
-        if !settings.penalties.is_empty() {
-            let params = model.params();
-            let weights = || params.iter().filter(|(name, _)| settings.penalised.contains(name)).map(|(_, t)| *t);
-            for penalty in &settings.penalties {
-                total = total.add(&penalty.of(weights()));
-            }
-        }
+        let total = add_penalties(model, data_loss.clone(), settings);
         let output = StepOutput {
             loss: total.item(),
             data_loss: data_loss.item(),
@@ -183,17 +176,43 @@ pub fn train_step<B: Backend>(
         // The graph, which holds clones of every parameter, ends here: the update below then
         // writes each parameter's buffer in place.
     };
-    let bad = first_non_finite(model, &grads);
+    update(model, optimizer, output, &grads, settings)
+}
+
+/// `loss` plus the settings' penalties over the model's weights, in the graph.
+pub(crate) fn add_penalties<B: Backend>(model: &dyn Module<B>, loss: Tensor<B>, settings: &StepSettings) -> Tensor<B> {
+    let mut total = loss;
+    if !settings.penalties.is_empty() {
+        let params = model.params();
+        let weights = || params.iter().filter(|(name, _)| settings.penalised.contains(name)).map(|(_, t)| *t);
+        for penalty in &settings.penalties {
+            total = total.add(&penalty.of(weights()));
+        }
+    }
+    total
+}
+
+/// The end of a step once its gradients are known: the non-finite guard, clipping, the
+/// optimizer's update and the proximal L1 step. Shared by [`train_step`] and the data-parallel
+/// step, which sums its gradients across ranks first.
+pub(crate) fn update<B: Backend>(
+    model: &mut dyn Module<B>,
+    optimizer: &mut dyn Optimizer<B>,
+    output: StepOutput,
+    grads: &Gradients<B>,
+    settings: &StepSettings,
+) -> Result<StepOutput, NonFinite> {
+    let bad = first_non_finite(model, grads);
     if !output.loss.is_finite() || bad.is_some() {
         return Err(NonFinite { loss: output.loss, parameter: bad });
     }
     let mut params = model.params_mut();
     match &settings.clip {
         Some(clip) => {
-            let clipped = clip.apply(&params, &grads);
+            let clipped = clip.apply(&params, grads);
             optimizer.step(&mut params, &clipped);
         }
-        None => optimizer.step(&mut params, &grads),
+        None => optimizer.step(&mut params, grads),
     }
     if settings.penalties.iter().any(|p| matches!(p, Penalty::L1Proximal(_))) {
         let lr = optimizer.learning_rate();
