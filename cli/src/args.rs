@@ -174,6 +174,15 @@ pub struct TrainArgs {
         help = "Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below; \"\" = none) [default: crop:pad=2]."
     )]
     pub augment: Option<String>,
+    /// Cut every batch into S shards whose gradients are summed in shard order: the numbers of
+    /// `--distributed` with S shards, in one process [default: whole batches; 4 with --distributed].
+    #[arg(long, value_name = "S")]
+    pub shards: Option<usize>,
+    /// Data-parallel training on the processes `mpirun` started (`mpirun -np 4 neurite train
+    /// --distributed …`; needs a build with `--features mpi`). Same numbers on any number of
+    /// processes dividing --shards.
+    #[arg(long)]
+    pub distributed: bool,
     /// Training data: IDX folder, image folder or CSV file [default: the embedded digits].
     #[arg(long, value_name = "PATH")]
     pub train_data: Option<PathBuf>,
@@ -242,6 +251,10 @@ impl TrainArgs {
             )*};
         }
         set_some!(weight_decay, clip_norm, clip_value, early_stopping, train_data, test_data, out, resume, threads);
+        set_some!(shards);
+        if self.distributed && recipe.shards.is_none() {
+            recipe.shards = Some(neurite_train::distributed::DEFAULT_SHARDS);
+        }
         recipe.batch_norm |= self.batch_norm;
         recipe.keep_best |= self.keep_best;
         recipe.l1_proximal |= self.l1_proximal;

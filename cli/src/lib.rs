@@ -14,13 +14,30 @@
 macro_rules! say {
     ($($arg:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
+        if !$crate::silenced() {
+            let _ = writeln!(std::io::stdout(), $($arg)*);
+        }
     }};
+}
+
+/// Whether this process prints nothing: the ranks of a distributed run other than the one that
+/// reports (rank 0, or the first rank that failed to start).
+static SILENCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether output is silenced (see [`silence`]).
+pub fn silenced() -> bool {
+    SILENCED.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Silences (`true`) or restores (`false`) this process's output and error line.
+pub fn silence(on: bool) {
+    SILENCED.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 pub mod args;
 pub mod backend;
 pub mod commands;
+pub mod distributed;
 pub mod error;
 pub mod graph;
 pub mod import;

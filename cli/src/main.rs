@@ -54,7 +54,9 @@ fn main() -> ExitCode {
     match neurite_cli::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", render(&err));
+            if !neurite_cli::silenced() {
+                eprintln!("error: {}", render(&err));
+            }
             ExitCode::from(exit_code(&err))
         }
     }

@@ -150,6 +150,9 @@ pub fn parse_hidden(s: &str) -> Result<Vec<usize>, String> {
         .collect()
 }
 
+/// The most shards a batch may be cut into (every shard is a forward and backward pass).
+pub const MAX_SHARDS: usize = 4096;
+
 /// Every setting of a training run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
@@ -217,6 +220,11 @@ pub struct Recipe {
     pub histograms: bool,
     /// Augmentation ops, comma-separated `name[:args]` (empty = none).
     pub augment: String,
+    /// Cut every batch into this many shards and sum their gradients in shard order: the
+    /// numbers of a data-parallel run (`--distributed`), which are the same on any number of
+    /// ranks dividing it, and in one process. Absent = whole batches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shards: Option<usize>,
     /// Training data (IDX folder, image folder or CSV); absent = the embedded 5,000 digits.
     pub train_data: Option<PathBuf>,
     /// Test data evaluated after training.
@@ -279,6 +287,7 @@ impl Default for Recipe {
             batch_norm: false,
             histograms: false,
             augment: "crop:pad=2".into(),
+            shards: None,
             train_data: None,
             test_data: None,
             val_split: 0.1,
@@ -404,6 +413,14 @@ impl Recipe {
         }
         if self.input_dropout > 0.0 && self.model != ModelKind::Mlp {
             return bad("--input-dropout applies to the MLP (--model mlp) only".into());
+        }
+        match (self.shards, self.batch_size) {
+            (Some(0), _) => return bad("--shards must be at least 1".into()),
+            (Some(s), BatchSize::Samples(b)) if s > b => {
+                return bad(format!("--shards {s} is more than the batch size {b}; every shard needs a sample"));
+            }
+            (Some(s), _) if s > MAX_SHARDS => return bad(format!("--shards {s}: at most {MAX_SHARDS} are supported")),
+            _ => {}
         }
         if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
             return bad(format!("--val-split must be in [0, 1), got {}", self.val_split));

@@ -22,6 +22,7 @@ use neurite_nn::{Activation, Checkpoint, Footprint, Init, Module, Sequential};
 use neurite_optim::{
     AdaGradConfig, AdamConfig, AdamWConfig, GradClip, MomentumConfig, Optimizer, RmsPropConfig, ScheduleSpec, SgdConfig,
 };
+use neurite_train::distributed::{Communicator, DEFAULT_SHARDS, DataParallel, SingleProcess};
 use neurite_train::histograms::Recorder;
 use neurite_train::{
     BEST_FILE, CHECKPOINT_FILE, CURVES_FILE, EVAL_BATCH, EarlyStopping, Learner, METRICS_FILE, Monitor, OutputDir,
@@ -65,8 +66,9 @@ pub struct Plan {
     pub input: ImageSize,
     /// The augmentation pipeline (none when `augment` is empty).
     pub pipeline: Option<Pipeline>,
-    /// The output folder, claimed for this run.
-    pub out: OutputDir,
+    /// The output folder, claimed for this run (by rank 0 alone in a distributed run: `None` on
+    /// the other ranks).
+    pub out: Option<OutputDir>,
     /// The checkpoint to continue from, with its path as given.
     pub resume: Option<(String, Checkpoint, TrainState)>,
     /// The network to build, checked against the input and the memory budget.
@@ -82,17 +84,30 @@ pub struct Plan {
 /// A usage error for anything wrong in the settings or data; another error if the run
 /// diverges or its outputs cannot be written.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let plan = plan(args)?;
+    let ranks = crate::distributed::launch(args.distributed)?;
+    let Some(comm) = ranks else {
+        let plan = plan(args, true)?;
+        let kind = plan.recipe.backend.check_compiled_in().usage()?;
+        crate::set_threads(plan.recipe.threads)?;
+        return dispatch!(kind, train::<_>(plan, None));
+    };
+    // Rank 0 reports; the others print nothing unless they alone fail to start.
+    let rank = comm.rank();
+    crate::silence(rank != 0);
+    // A number of shards the ranks cannot share is refused by the learner, on every rank alike.
+    let planned = plan(args, rank == 0);
+    let plan = crate::distributed::agree(comm.as_ref(), planned)?;
     let kind = plan.recipe.backend.check_compiled_in().usage()?;
-    crate::set_threads(plan.recipe.threads)?;
-    dispatch!(kind, train::<_>(plan))
+    crate::set_threads(plan.recipe.threads.or_else(neurite_train::distributed::threads_per_rank))?;
+    dispatch!(kind, train::<_>(plan, Some(comm)))
 }
 
-/// Resolves the settings and checks them, the data and the output folder.
+/// Resolves the settings and checks them, the data and the output folder (which is claimed only
+/// if `writer`: every rank of a distributed run plans, rank 0 alone writes).
 ///
 /// # Errors
 /// A usage error naming the first problem.
-pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
+pub fn plan(args: &TrainArgs, writer: bool) -> anyhow::Result<Plan> {
     let resume_path = match (&args.resume, &args.recipe) {
         (Some(p), _) => Some(p.clone()),
         (None, Some(file)) => Recipe::load(file).usage()?.resume,
@@ -201,13 +216,17 @@ pub fn plan(args: &TrainArgs) -> anyhow::Result<Plan> {
         }
     }
     let out = match (&recipe.out, &recipe.resume) {
-        (Some(out), _) => OutputDir::claim(out, recipe.resume.as_deref(), RUN_FILES),
+        _ if !writer => None,
+        (Some(out), _) => Some(OutputDir::claim(out, recipe.resume.as_deref(), RUN_FILES)),
         (None, Some(ckpt)) => {
             let folder = ckpt.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            OutputDir::claim(folder, Some(ckpt), RUN_FILES)
+            Some(OutputDir::claim(folder, Some(ckpt), RUN_FILES))
         }
-        (None, None) => OutputDir::claim_new(Path::new("runs"), &utc_stamp(std::time::SystemTime::now()), RUN_FILES),
+        (None, None) => {
+            Some(OutputDir::claim_new(Path::new("runs"), &utc_stamp(std::time::SystemTime::now()), RUN_FILES))
+        }
     }
+    .transpose()
     .map_err(cli_error)?;
     Ok(Plan {
         data_origin: all.origin,
@@ -386,7 +405,7 @@ fn cli_error(err: TrainError) -> anyhow::Error {
 /// # Errors
 /// A usage error if a resumed checkpoint does not fit the network; another error if the run
 /// diverges or an output cannot be written.
-pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
+pub fn train<B: Backend>(mut plan: Plan, ranks: Option<Box<dyn Communicator>>) -> anyhow::Result<()> {
     let augment = plan.pipeline.as_ref().map(|_| format!(", augment {}", plan.recipe.augment));
     let recipe = &plan.recipe;
     let model = plan.network.init::<B>(recipe.seed)?;
@@ -399,8 +418,22 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         .class_names(plan.class_names.clone())
         .metadata(RECIPE_KEY, recipe.for_output())
         .output_file(RECIPE_FILE, recipe.for_output())
-        .title(format!("{}, {} lr {}", recipe.model, recipe.optimizer, recipe.lr))
-        .output_dir(plan.out.path());
+        .title(format!("{}, {} lr {}", recipe.model, recipe.optimizer, recipe.lr));
+    if let Some(out) = &plan.out {
+        learner = learner.output_dir(out.path());
+    }
+    let distributed = ranks.is_some();
+    let sharding = match (ranks, recipe.shards) {
+        (Some(comm), shards) => Some((comm, shards.unwrap_or(DEFAULT_SHARDS))),
+        (None, Some(shards)) => Some((Box::new(SingleProcess) as Box<dyn Communicator>, shards)),
+        (None, None) => None,
+    };
+    let shards_line = sharding
+        .as_ref()
+        .map(|(comm, shards)| format!("data-parallel: {} process(es), {shards} shards per batch", comm.size()));
+    if let Some((comm, shards)) = sharding {
+        learner = learner.data_parallel(DataParallel::new(comm, shards));
+    }
     let l1 = if recipe.l1_proximal { Penalty::L1Proximal(recipe.l1) } else { Penalty::L1(recipe.l1) };
     for penalty in [l1, Penalty::L2(recipe.l2)] {
         learner = learner.penalty(penalty);
@@ -454,6 +487,9 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     }
 
     say!("backend: {} ({} threads)", B::name(), rayon::current_num_threads());
+    if let Some(line) = shards_line {
+        say!("{line}");
+    }
     let held_out = plan.validation.as_ref().map_or(0, Dataset::len);
     say!("data: {} training and {held_out} validation samples from {}", plan.train.len(), plan.data_origin);
     say!(
@@ -465,17 +501,23 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         recipe.epochs,
         augment.unwrap_or_default()
     );
+    let shown = plan.out.as_ref().map_or(String::new(), |o| o.path().display().to_string());
     match &plan.resume {
-        Some((origin, ..)) => {
-            say!("resuming {origin} after epoch {}; writing to {}", learner.epoch(), plan.out.path().display())
-        }
-        None => say!("writing to {}", plan.out.path().display()),
+        Some((origin, ..)) => say!("resuming {origin} after epoch {}; writing to {shown}", learner.epoch()),
+        None => say!("writing to {shown}"),
     }
     say!();
     let mut view = EpochView::new(recipe.quiet, learner.history());
     let fitted = learner.fit(&plan.train, plan.validation.as_ref(), &mut view);
     view.clear();
-    let report = fitted.map_err(cli_error)?;
+    let report = match fitted {
+        // Rank 0 alone writes; the others wait for it in the next step, so stop them all.
+        Err(e @ TrainError::Write { .. }) if distributed => {
+            eprintln!("error: {}", crate::error::render(&cli_error(e)));
+            crate::distributed::abort_all(1)
+        }
+        fitted => fitted.map_err(cli_error)?,
+    };
     if report.stopped_early {
         let best = report.best_epoch.map(|e| format!(" (best: epoch {e})")).unwrap_or_default();
         let patience = recipe.early_stopping.unwrap_or(0);
@@ -486,6 +528,15 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
         );
     }
 
+    if let Some(p) = learner.parallel() {
+        let t = p.traffic();
+        let total: f64 = learner.history().iter().filter_map(|m| m.seconds).sum();
+        say!(
+            "communication: {:.2} s of {total:.2} s, {:.0} KiB sent per step by each process",
+            t.time.as_secs_f64(),
+            t.bytes as f64 / t.steps.max(1) as f64 / 1024.0
+        );
+    }
     say!();
     let mut model = learner.into_model();
     if let Some(test) = &plan.test {
@@ -496,13 +547,15 @@ pub fn train<B: Backend>(mut plan: Plan) -> anyhow::Result<()> {
     let histograms = if recipe.histograms { format!(", {HISTOGRAMS_FILE}, {HISTOGRAMS_CSV}") } else { String::new() };
     say!(
         "wrote {CHECKPOINT_FILE}{best}, {METRICS_FILE}, {TIMING_FILE}{histograms}, {RECIPE_FILE} and {CURVES_FILE} to {}",
-        plan.out.path().display()
+        shown
     );
     match view.last_val_acc() {
         Some(acc) => say!("validation accuracy: {acc:.4}"),
         None => say!("validation accuracy: none (no validation split)"),
     }
-    plan.out.finish();
+    if let Some(out) = plan.out {
+        out.finish();
+    }
     Ok(())
 }
 
