@@ -4,6 +4,7 @@
 //!   and prints the comparison table, also written to `target/bench/REPORT.md`.
 //! - `cargo xtask bench --quick [--json]` measures the same workloads in-process in a short fixed
 //!   run; `--json` prints one object per line for scripts.
+//! - `cargo xtask bench --distributed` times data-parallel training under `mpirun`.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use neurite_core::Backend;
 use xtask::report::{self, Figure};
 use xtask::workloads::{self, Workload};
 
+mod distributed;
 mod fuzz;
 
 /// The pseudo-backend of augmentation workloads, which run on host data.
@@ -30,6 +32,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --json           with --quick: one JSON object per line
   --only NAMES     only these workloads (e.g. matmul,mlp_train_step)
   --backend NAME   with --quick: only this backend (cpu, simd, or host for augmentation)
+  --distributed    data-parallel training steps at 1, 2 and 4 ranks under mpirun, split into
+                   compute and communication (needs Open MPI; written to target/bench/DISTRIBUTED.md)
 
 usage: cargo xtask fuzz [--seconds N] [--target NAME]   (see README, Fuzzing)";
 
@@ -60,6 +64,7 @@ fn run(args: &[String]) -> Result<()> {
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--distributed" => return distributed::run(&target_dir()),
             "--json" => json = true,
             "--only" => {
                 let names = it.next().context("--only needs a list of workload names")?;
