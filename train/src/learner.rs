@@ -513,7 +513,6 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                         &targets,
                         &self.step,
                         parallel,
-                        self.state.step,
                     ),
                     None => train_step(&mut self.model, self.optimizer.as_mut(), &x, &targets, &self.step),
                 }

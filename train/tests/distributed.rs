@@ -1,8 +1,8 @@
 //! Data-parallel training with ranks as threads ([`ThreadGroup`]): the same run on 1, 2 and 4
 //! ranks gives the same weights, running statistics and metrics to the bit (with dropout, batch
 //! norm, augmentation, a penalty and clipping), a run resumed on another number of ranks
-//! continues it exactly, one rank with shards agrees with plain training to float tolerance,
-//! and settings the ranks cannot share are refused on every rank. The MPI communicator is checked
+//! continues it exactly, one rank with shards agrees with plain training to float tolerance (with
+//! dropout and augmentation), and settings the ranks cannot share are refused on every rank. The MPI communicator is checked
 //! the same way by the CLI's test under `mpirun` (cargo feature `mpi`).
 
 use std::path::{Path, PathBuf};
@@ -134,14 +134,20 @@ fn a_run_resumed_on_another_number_of_ranks_continues_exactly() {
     assert_same(&resumed.into_iter().next().unwrap().expect("resumes"), &straight, "resumed");
 }
 
-/// Without dropout, batch norm or augmentation nothing is drawn per shard, so four shards on one
-/// rank differ from one whole batch only by the order of float additions.
+/// Shards draw the augmentation and dropout masks a single process draws, so without batch norm
+/// (which normalises each shard by itself) four shards on one rank differ from one whole batch
+/// only by the order of float additions.
 #[test]
 fn shards_on_one_rank_agree_with_plain_training() {
     let make = || {
-        let model = MlpConfig::new(784, &[32], 10).init::<B>(3);
+        let model = MlpConfig::new(784, &[32], 10).with_dropout(0.3).init::<B>(3);
         let sgd = Sgd::new(SgdConfig { lr: 0.1, ..SgdConfig::default() }).expect("settings");
-        Learner::new(model, sgd).epochs(3).batch_size(BatchSize::Samples(32)).seed(2).penalty(Penalty::L2(1e-4))
+        Learner::new(model, sgd)
+            .epochs(3)
+            .batch_size(BatchSize::Samples(32))
+            .seed(2)
+            .penalty(Penalty::L2(1e-4))
+            .augment(Pipeline::new().then(RandomCrop::new(2, Fill::Constant(0.0))))
     };
     let (train, val) = digits();
     let mut plain = make();

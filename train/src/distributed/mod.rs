@@ -19,12 +19,13 @@
 //!
 //! **What is per shard.** Augmentation is not: every rank augments the whole batch with the
 //! epoch's generator, as one process does, and cuts its shards from the result (the work is
-//! repeated on every rank; it is small next to a forward and backward pass). Dropout masks of
-//! shard `k` at step `t` come from the model's dropout generators moved to a stream of their
-//! own, a function of `(t, k)`, so a run with dropout differs from a plain run by its masks
-//! (and from another distributed run by nothing). Batch norm normalises each shard with
-//! that shard's statistics (as PyTorch's DDP does without SyncBatchNorm), and its running
-//! statistics become the shard-size-weighted mean of what each shard's update gives. L1/L2
+//! repeated on every rank; it is small next to a forward and backward pass). Dropout is not
+//! either: shard `k`, starting at sample `s` of the batch, draws its masks from the model's
+//! generators moved ahead by `s` samples' worth of draws, so the masks are those of a single
+//! process. Batch norm is: it normalises each shard with that shard's statistics (as PyTorch's
+//! DDP does without SyncBatchNorm), and its running statistics become the shard-size-weighted
+//! mean of what each shard's update gives; so with batch norm a sharded run differs from a plain
+//! one by more than rounding. L1/L2
 //! penalties are added once, by shard 0.
 
 mod comm;
@@ -72,12 +73,20 @@ pub struct DataParallel {
     pub(crate) shards: usize,
     pub(crate) traffic: Traffic,
     pub(crate) scratch: step::Scratch,
+    /// Words each dropout generator draws per sample (measured at the first step).
+    pub(crate) dropout_words: Vec<u128>,
 }
 
 impl DataParallel {
     /// Cuts each global batch into `shards` shards and sums them across the ranks of `comm`.
     pub fn new(comm: Box<dyn Communicator>, shards: usize) -> Self {
-        DataParallel { comm, shards, traffic: Traffic::default(), scratch: step::Scratch::default() }
+        DataParallel {
+            comm,
+            shards,
+            traffic: Traffic::default(),
+            scratch: step::Scratch::default(),
+            dropout_words: Vec::new(),
+        }
     }
 
     /// This process's rank.

@@ -122,20 +122,18 @@ fn bytes_sent(len: usize, per_rank: usize, size: usize) -> u64 {
     ((size - 1) * (per_rank + 1) * chunk * size_of::<f32>()) as u64
 }
 
-/// SplitMix64's finaliser: a well-mixed 64-bit value from several.
-fn mix(parts: &[u64]) -> u64 {
-    parts.iter().fold(0x6a09_e667_f3bc_c908, |h, &p| {
-        let mut z = (h ^ p).wrapping_add(0x9e37_79b9_7f4a_7c15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    })
+/// The model's generators moved `samples` samples ahead, at `words` draws per sample each.
+fn advanced(base: &[RngState], words: &[u128], samples: usize) -> Vec<RngState> {
+    base.iter().zip(words).map(|(s, w)| RngState { word_pos: s.word_pos + w * samples as u128, ..*s }).collect()
 }
 
-/// The dropout generators of shard `k` at step `t`: the model's own keys, each on a stream of
-/// its own for `(t, k)`, from its start.
-fn shard_rngs(base: &[RngState], step: u64, k: usize) -> Vec<RngState> {
-    base.iter().map(|s| RngState { seed: s.seed, stream: mix(&[s.stream, step, k as u64]), word_pos: 0 }).collect()
+/// How many 32-bit words each of the model's generators (its dropout layers') draws per sample
+/// in training: measured once by a forward pass of one sample (each draws one word per element
+/// of its input, a fixed number per sample).
+fn words_per_sample<B: Backend>(model: &mut dyn Module<B>, inputs: &Tensor<B>, base: &[RngState]) -> Vec<u128> {
+    model.set_rng_states(base);
+    drop(model.forward(&rows(inputs, 0..1)));
+    model.rng_states().iter().zip(base).map(|(after, before)| after.word_pos - before.word_pos).collect()
 }
 
 /// Rows `range` of a tensor whose first axis is the batch, as a new tensor.
@@ -148,7 +146,9 @@ fn rows<B: Backend>(t: &Tensor<B>, range: Range<usize>) -> Tensor<B> {
 
 /// One data-parallel optimizer step on a global batch that every rank holds: this rank's
 /// shards forward and backward, the sum of all shards in shard order, then the update of
-/// [`crate::train_step`] on every rank alike.
+/// [`crate::train_step`] on every rank alike. Shard `k` starting at sample `s` draws its dropout
+/// masks from where a single process would be after `s` samples, and the generators end the step
+/// where a single process's would: the masks are those of plain training.
 pub(crate) fn sharded_step<B: Backend>(
     model: &mut dyn Module<B>,
     optimizer: &mut dyn Optimizer<B>,
@@ -156,13 +156,17 @@ pub(crate) fn sharded_step<B: Backend>(
     targets: &Tensor<B>,
     settings: &StepSettings,
     dp: &mut DataParallel,
-    step: u64,
 ) -> Result<StepOutput, NonFinite> {
     let n = inputs.dims()[0];
     let (shards, size, rank) = (dp.shards, dp.comm.size(), dp.comm.rank());
     let per_rank = shards / size;
     let base_rngs = model.rng_states();
     let before: Vec<Vec<f32>> = model.buffers().iter().map(|(_, b)| b.to_vec()).collect();
+    model.set_training(true);
+    if dp.dropout_words.len() != base_rngs.len() {
+        dp.dropout_words = words_per_sample(model, inputs, &base_rngs);
+    }
+    let words = dp.dropout_words.clone();
     let param_len: usize = model.params().iter().map(|(_, p)| p.numel()).sum();
     let buffer_len: usize = before.iter().map(Vec::len).sum();
     let record = param_len + buffer_len + STATS;
@@ -179,7 +183,7 @@ pub(crate) fn sharded_step<B: Backend>(
         for ((_, buffer), values) in model.buffers_mut().into_iter().zip(&before) {
             buffer.update_data(|b| b.copy_from_slice(values));
         }
-        model.set_rng_states(&shard_rngs(&base_rngs, step, k));
+        model.set_rng_states(&advanced(&base_rngs, &words, range.start));
         let weight = range.len() as f32 / n as f32;
         let x = rows(inputs, range.clone());
         let t = rows(targets, range);
@@ -213,7 +217,7 @@ pub(crate) fn sharded_step<B: Backend>(
     dp.traffic.bytes += bytes_sent(record, per_rank, size);
     dp.traffic.steps += 1;
 
-    model.set_rng_states(&base_rngs);
+    model.set_rng_states(&advanced(&base_rngs, &words, n));
     let mut at = param_len;
     for (_, buffer) in model.buffers_mut() {
         let len = buffer.numel();
