@@ -11,6 +11,7 @@
 //! checkpoint it continues.
 
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use neurite_augment::{ImageSize, Pipeline, Transform};
 use neurite_core::{Backend, Tensor};
@@ -92,14 +93,27 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         return dispatch!(kind, train::<_>(plan, None));
     };
     // Rank 0 reports; the others print nothing unless they alone fail to start.
+    let comm: Rc<dyn Communicator> = Rc::from(comm);
     let rank = comm.rank();
     crate::silence(rank != 0);
-    // A number of shards the ranks cannot share is refused by the learner, on every rank alike.
-    let planned = plan(args, rank == 0);
-    let plan = crate::distributed::agree(comm.as_ref(), planned)?;
-    let kind = plan.recipe.backend.check_compiled_in().usage()?;
-    crate::set_threads(plan.recipe.threads.or_else(neurite_train::distributed::threads_per_rank))?;
-    dispatch!(kind, train::<_>(plan, Some(comm)))
+    let result = (|| {
+        // A number of shards the ranks cannot share is refused by the learner, on every rank alike.
+        let planned = plan(args, rank == 0);
+        let plan = crate::distributed::agree(comm.as_ref(), planned)?;
+        let kind = plan.recipe.backend.check_compiled_in().usage()?;
+        crate::set_threads(plan.recipe.threads.or_else(neurite_train::distributed::threads_per_rank))?;
+        dispatch!(kind, train::<_>(plan, Some(Box::new(Rc::clone(&comm)))))
+    })();
+    // The rank that reports prints its error before any rank exits: `mpirun` ends the job as
+    // soon as one process exits with an error, and would cut the line short.
+    if let Err(err) = &result {
+        if !crate::silenced() {
+            eprintln!("error: {}", crate::error::render(err));
+        }
+        crate::silence(true);
+    }
+    comm.barrier();
+    result
 }
 
 /// Resolves the settings and checks them, the data and the output folder (which is claimed only

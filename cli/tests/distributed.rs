@@ -78,7 +78,8 @@ fn mpirun(np: usize) -> Option<std::process::Command> {
         return None;
     }
     let mut cmd = std::process::Command::new("mpirun");
-    cmd.args(["--allow-run-as-root", "--oversubscribe", "-np", &np.to_string()]);
+    // A run that hangs is ended (and fails the test) instead of holding CI up.
+    cmd.args(["--allow-run-as-root", "--oversubscribe", "--timeout", "300", "-np", &np.to_string()]);
     Some(cmd)
 }
 
@@ -91,11 +92,18 @@ fn two_and_four_processes_write_the_run_of_one_to_the_byte() {
     // Dropout, batch norm and augmentation included: all of it is the same on any rank count.
     let flags = ["--epochs", "2", "--hidden", "16", "--batch-norm", "--quiet"];
     assert_ok(&train_tiny(&data, &one, &[&flags[..], &["--shards", "4"]].concat()));
-    for np in [2, 4] {
+    // Two ranks with and without communication overlapping the next shard, and four.
+    for (np, overlap) in [(2, "1"), (2, "0"), (4, "1")] {
         let Some(mut cmd) = mpirun(np) else { return };
-        let out = dir.path().join(format!("np{np}"));
+        let out = dir.path().join(format!("np{np}-{overlap}"));
         let exe = env!("CARGO_BIN_EXE_neurite");
-        cmd.arg(exe).args(["train", "--distributed", "--train-data"]).arg(&data).arg("--out").arg(&out).args(flags);
+        cmd.args(["-x", &format!("NEURITE_DP_OVERLAP={overlap}")])
+            .arg(exe)
+            .args(["train", "--distributed", "--train-data"])
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .args(flags);
         let o = cmd.output().expect("mpirun runs");
         assert_ok(&o);
         for file in ["model.ckpt", "metrics.csv", "recipe.toml"] {
@@ -126,5 +134,25 @@ fn ranks_started_differently_are_refused_together() {
     let ours: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(ours.len(), 1, "{err}");
     assert!(ours[0].starts_with("error: rank 1 of 2 has other settings"), "{err}");
+    assert!(!dir.path().join("run").join("model.ckpt").exists());
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_rank_that_dies_ends_every_rank_with_its_one_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..100);
+    let Some(mut cmd) = mpirun(1) else { return };
+    let exe = env!("CARGO_BIN_EXE_neurite");
+    let flags = ["train", "--distributed", "--quiet", "--epochs", "1", "--hidden", "8", "--train-data"];
+    cmd.arg(exe).args(flags).arg(&data).arg("--out").arg(dir.path().join("run"));
+    // Rank 1 panics as it starts (the CLI's test hook); rank 0 waits for it until mpirun ends it.
+    cmd.args([":", "-np", "1", "env", "NEURITE_TEST_PANIC=1", exe]).args(flags).arg(&data);
+    let o = cmd.output().expect("mpirun runs");
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    let ours: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(ours.len(), 1, "{err}");
+    assert!(ours[0].starts_with("error: internal error: a deliberate panic"), "{err}");
     assert!(!dir.path().join("run").join("model.ckpt").exists());
 }

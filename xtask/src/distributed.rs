@@ -29,6 +29,8 @@ struct Row {
     workload: &'static str,
     /// 0 for the plain run (no shards, no MPI).
     ranks: usize,
+    /// Whether communication overlapped the next shard's compute.
+    overlap: bool,
     steps: usize,
     seconds: f64,
     communication: f64,
@@ -61,15 +63,19 @@ pub fn run(target: &Path) -> Result<()> {
         let out = scratch.join(format!("{}-plain", setup.name.split(' ').next().unwrap_or("run")));
         rows.push(plain(&neurite, setup, cores, &out)?);
         for &ranks in RANKS {
-            let out = scratch.join(format!("{}-{ranks}", setup.name.split(' ').next().unwrap_or("run")));
-            let row = one(&neurite, setup, ranks, cores, &out)?;
-            eprintln!(
-                "{:<20} {ranks} rank(s): {:.1} ms/step, {:.1} ms communication",
-                setup.name,
-                row.seconds / row.steps as f64 * 1e3,
-                row.communication / row.steps as f64 * 1e3
-            );
-            rows.push(row);
+            // One rank has nothing to overlap; the others run without and with.
+            for overlap in if ranks == 1 { &[true][..] } else { &[false, true][..] } {
+                let name = setup.name.split(' ').next().unwrap_or("run");
+                let out = scratch.join(format!("{name}-{ranks}-{}", if *overlap { "overlap" } else { "serial" }));
+                let row = one(&neurite, setup, ranks, *overlap, cores, &out)?;
+                eprintln!(
+                    "{:<20} {ranks} rank(s), overlap {overlap}: {:.1} ms/step, {:.1} ms communication",
+                    setup.name,
+                    row.seconds / row.steps as f64 * 1e3,
+                    row.communication / row.steps as f64 * 1e3
+                );
+                rows.push(row);
+            }
         }
     }
     let table = table(&rows, cores);
@@ -82,7 +88,7 @@ pub fn run(target: &Path) -> Result<()> {
 }
 
 /// One epoch of the embedded digits (4,500 training samples, no validation) on `ranks` ranks.
-fn one(neurite: &Path, setup: &Setup, ranks: usize, cores: usize, out: &PathBuf) -> Result<Row> {
+fn one(neurite: &Path, setup: &Setup, ranks: usize, overlap: bool, cores: usize, out: &PathBuf) -> Result<Row> {
     let threads = (cores / ranks).max(1).to_string();
     let batch = setup.batch.to_string();
     let mut cmd = Command::new("mpirun");
@@ -90,7 +96,8 @@ fn one(neurite: &Path, setup: &Setup, ranks: usize, cores: usize, out: &PathBuf)
         cmd.arg("--allow-run-as-root");
     }
     // No binding: each rank gets its share of the cores through --threads.
-    cmd.args(["--oversubscribe", "--bind-to", "none", "-np", &ranks.to_string()]).arg(neurite);
+    cmd.args(["--oversubscribe", "--bind-to", "none", "--timeout", "900", "-np", &ranks.to_string()]);
+    cmd.args(["-x", if overlap { "NEURITE_DP_OVERLAP=1" } else { "NEURITE_DP_OVERLAP=0" }]).arg(neurite);
     cmd.args(["train", "--distributed", "--shards", SHARDS, "--epochs", "1", "--val-split", "0", "--augment", ""]);
     cmd.args(["--dropout", "0", "--batch-size", &batch, "--threads", &threads, "--quiet", "--out"]).arg(out);
     cmd.args(setup.flags);
@@ -105,6 +112,7 @@ fn one(neurite: &Path, setup: &Setup, ranks: usize, cores: usize, out: &PathBuf)
     Ok(Row {
         workload: setup.name,
         ranks,
+        overlap,
         steps: 4500usize.div_ceil(setup.batch),
         seconds: parse(1)?,
         communication: parse(2)?,
@@ -127,6 +135,7 @@ fn plain(neurite: &Path, setup: &Setup, cores: usize, out: &PathBuf) -> Result<R
     Ok(Row {
         workload: setup.name,
         ranks: 0,
+        overlap: false,
         steps: 4500usize.div_ceil(setup.batch),
         seconds,
         communication: 0.0,
@@ -143,8 +152,8 @@ fn table(rows: &[Row], cores: usize) -> String {
     let mut s = format!(
         "{cores} cores; each rank runs {SHARDS}/ranks shards with cores/ranks threads; one epoch of 4,500 digits; \
          `plain` is `neurite train` without shards on all cores.\n\n\
-         | workload | ranks | ms/step | compute | communication | KiB sent/step/rank | samples/s | vs 1 rank |\n\
-         |---|---:|---:|---:|---:|---:|---:|---:|\n"
+         | workload | ranks | overlap | ms/step | compute | communication | KiB sent/step/rank | samples/s | vs 1 rank |\n\
+         |---|---:|---|---:|---:|---:|---:|---:|---:|\n"
     );
     for r in rows {
         let per_step = r.seconds / r.steps as f64 * 1e3;
@@ -152,8 +161,9 @@ fn table(rows: &[Row], cores: usize) -> String {
         let base = rows.iter().find(|b| b.workload == r.workload && b.ranks == 1).map_or(r.seconds, |b| b.seconds);
         let ranks = if r.ranks == 0 { "plain".to_string() } else { r.ranks.to_string() };
         s.push_str(&format!(
-            "| {} | {ranks} | {per_step:.2} | {:.2} | {comm:.2} | {:.0} | {:.0} | {:.2}× |\n",
+            "| {} | {ranks} | {} | {per_step:.2} | {:.2} | {comm:.2} | {:.0} | {:.0} | {:.2}× |\n",
             r.workload,
+            if r.ranks > 1 && r.overlap { "yes" } else { "no" },
             per_step - comm,
             r.bytes as f64 / 1024.0,
             4500.0 / r.seconds,

@@ -34,11 +34,89 @@ pub trait Communicator {
     /// Returns once every rank has called it.
     fn barrier(&self);
 
+    /// Starts [`Communicator::all_to_all`] of `send`; the result comes from [`Pending::wait`].
+    /// A communicator whose collectives run on a thread of their own (`Mpi`) returns at once,
+    /// so the caller computes while the bytes travel; the default runs it before returning.
+    fn start_all_to_all(&self, send: Vec<f32>) -> Pending {
+        let mut recv = vec![0.0; send.len()];
+        self.all_to_all(&send, &mut recv);
+        Pending::done(recv)
+    }
+
     /// Sums `values` over the ranks, in rank order (so the result does not depend on how the
     /// bytes travel), leaving the sum on every rank.
     fn all_reduce_sum(&self, values: &mut [f32]) {
         let sum = crate::distributed::reduce_in_shard_order(self, values, 1);
         values.copy_from_slice(&sum);
+    }
+}
+
+/// A shared communicator is one (the `neurite` command keeps one for the end of a run while a
+/// learner trains with it).
+impl<C: Communicator + ?Sized> Communicator for std::rc::Rc<C> {
+    fn rank(&self) -> usize {
+        (**self).rank()
+    }
+
+    fn size(&self) -> usize {
+        (**self).size()
+    }
+
+    fn all_gather(&self, send: &[f32], recv: &mut [f32]) {
+        (**self).all_gather(send, recv);
+    }
+
+    fn all_to_all(&self, send: &[f32], recv: &mut [f32]) {
+        (**self).all_to_all(send, recv);
+    }
+
+    fn broadcast(&self, values: &mut [u64]) {
+        (**self).broadcast(values);
+    }
+
+    fn all_gather_u64(&self, send: &[u64], recv: &mut [u64]) {
+        (**self).all_gather_u64(send, recv);
+    }
+
+    fn barrier(&self) {
+        (**self).barrier();
+    }
+
+    fn start_all_to_all(&self, send: Vec<f32>) -> Pending {
+        (**self).start_all_to_all(send)
+    }
+}
+
+/// The result of a collective that may still be running.
+pub struct Pending(Inner);
+
+enum Inner {
+    Done(Vec<f32>),
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    Running(std::sync::mpsc::Receiver<Vec<f32>>),
+}
+
+impl Pending {
+    /// A result already there.
+    pub(crate) fn done(result: Vec<f32>) -> Self {
+        Pending(Inner::Done(result))
+    }
+
+    /// A result delivered later through `receiver`.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn running(receiver: std::sync::mpsc::Receiver<Vec<f32>>) -> Self {
+        Pending(Inner::Running(receiver))
+    }
+
+    /// Waits for the result.
+    ///
+    /// # Panics
+    /// If the thread running the collective ended without one (MPI ends the process first).
+    pub fn wait(self) -> Vec<f32> {
+        match self.0 {
+            Inner::Done(v) => v,
+            Inner::Running(r) => r.recv().expect("the communication thread ended during a collective"),
+        }
     }
 }
 

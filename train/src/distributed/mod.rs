@@ -33,10 +33,10 @@ mod comm;
 mod mpi;
 mod step;
 
-pub use comm::{Communicator, SingleProcess, ThreadGroup};
+pub use comm::{Communicator, Pending, SingleProcess, ThreadGroup};
 #[cfg(feature = "mpi")]
 pub use mpi::Mpi;
-pub use step::{Traffic, reduce_in_shard_order, shard_range};
+pub use step::{Traffic, overlap, reduce_in_shard_order, shard_range};
 pub(crate) use step::{fingerprint_check, hash_bytes, hash_floats, sharded_step};
 
 /// Whether this process was started by `mpirun` (Open MPI, MPICH and other PMI launchers set

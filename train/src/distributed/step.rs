@@ -8,6 +8,7 @@ use neurite_core::{Backend, Gradients, RngState, Tensor};
 use neurite_nn::Module;
 use neurite_optim::Optimizer;
 
+use super::comm::Pending;
 use super::{Communicator, DataParallel};
 use crate::error::TrainError;
 use crate::step::{NonFinite, StepOutput, StepSettings, add_penalties, update};
@@ -51,68 +52,103 @@ pub fn shard_range(n: usize, shards: usize, k: usize) -> Range<usize> {
 /// # Panics
 /// If `local.len()` is not a multiple of `per_rank`.
 pub fn reduce_in_shard_order<C: Communicator + ?Sized>(comm: &C, local: &[f32], per_rank: usize) -> Vec<f32> {
-    let mut scratch = Scratch::default();
-    reduce_into(comm, local, per_rank, &mut scratch);
-    scratch.sum
+    let parts = local.len().checked_div(per_rank).filter(|&len| len * per_rank == local.len());
+    let len = parts.unwrap_or_else(|| panic!("reduce: {} values in {per_rank} parts", local.len()));
+    let mut sum = ShardSum::new(comm.size(), len, Vec::new());
+    for part in local.chunks_exact(len.max(1)).take(per_rank) {
+        sum.push(comm, part);
+    }
+    sum.finish(comm)
+}
+
+/// A sum in shard order, fed one contribution at a time: each of this rank's contributions is
+/// sent on (an all-to-all of its slices) as soon as it is pushed, so the next one is computed
+/// while the bytes travel; [`ShardSum::finish`] adds what every rank sent, in shard order, and
+/// gathers the slices.
+pub(crate) struct ShardSum {
+    size: usize,
+    len: usize,
+    chunk: usize,
+    /// One all-to-all per pushed contribution (several ranks).
+    rounds: Vec<Pending>,
+    /// The running sum (one rank).
+    sum: Vec<f32>,
+    /// Whether to let a contribution travel while the next is computed (see [`overlap`]).
+    overlap: bool,
+}
+
+/// Whether data-parallel steps overlap communication with computation: yes, unless
+/// `NEURITE_DP_OVERLAP=0` (to measure what the overlap gains).
+pub fn overlap() -> bool {
+    std::env::var("NEURITE_DP_OVERLAP").map_or(true, |v| v != "0")
+}
+
+impl ShardSum {
+    /// A sum of contributions of `len` values among `size` ranks; `buffer` is reused for the
+    /// result.
+    pub(crate) fn new(size: usize, len: usize, mut buffer: Vec<f32>) -> Self {
+        zeroed(&mut buffer, if size == 1 { len } else { 0 });
+        ShardSum { size, len, chunk: len.div_ceil(size).max(1), rounds: Vec::new(), sum: buffer, overlap: overlap() }
+    }
+
+    /// Adds this rank's next contribution.
+    pub(crate) fn push<C: Communicator + ?Sized>(&mut self, comm: &C, contribution: &[f32]) {
+        if self.size == 1 {
+            // The same additions in the same order, without the copies of the collectives.
+            for (acc, v) in self.sum.iter_mut().zip(contribution) {
+                *acc += v;
+            }
+            return;
+        }
+        // Block j (for rank j): slice j of the contribution, zero-padded to `chunk`.
+        let mut send = Vec::with_capacity(self.size * self.chunk);
+        for j in 0..self.size {
+            let cols = (j * self.chunk).min(self.len)..((j + 1) * self.chunk).min(self.len);
+            send.extend_from_slice(&contribution[cols]);
+            send.resize((j + 1) * self.chunk, 0.0);
+        }
+        let round = comm.start_all_to_all(send);
+        self.rounds.push(if self.overlap { round } else { Pending::done(round.wait()) });
+    }
+
+    /// The sum over every rank's contributions, `0 + c₀ + c₁ + …` in shard order (contribution
+    /// `i` of rank `r` is number `r·per_rank + i`).
+    pub(crate) fn finish<C: Communicator + ?Sized>(self, comm: &C) -> Vec<f32> {
+        let ShardSum { size, len, chunk, rounds, mut sum, .. } = self;
+        if size == 1 {
+            return sum;
+        }
+        // Round i brought, from rank r, this rank's slice of contribution r·per_rank + i.
+        let rounds: Vec<Vec<f32>> = rounds.into_iter().map(Pending::wait).collect();
+        let mut mine = vec![0.0f32; chunk];
+        for r in 0..size {
+            for round in &rounds {
+                for (acc, v) in mine.iter_mut().zip(&round[r * chunk..(r + 1) * chunk]) {
+                    *acc += v;
+                }
+            }
+        }
+        zeroed(&mut sum, size * chunk);
+        comm.all_gather(&mine, &mut sum);
+        sum.truncate(len);
+        sum
+    }
 }
 
 /// Buffers a data-parallel run reuses from step to step (fresh ones of a few megabytes each
-/// step would cost more in page faults than the copies themselves).
+/// step would cost more than the copies themselves).
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// This rank's shards, one record after the other.
-    pub(crate) local: Vec<f32>,
-    send: Vec<f32>,
-    recv: Vec<f32>,
-    mine: Vec<f32>,
-    /// The sum over every shard, after [`reduce_into`].
-    pub(crate) sum: Vec<f32>,
+    /// One shard's record.
+    record: Vec<f32>,
+    /// The sum of the last step.
+    sum: Vec<f32>,
 }
 
 /// Resizes `v` to `len` zeros, keeping its allocation.
 fn zeroed(v: &mut Vec<f32>, len: usize) {
     v.clear();
     v.resize(len, 0.0);
-}
-
-/// [`reduce_in_shard_order`] into `scratch.sum`, with `scratch`'s buffers.
-pub(crate) fn reduce_into<C: Communicator + ?Sized>(comm: &C, local: &[f32], per_rank: usize, scratch: &mut Scratch) {
-    assert!(per_rank > 0 && local.len().is_multiple_of(per_rank), "reduce: {} values in {per_rank} parts", local.len());
-    let len = local.len() / per_rank;
-    let size = comm.size();
-    let chunk = len.div_ceil(size).max(1);
-    let Scratch { send, recv, mine, sum: all, .. } = scratch;
-    if size == 1 {
-        // The same additions in the same order, without the copies of the collectives.
-        zeroed(all, len);
-        for part in local.chunks_exact(len.max(1)) {
-            for (acc, v) in all.iter_mut().zip(part) {
-                *acc += v;
-            }
-        }
-        return;
-    }
-    // Block j (for rank j): slice j of each local contribution, zero-padded to `chunk`.
-    zeroed(send, size * per_rank * chunk);
-    for j in 0..size {
-        let cols = (j * chunk).min(len)..((j + 1) * chunk).min(len);
-        for i in 0..per_rank {
-            let at = (j * per_rank + i) * chunk;
-            send[at..at + cols.len()].copy_from_slice(&local[i * len + cols.start..i * len + cols.end]);
-        }
-    }
-    zeroed(recv, send.len());
-    comm.all_to_all(send, recv);
-    // recv holds this rank's slice of contributions 0, 1, …, in that order.
-    zeroed(mine, chunk);
-    for part in recv.chunks_exact(chunk) {
-        for (acc, v) in mine.iter_mut().zip(part) {
-            *acc += v;
-        }
-    }
-    zeroed(all, size * chunk);
-    comm.all_gather(mine, all);
-    all.truncate(len);
 }
 
 /// Bytes one rank sends in [`reduce_in_shard_order`] of `per_rank` contributions of `len`
@@ -170,52 +206,32 @@ pub(crate) fn sharded_step<B: Backend>(
     let param_len: usize = model.params().iter().map(|(_, p)| p.numel()).sum();
     let buffer_len: usize = before.iter().map(Vec::len).sum();
     let record = param_len + buffer_len + STATS;
-    let mut local = std::mem::take(&mut dp.scratch.local);
-    zeroed(&mut local, per_rank * record);
-    model.set_training(true);
-    for (i, out) in local.chunks_exact_mut(record).enumerate() {
+    let mut out = std::mem::take(&mut dp.scratch.record);
+    let mut sum = ShardSum::new(size, record, std::mem::take(&mut dp.scratch.sum));
+    let mut exposed = Duration::ZERO;
+    for i in 0..per_rank {
         let k = rank * per_rank + i;
         let range = shard_range(n, shards, k);
-        if range.is_empty() {
-            continue;
-        }
-        // Each shard starts from the step's running statistics, with generators of its own.
-        for ((_, buffer), values) in model.buffers_mut().into_iter().zip(&before) {
-            buffer.update_data(|b| b.copy_from_slice(values));
-        }
-        model.set_rng_states(&advanced(&base_rngs, &words, range.start));
-        let weight = range.len() as f32 / n as f32;
-        let x = rows(inputs, range.clone());
-        let t = rows(targets, range);
-        let outputs = model.forward(&x);
-        let data_loss = settings.loss.of(&outputs, &t);
-        let weighted = data_loss.mul_scalar(weight);
-        let total = if k == 0 { add_penalties(model, weighted.clone(), settings) } else { weighted.clone() };
-        let correct = settings.loss.correct(&outputs, &t);
-        let grads = total.backward();
-        let mut at = 0;
-        for (_, p) in model.params() {
-            if let Some(g) = grads.get(p) {
-                out[at..at + p.numel()].copy_from_slice(g.as_slice());
+        zeroed(&mut out, record);
+        if !range.is_empty() {
+            // Each shard starts from the step's running statistics.
+            for ((_, buffer), values) in model.buffers_mut().into_iter().zip(&before) {
+                buffer.update_data(|b| b.copy_from_slice(values));
             }
-            at += p.numel();
+            model.set_rng_states(&advanced(&base_rngs, &words, range.start));
+            shard_record(model, inputs, targets, settings, (range, n), k == 0, &mut out);
         }
-        for (_, b) in model.buffers() {
-            for (o, v) in out[at..at + b.numel()].iter_mut().zip(b.as_slice()) {
-                *o = v * weight;
-            }
-            at += b.numel();
-        }
-        out[at..].copy_from_slice(&[weighted.item(), total.item(), correct as f32]);
+        let started = Instant::now();
+        sum.push(&*dp.comm, &out);
+        exposed += started.elapsed();
     }
-
     let started = Instant::now();
-    reduce_into(&*dp.comm, &local, per_rank, &mut dp.scratch);
-    dp.traffic.time += started.elapsed();
-    dp.scratch.local = local;
-    let sum = &dp.scratch.sum;
+    let sum = sum.finish(&*dp.comm);
+    exposed += started.elapsed();
+    dp.traffic.time += exposed;
     dp.traffic.bytes += bytes_sent(record, per_rank, size);
     dp.traffic.steps += 1;
+    dp.scratch.record = out;
 
     model.set_rng_states(&advanced(&base_rngs, &words, n));
     let mut at = param_len;
@@ -233,7 +249,44 @@ pub(crate) fn sharded_step<B: Backend>(
         grads.accumulate(p.id(), Tensor::from_vec(sum[at..at + len].to_vec(), p.dims()));
         at += len;
     }
+    dp.scratch.sum = sum;
     update(model, optimizer, output, &grads, settings)
+}
+/// Shard `range` of a batch of `n`, forward and backward, into `out`: its gradients, its batch
+/// norm buffers and its losses, each scaled by the shard's share of the batch, and the samples it
+/// got right. The first shard adds the penalties.
+fn shard_record<B: Backend>(
+    model: &mut dyn Module<B>,
+    inputs: &Tensor<B>,
+    targets: &Tensor<B>,
+    settings: &StepSettings,
+    (range, n): (Range<usize>, usize),
+    first: bool,
+    out: &mut [f32],
+) {
+    let weight = range.len() as f32 / n as f32;
+    let x = rows(inputs, range.clone());
+    let t = rows(targets, range);
+    let outputs = model.forward(&x);
+    let data_loss = settings.loss.of(&outputs, &t);
+    let weighted = data_loss.mul_scalar(weight);
+    let total = if first { add_penalties(model, weighted.clone(), settings) } else { weighted.clone() };
+    let correct = settings.loss.correct(&outputs, &t);
+    let grads = total.backward();
+    let mut at = 0;
+    for (_, p) in model.params() {
+        if let Some(g) = grads.get(p) {
+            out[at..at + p.numel()].copy_from_slice(g.as_slice());
+        }
+        at += p.numel();
+    }
+    for (_, b) in model.buffers() {
+        for (o, v) in out[at..at + b.numel()].iter_mut().zip(b.as_slice()) {
+            *o = v * weight;
+        }
+        at += b.numel();
+    }
+    out[at..].copy_from_slice(&[weighted.item(), total.item(), correct as f32]);
 }
 
 /// Checks at the start of a run that every rank has the same `parts` (named hashes of the
