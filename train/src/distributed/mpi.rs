@@ -4,7 +4,8 @@
 //! MPI lives on a thread of its own, which initialises it, makes every MPI call (the "funneled"
 //! threading level) and finalises it. The training thread hands it requests in order, so the
 //! collectives are called in the same order on every rank; [`Communicator::start_all_to_all`]
-//! returns at once, and the training thread computes the next shard while the bytes travel.
+//! returns at once, so the training thread can compute the next shard while the bytes travel
+//! (see [`crate::distributed::overlap`]).
 
 use std::sync::OnceLock;
 use std::sync::mpsc::{Sender, channel};

@@ -77,10 +77,12 @@ pub(crate) struct ShardSum {
     overlap: bool,
 }
 
-/// Whether data-parallel steps overlap communication with computation: yes, unless
-/// `NEURITE_DP_OVERLAP=0` (to measure what the overlap gains).
+/// Whether data-parallel steps let a shard's all-to-all travel while the next shard is
+/// computed: only with `NEURITE_DP_OVERLAP=1`. On the project's 2-core machine it does not pay
+/// (the MPI thread polls for the bytes on the cores the next shard needs; `cargo xtask bench
+/// --distributed` measures both); on nodes with a core to spare and slow links it can.
 pub fn overlap() -> bool {
-    std::env::var("NEURITE_DP_OVERLAP").map_or(true, |v| v != "0")
+    std::env::var("NEURITE_DP_OVERLAP").is_ok_and(|v| v == "1")
 }
 
 impl ShardSum {
