@@ -43,15 +43,6 @@ fn join() -> anyhow::Result<Option<Box<dyn Communicator>>> {
     Err(usage(BUILD_HINT))
 }
 
-/// Ends every rank of the run at once with `code`: for a failure only this rank saw (an output
-/// that cannot be written), which would leave the others waiting for it.
-pub fn abort_all(code: i32) -> ! {
-    #[cfg(feature = "mpi")]
-    neurite_train::distributed::Mpi::abort_world(code);
-    #[cfg(not(feature = "mpi"))]
-    std::process::exit(code)
-}
-
 /// Called by every rank once it has read its settings and data: all go on together, or all
 /// stop, and the first rank that failed is the only one to print (its line names it).
 ///

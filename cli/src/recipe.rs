@@ -417,7 +417,9 @@ impl Recipe {
         match (self.shards, self.batch_size) {
             (Some(0), _) => return bad("--shards must be at least 1".into()),
             (Some(s), BatchSize::Samples(b)) if s > b => {
-                return bad(format!("--shards {s} is more than the batch size {b}; every shard needs a sample"));
+                return bad(format!(
+                    "--shards {s} is more than the batch size {b}; every shard needs a sample (pass --shards {b} or fewer)"
+                ));
             }
             (Some(s), _) if s > MAX_SHARDS => return bad(format!("--shards {s}: at most {MAX_SHARDS} are supported")),
             _ => {}

@@ -436,7 +436,6 @@ pub fn train<B: Backend>(mut plan: Plan, ranks: Option<Box<dyn Communicator>>) -
     if let Some(out) = &plan.out {
         learner = learner.output_dir(out.path());
     }
-    let distributed = ranks.is_some();
     let sharding = match (ranks, recipe.shards) {
         (Some(comm), shards) => Some((comm, shards.unwrap_or(DEFAULT_SHARDS))),
         (None, Some(shards)) => Some((Box::new(SingleProcess) as Box<dyn Communicator>, shards)),
@@ -524,14 +523,7 @@ pub fn train<B: Backend>(mut plan: Plan, ranks: Option<Box<dyn Communicator>>) -
     let mut view = EpochView::new(recipe.quiet, learner.history());
     let fitted = learner.fit(&plan.train, plan.validation.as_ref(), &mut view);
     view.clear();
-    let report = match fitted {
-        // Rank 0 alone writes; the others wait for it in the next step, so stop them all.
-        Err(e @ TrainError::Write { .. }) if distributed => {
-            eprintln!("error: {}", crate::error::render(&cli_error(e)));
-            crate::distributed::abort_all(1)
-        }
-        fitted => fitted.map_err(cli_error)?,
-    };
+    let report = fitted.map_err(cli_error)?;
     if report.stopped_early {
         let best = report.best_epoch.map(|e| format!(" (best: epoch {e})")).unwrap_or_default();
         let patience = recipe.early_stopping.unwrap_or(0);

@@ -65,7 +65,10 @@ fn distributed_outside_mpirun_says_how_to_launch_or_build_it() {
 fn shards_that_would_be_empty_are_refused() {
     let o = neurite().args(["train", "--shards", "100", "--batch-size", "64"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert_eq!(stderr(&o).trim(), "error: --shards 100 is more than the batch size 64; every shard needs a sample");
+    assert_eq!(
+        stderr(&o).trim(),
+        "error: --shards 100 is more than the batch size 64; every shard needs a sample (pass --shards 64 or fewer)"
+    );
 }
 
 /// `mpirun` with the flags a root CI container needs, or `None` (with the reason printed) where
@@ -89,8 +92,8 @@ fn two_and_four_processes_write_the_run_of_one_to_the_byte() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = write_idx(&dir.path().join("data"), "train-", 0..300);
     let one = dir.path().join("one");
-    // Dropout, batch norm and augmentation included: all of it is the same on any rank count.
-    let flags = ["--epochs", "2", "--hidden", "16", "--batch-norm", "--quiet"];
+    // Dropout, batch norm, augmentation and keep-best included: all the same on any rank count.
+    let flags = ["--epochs", "2", "--hidden", "16", "--batch-norm", "--keep-best", "--quiet"];
     assert_ok(&train_tiny(&data, &one, &[&flags[..], &["--shards", "4"]].concat()));
     // Two ranks with and without communication overlapping the next shard, and four.
     for (np, overlap) in [(2, "1"), (2, "0"), (4, "1")] {
@@ -106,7 +109,7 @@ fn two_and_four_processes_write_the_run_of_one_to_the_byte() {
             .args(flags);
         let o = cmd.output().expect("mpirun runs");
         assert_ok(&o);
-        for file in ["model.ckpt", "metrics.csv", "recipe.toml"] {
+        for file in ["model.ckpt", "best.ckpt", "metrics.csv", "recipe.toml"] {
             let read = |d: &Path| std::fs::read(d.join(file)).expect(file);
             assert!(read(&one) == read(&out), "{file} differs between one process and {np}");
         }
@@ -139,7 +142,7 @@ fn ranks_started_differently_are_refused_together() {
 
 #[cfg(feature = "mpi")]
 #[test]
-fn a_rank_that_dies_ends_every_rank_with_its_one_line() {
+fn a_rank_that_dies_at_start_ends_every_rank_with_its_one_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = write_idx(&dir.path().join("data"), "train-", 0..100);
     let Some(mut cmd) = mpirun(1) else { return };
@@ -154,5 +157,47 @@ fn a_rank_that_dies_ends_every_rank_with_its_one_line() {
     let ours: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
     assert_eq!(ours.len(), 1, "{err}");
     assert!(ours[0].starts_with("error: internal error: a deliberate panic"), "{err}");
-    assert!(!dir.path().join("run").join("model.ckpt").exists());
+}
+
+/// The process whose environment holds `mark`.
+#[cfg(feature = "mpi")]
+fn process_marked(mark: &str) -> Option<String> {
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let environ = std::fs::read(entry.path().join("environ")).ok()?;
+        let marked = environ.split(|&b| b == 0).any(|var| var == mark.as_bytes());
+        marked.then(|| entry.file_name().to_string_lossy().into_owned())
+    })
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_rank_killed_mid_run_ends_the_job_and_the_last_checkpoint_stays_whole() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..300);
+    let out = dir.path().join("run");
+    let Some(mut cmd) = mpirun(1) else { return };
+    let exe = env!("CARGO_BIN_EXE_neurite");
+    let flags = ["train", "--distributed", "--quiet", "--epochs", "1000", "--hidden", "8", "--train-data"];
+    let mark = format!("NEURITE_TEST_RANK_ONE={}", std::process::id());
+    cmd.arg(exe).args(flags).arg(&data).arg("--out").arg(&out);
+    cmd.args([":", "-np", "1", "env", &mark, exe]).args(flags).arg(&data).arg("--out").arg(&out);
+    cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped());
+    let mut job = cmd.spawn().expect("mpirun starts");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !out.join("model.ckpt").exists() {
+        if Instant::now() > deadline {
+            let _ = job.kill();
+            panic!("no checkpoint after 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rank_one = process_marked(&mark).expect("rank 1 is running");
+    let killed = std::process::Command::new("kill").args(["-9", &rank_one]).status().expect("kill runs");
+    assert!(killed.success());
+    let o = job.wait_with_output().expect("mpirun ends");
+    assert!(!o.status.success(), "the job ends with an error");
+    let checkpoint = neurite_nn::Checkpoint::load(out.join("model.ckpt")).expect("the last checkpoint is whole");
+    let state = neurite_train::TrainState::read_from(&checkpoint, "model.ckpt").expect("a training state");
+    assert!(state.epoch >= 1 && state.epoch < 1000, "epoch {}", state.epoch);
 }

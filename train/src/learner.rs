@@ -472,9 +472,11 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         callback: &mut dyn Callback,
     ) -> Result<FitReport, TrainError> {
         let classes = self.class_names.as_ref().map_or(train.classes(), Vec::len);
-        self.check(train, validation, classes)?;
+        // Ranks first agree that they run the same thing; then every check below gives the same
+        // answer on each of them, and none is left waiting for another that stopped.
         self.check_parallel(train, validation)?;
         let writer = self.parallel.as_ref().is_none_or(|p| p.rank() == 0);
+        self.check(train, validation, classes, writer)?;
         self.merge_timing();
         self.replay_schedule();
         let n = train.len();
@@ -559,13 +561,26 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             self.state.history.push(row.as_recorded());
             self.state.optimizer = self.optimizer.state();
             self.state.dropout = self.model.rng_states();
+            let mut finished = Ok(());
             if let Some(dir) = self.out.clone().filter(|_| writer) {
-                let best = self.save(&dir, train, classes)?;
-                callback.on_saved(&Saved { dir: &dir, epoch, best });
+                finished = self.save(&dir, train, classes).map(|best| {
+                    callback.on_saved(&Saved { dir: &dir, epoch, best });
+                });
             }
-            if let Some(hook) = self.after_epoch.as_mut() {
-                hook(&mut self.model, epoch, self.out.as_deref().filter(|_| writer))?;
+            if let (Ok(()), Some(hook)) = (&finished, self.after_epoch.as_mut()) {
+                finished = hook(&mut self.model, epoch, self.out.as_deref().filter(|_| writer));
             }
+            // Only rank 0 writes: if it could not, every rank stops, instead of waiting for it.
+            if let Some(p) = &self.parallel {
+                let failed = distributed::first_failure(p.comm.as_ref(), finished.is_err());
+                if let (Ok(()), Some(rank)) = (&finished, failed) {
+                    finished = Err(TrainError::Invalid(format!(
+                        "rank {rank} of {} stopped after epoch {epoch}; its error says why",
+                        p.size()
+                    )));
+                }
+            }
+            finished?;
             stopped_early = self.should_stop();
         }
         self.model.set_training(false);
@@ -573,7 +588,13 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         Ok(FitReport { epochs: self.state.epoch, stopped_early, best_epoch })
     }
 
-    fn check(&self, train: &Dataset, validation: Option<&Dataset>, classes: usize) -> Result<(), TrainError> {
+    fn check(
+        &self,
+        train: &Dataset,
+        validation: Option<&Dataset>,
+        classes: usize,
+        writer: bool,
+    ) -> Result<(), TrainError> {
         if train.is_empty() {
             return Err(TrainError::Invalid("the training set holds no samples".into()));
         }
@@ -610,7 +631,8 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                 "early stopping and keeping the best checkpoint watch the validation set; give one".into(),
             ));
         }
-        if self.keep_best.is_some() && self.out.is_none() {
+        // (Ranks of a data-parallel run other than 0 write nothing, so they need no folder.)
+        if writer && self.keep_best.is_some() && self.out.is_none() {
             return Err(TrainError::Invalid("keeping the best checkpoint needs an output folder".into()));
         }
         if self.early_stopping.is_some_and(|e| e.patience == 0) {
@@ -619,16 +641,11 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         Ok(())
     }
 
-    /// With data parallelism: a number of shards the ranks can share, and the same settings, data
-    /// and starting point on every rank (checked with a hash broadcast from rank 0).
+    /// With data parallelism: the same settings, data and starting point on every rank (checked
+    /// with a hash broadcast from rank 0), and a number of shards the ranks can share.
     fn check_parallel(&self, train: &Dataset, validation: Option<&Dataset>) -> Result<(), TrainError> {
         let Some(p) = &self.parallel else { return Ok(()) };
         let (shards, ranks) = (p.shards(), p.size());
-        if shards == 0 || !shards.is_multiple_of(ranks) {
-            return Err(TrainError::Invalid(format!(
-                "{shards} shards cannot be shared by {ranks} ranks; use a multiple of {ranks}"
-            )));
-        }
         let settings = format!(
             "{:?} {} {} {} {shards} {:?} {:?} {:?} {:?} {:?}",
             self.step,
@@ -660,7 +677,23 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         for (_, t) in self.model.buffers() {
             weights.extend_from_slice(t.as_slice());
         }
-        let state = format!("{} {} {:?}", self.state.epoch, self.state.step, self.model.rng_states());
+        let optimizer = self.optimizer.state();
+        let mut state = format!(
+            "{} {} {:?} {} {} {} {}",
+            self.state.epoch,
+            self.state.step,
+            self.model.rng_states(),
+            self.optimizer.learning_rate(),
+            optimizer.optimizer,
+            optimizer.lr,
+            optimizer.steps
+        );
+        for (name, param) in &optimizer.params {
+            for (buffer, values) in &param.buffers {
+                let hash = distributed::hash_floats(values);
+                state.push_str(&format!(" {name}.{buffer}@{}:{hash:x}", param.step));
+            }
+        }
         distributed::fingerprint_check(
             p.comm.as_ref(),
             &[
@@ -670,7 +703,14 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                 ("initial weights", distributed::hash_floats(&weights)),
                 ("training state", distributed::hash_bytes(state.as_bytes())),
             ],
-        )
+        )?;
+        // The shard count is in the settings' hash, so this answer is the same on every rank.
+        if shards == 0 || !shards.is_multiple_of(ranks) {
+            return Err(TrainError::Invalid(format!(
+                "{shards} shards cannot be shared by {ranks} ranks; use a multiple of {ranks}"
+            )));
+        }
+        Ok(())
     }
 
     /// The metric whose best epoch [`FitReport::best_epoch`] names: `keep_best`'s (the epoch in

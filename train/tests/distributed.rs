@@ -112,7 +112,7 @@ fn one_two_and_four_ranks_train_to_the_same_bits() {
         for (rank, result) in results.into_iter().enumerate() {
             assert_same(result.as_ref().expect("trains"), &one, &format!("rank {rank} of {ranks}"));
         }
-        // Rank 0 wrote the same metrics file; no other rank wrote anything else.
+        // Rank 0 wrote the same metrics file, and the traffic of each epoch.
         let metrics = |n: &str| std::fs::read_to_string(dir.path().join(n).join(METRICS_FILE)).expect("metrics");
         assert_eq!(metrics(&ranks.to_string()), metrics("1"));
         let traffic = std::fs::read_to_string(out.join(TRAFFIC_FILE)).expect("traffic.csv");

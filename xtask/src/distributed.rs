@@ -23,6 +23,8 @@ const SETUPS: &[Setup] = &[
 /// Ranks measured, each with 4 shards per batch (so every count gives the same numbers).
 const RANKS: &[usize] = &[1, 2, 4];
 const SHARDS: &str = "4";
+/// The embedded digits, every one a training sample with `--val-split 0`.
+const SAMPLES: usize = 5000;
 
 /// One measured run.
 struct Row {
@@ -87,7 +89,8 @@ pub fn run(target: &Path) -> Result<()> {
     Ok(())
 }
 
-/// One epoch of the embedded digits (4,500 training samples, no validation) on `ranks` ranks.
+/// One epoch of the embedded digits (all [`SAMPLES`] for training: no validation split) on
+/// `ranks` ranks.
 fn one(neurite: &Path, setup: &Setup, ranks: usize, overlap: bool, cores: usize, out: &PathBuf) -> Result<Row> {
     let threads = (cores / ranks).max(1).to_string();
     let batch = setup.batch.to_string();
@@ -113,7 +116,7 @@ fn one(neurite: &Path, setup: &Setup, ranks: usize, overlap: bool, cores: usize,
         workload: setup.name,
         ranks,
         overlap,
-        steps: 4500usize.div_ceil(setup.batch),
+        steps: SAMPLES.div_ceil(setup.batch),
         seconds: parse(1)?,
         communication: parse(2)?,
         bytes: parse(3)? as u64,
@@ -136,7 +139,7 @@ fn plain(neurite: &Path, setup: &Setup, cores: usize, out: &PathBuf) -> Result<R
         workload: setup.name,
         ranks: 0,
         overlap: false,
-        steps: 4500usize.div_ceil(setup.batch),
+        steps: SAMPLES.div_ceil(setup.batch),
         seconds,
         communication: 0.0,
         bytes: 0,
@@ -150,7 +153,7 @@ fn is_root() -> bool {
 /// The Markdown table: time per step, split, bytes sent, and the speed-up over one rank.
 fn table(rows: &[Row], cores: usize) -> String {
     let mut s = format!(
-        "{cores} cores; each rank runs {SHARDS}/ranks shards with cores/ranks threads; one epoch of 4,500 digits; \
+        "{cores} cores; each rank runs {SHARDS}/ranks shards with cores/ranks threads; one epoch of {SAMPLES} digits; \
          `plain` is `neurite train` without shards on all cores.\n\n\
          | workload | ranks | overlap | ms/step | compute | communication | KiB sent/step/rank | samples/s | vs 1 rank |\n\
          |---|---:|---|---:|---:|---:|---:|---:|---:|\n"
@@ -166,7 +169,7 @@ fn table(rows: &[Row], cores: usize) -> String {
             if r.ranks > 1 && r.overlap { "yes" } else { "no" },
             per_step - comm,
             r.bytes as f64 / 1024.0,
-            4500.0 / r.seconds,
+            SAMPLES as f64 / r.seconds,
             base / r.seconds
         ));
     }

@@ -13,8 +13,9 @@ use super::{Communicator, DataParallel};
 use crate::error::TrainError;
 use crate::step::{NonFinite, StepOutput, StepSettings, add_penalties, update};
 
-/// Entries after each shard's gradients and buffers: its weighted data loss, its weighted loss
-/// with penalties, and the samples it got right.
+/// Entries at the end of each shard's record (after its gradients, buffers and one has-gradient
+/// flag per parameter): its weighted data loss, its weighted loss with penalties, and the samples
+/// it got right.
 const STATS: usize = 3;
 
 /// Time and bytes a rank spent on communication.
@@ -207,7 +208,8 @@ pub(crate) fn sharded_step<B: Backend>(
     let words = dp.dropout_words.clone();
     let param_len: usize = model.params().iter().map(|(_, p)| p.numel()).sum();
     let buffer_len: usize = before.iter().map(Vec::len).sum();
-    let record = param_len + buffer_len + STATS;
+    let params = model.params().len();
+    let record = param_len + buffer_len + params + STATS;
     let mut out = std::mem::take(&mut dp.scratch.record);
     let mut sum = ShardSum::new(size, record, std::mem::take(&mut dp.scratch.sum));
     let mut exposed = Duration::ZERO;
@@ -242,21 +244,25 @@ pub(crate) fn sharded_step<B: Backend>(
         buffer.update_data(|b| b.copy_from_slice(&sum[at..at + len]));
         at += len;
     }
-    let stats = &sum[at..];
+    let (has_grad, stats) = sum[at..].split_at(params);
     let output = StepOutput { data_loss: stats[0], loss: stats[1], correct: stats[2] as usize };
     let mut grads = Gradients::new();
     let mut at = 0;
-    for (_, p) in model.params() {
+    for ((_, p), has) in model.params().into_iter().zip(has_grad) {
         let len = p.numel();
-        grads.accumulate(p.id(), Tensor::from_vec(sum[at..at + len].to_vec(), p.dims()));
+        // A parameter no shard reached has no gradient, as in a single process's step.
+        if *has > 0.0 {
+            grads.accumulate(p.id(), Tensor::from_vec(sum[at..at + len].to_vec(), p.dims()));
+        }
         at += len;
     }
     dp.scratch.sum = sum;
     update(model, optimizer, output, &grads, settings)
 }
 /// Shard `range` of a batch of `n`, forward and backward, into `out`: its gradients, its batch
-/// norm buffers and its losses, each scaled by the shard's share of the batch, and the samples it
-/// got right. The first shard adds the penalties.
+/// norm buffers and its losses, each scaled by the shard's share of the batch, a 1 for each
+/// parameter that has a gradient, and the samples it got right. The first shard adds the
+/// penalties.
 fn shard_record<B: Backend>(
     model: &mut dyn Module<B>,
     inputs: &Tensor<B>,
@@ -287,6 +293,10 @@ fn shard_record<B: Backend>(
             *o = v * weight;
         }
         at += b.numel();
+    }
+    for (_, p) in model.params() {
+        out[at] = if grads.get(p).is_some() { 1.0 } else { 0.0 };
+        at += 1;
     }
     out[at..].copy_from_slice(&[weighted.item(), total.item(), correct as f32]);
 }
