@@ -5,6 +5,7 @@
 //! - `cargo xtask bench --quick [--json]` measures the same workloads in-process in a short fixed
 //!   run; `--json` prints one object per line for scripts.
 //! - `cargo xtask bench --distributed` times data-parallel training under `mpirun`.
+//! - `cargo xtask bench --peers` compares the augmentation ops with albumentations.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -20,6 +21,7 @@ use xtask::workloads::{self, Workload};
 
 mod distributed;
 mod fuzz;
+mod peers;
 
 /// The pseudo-backend of augmentation workloads, which run on host data.
 const HOST: &str = "host";
@@ -32,6 +34,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --json           with --quick: one JSON object per line
   --only NAMES     only these workloads (e.g. matmul,mlp_train_step)
   --backend NAME   with --quick: only this backend (cpu, simd, or host for augmentation)
+  --peers          the augmentation ops against albumentations (OpenCV) in one run (makes a
+                   Python venv under target/ the first time; written to target/bench/PEERS.md)
   --distributed    data-parallel training steps at 1, 2 and 4 ranks under mpirun, split into
                    compute and communication (needs Open MPI; written to target/bench/DISTRIBUTED.md)
 
@@ -60,10 +64,12 @@ fn run(args: &[String]) -> Result<()> {
     let mut json = false;
     let mut only: Option<Vec<String>> = None;
     let mut backend: Option<String> = None;
+    let mut peers = false;
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--peers" => peers = true,
             "--distributed" => return distributed::run(&target_dir()),
             "--json" => json = true,
             "--only" => {
@@ -77,6 +83,13 @@ fn run(args: &[String]) -> Result<()> {
             }
             other => bail!("unknown flag `{other}`\n{USAGE}"),
         }
+    }
+    if peers {
+        // Neurite's side: the quick run of the compared ops, on host data.
+        let names: Vec<String> = peers::OPS.iter().map(|op| format!("augment_{op}")).collect();
+        let keep = |w: &Workload| names.contains(&w.name);
+        let figures = quick_run(&keep, false, Some(HOST));
+        return peers::augmentation(&target_dir(), &figures);
     }
     if json && !quick {
         bail!("--json goes with --quick");

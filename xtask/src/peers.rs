@@ -1,0 +1,108 @@
+//! `cargo xtask bench --peers`: the augmentation ops of Neurite against albumentations (OpenCV),
+//! the speed reference of Python augmentation libraries, in one run on the same machine. The
+//! peers run `xtask/peers/augment.py` in a virtual environment under `target/` that this task
+//! makes (`python3 -m venv`, then `pip install albumentations opencv-python-headless`) the first
+//! time. Neurite's figures come from the quick in-process run just before, on every core; the
+//! peers apply the same op with the same parameters to one image at a time in one process, to
+//! float32 and to uint8 images, and the better of the two counts.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use xtask::report::Figure;
+
+/// The ops compared (Neurite's catalogue names, as in the bench ids `augment_NAME`).
+pub const OPS: &[&str] = &[
+    "pipeline",
+    "flip",
+    "vflip",
+    "crop",
+    "resized_crop",
+    "resize",
+    "brightness",
+    "contrast",
+    "erase",
+    "noise",
+    "gaussian_blur",
+    "median_blur",
+    "bilateral_blur",
+];
+
+/// The Python of the peers' virtual environment, made and filled if missing.
+fn python(target: &Path) -> Result<PathBuf> {
+    let venv = target.join("peers-venv");
+    let python = venv.join("bin").join("python3");
+    let ready = |p: &Path| {
+        Command::new(p).args(["-c", "import albumentations, cv2"]).output().is_ok_and(|o| o.status.success())
+    };
+    if python.exists() && ready(&python) {
+        return Ok(python);
+    }
+    eprintln!("making {} with albumentations and OpenCV (once)", venv.display());
+    let made = Command::new("python3").args(["-m", "venv"]).arg(&venv).status().context("running python3 -m venv")?;
+    if !made.success() {
+        bail!("python3 -m venv {} failed; install python3-venv", venv.display());
+    }
+    let pip = venv.join("bin").join("pip");
+    let installed = Command::new(&pip)
+        .args(["install", "-q", "albumentations==2.0.8", "opencv-python-headless"])
+        .status()
+        .context("running pip")?;
+    if !installed.success() || !ready(&python) {
+        bail!("could not install albumentations into {}", venv.display());
+    }
+    Ok(python)
+}
+
+/// Runs the peers and prints Neurite / albumentations per op and size.
+pub fn augmentation(target: &Path, neurite: &[Figure]) -> Result<()> {
+    let python = python(target)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers").join("augment.py");
+    let out = Command::new(&python).arg(&script).arg(OPS.join(",")).output().context("running augment.py")?;
+    if !out.status.success() {
+        bail!("augment.py failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    // (op, size) → (float32, uint8) images per second.
+    let mut peers: BTreeMap<(String, String), (f64, f64)> = BTreeMap::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).with_context(|| format!("augment.py printed `{line}`"))?;
+        let (Some(op), Some(size), Some(dtype), Some(rate)) =
+            (v["op"].as_str(), v["size"].as_str(), v["dtype"].as_str(), v["images_per_s"].as_f64())
+        else {
+            bail!("augment.py printed `{line}`");
+        };
+        let entry = peers.entry((op.to_string(), size.to_string())).or_default();
+        if dtype == "uint8" { entry.1 = rate } else { entry.0 = rate }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut table = format!(
+        "Neurite on {threads} thread(s), batches of 256 (28×28) and 32 (224×224); albumentations {} one image \
+         at a time in one process, the better of float32 and uint8. Images per second.\n\n\
+         | op | size | Neurite | albumentations f32 | albumentations u8 | Neurite / best |\n\
+         |---|---|---:|---:|---:|---:|\n",
+        "2.0.8 (OpenCV),"
+    );
+    for size in ["1x28x28", "3x224x224"] {
+        for op in OPS {
+            let ours = neurite.iter().find(|f| f.name == format!("augment_{op}") && f.shape.starts_with(size));
+            let (Some(ours), Some(&(f32s, u8s))) = (ours, peers.get(&(op.to_string(), size.to_string()))) else {
+                continue;
+            };
+            let ours = ours.value();
+            table.push_str(&format!(
+                "| {op} | {size} | {ours:.0} | {f32s:.0} | {u8s:.0} | {:.2}× |\n",
+                ours / f32s.max(u8s)
+            ));
+        }
+    }
+    println!("{table}");
+    let path = target.join("bench").join("PEERS.md");
+    std::fs::create_dir_all(path.parent().expect("a folder")).context("creating target/bench")?;
+    std::fs::write(&path, format!("# Augmentation: Neurite and albumentations\n\n{table}"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("report written to {}", path.display());
+    Ok(())
+}
