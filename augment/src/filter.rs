@@ -6,6 +6,7 @@ use neurite_core::Rng;
 
 use crate::batch::{ImageBatch, ImageSize, chance, draw, map_samples};
 use crate::geometry::{Fill, border_index};
+use crate::isa::Isa;
 use crate::transform::Transform;
 
 /// The kernel size a Gaussian of `sigma` gets when none is given: 2⌈3σ⌉ + 1 (at least 1), which
@@ -44,6 +45,20 @@ fn border_table(n: usize, r: usize, fill: Fill) -> Vec<usize> {
 pub fn gaussian_blur(src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f32]) {
     assert!(kernel.len() % 2 == 1, "gaussian blur: kernel size {} must be odd", kernel.len());
     assert!(src.len() == size.len() && dst.len() == size.len(), "gaussian blur: buffer lengths");
+    gaussian_blur_on(Isa::detect(), src, size, kernel, dst);
+}
+
+/// [`gaussian_blur`] with the loops compiled for `isa`.
+fn gaussian_blur_on(isa: Isa, src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f32]) {
+    isa.run(
+        #[inline(always)]
+        || gaussian_blur_loops(src, size, kernel, dst),
+    );
+}
+
+/// The loops of [`gaussian_blur`].
+#[inline(always)]
+fn gaussian_blur_loops(src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f32]) {
     let (h, w, r) = (size.height, size.width, kernel.len() / 2);
     if size.is_empty() {
         return;
@@ -79,6 +94,7 @@ pub fn gaussian_blur(src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f3
 }
 
 /// The median of three values.
+#[inline(always)]
 fn median3(a: f32, b: f32, c: f32) -> f32 {
     a.min(b).max(a.max(b).min(c))
 }
@@ -106,6 +122,7 @@ fn rank_of_sorted_columns(columns: &[f32], k: usize, rank: usize) -> f32 {
 /// The 3 × 3 median of one plane, vectorisable across each row: every padded column is sorted
 /// into (lo ≤ mid ≤ hi) once per row, and the median of a window of three sorted columns is
 /// med(max of the lows, med of the mids, min of the highs).
+#[inline(always)]
 fn median3x3_plane(src: &[f32], h: usize, w: usize, dst: &mut [f32]) {
     let cols = border_table(w, 1, Fill::Edge);
     let rows = border_table(h, 1, Fill::Edge);
@@ -130,6 +147,14 @@ fn median3x3_plane(src: &[f32], h: usize, w: usize, dst: &mut [f32]) {
             *out = median3(low, median3(mid[x], mid[x + 1], mid[x + 2]), high);
         }
     }
+}
+
+/// [`median3x3_plane`] with the loops compiled for `isa`.
+fn median3x3_on(isa: Isa, src: &[f32], h: usize, w: usize, dst: &mut [f32]) {
+    isa.run(
+        #[inline(always)]
+        || median3x3_plane(src, h, w, dst),
+    );
 }
 
 /// Puts `a` and `b` in order without a branch.
@@ -187,7 +212,7 @@ pub fn median_blur(src: &[f32], size: ImageSize, k: usize, dst: &mut [f32]) {
     let mut sorted = vec![0.0f32; (w + 2 * r) * k];
     for (src_plane, dst_plane) in src.chunks(size.plane()).zip(dst.chunks_mut(size.plane())) {
         if k == 3 {
-            median3x3_plane(src_plane, h, w, dst_plane);
+            median3x3_on(Isa::detect(), src_plane, h, w, dst_plane);
             continue;
         }
         for (y, row_out) in dst_plane.chunks_mut(w).enumerate() {
@@ -447,6 +472,32 @@ mod tests {
                 let got = table.weight(d2);
                 assert!((got - exact).abs() < 1e-5, "σ {sigma}, d² {d2}: {got} vs {exact}");
             }
+        }
+    }
+
+    /// The loops compiled with AVX2 give the baseline's bits, on odd sizes that leave vector
+    /// remainders.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_loops_equal_the_baseline_to_the_bit() {
+        let Isa::Avx2(v3) = Isa::detect() else {
+            eprintln!("skipped: this CPU has no AVX2 (or NEURITE_SIMD=scalar), so there is one path only");
+            return;
+        };
+        let mut rng = neurite_core::Rng::seed(5);
+        for (h, w) in [(7usize, 13usize), (28, 28), (33, 67)] {
+            let size = ImageSize::new(3, h, w);
+            let src = rng.uniform_vec(size.len(), 0.0, 1.0);
+            let kernel = gaussian_kernel(1.3, 9);
+            let (mut base, mut wide) = (vec![0.0; size.len()], vec![0.0; size.len()]);
+            gaussian_blur_on(Isa::Baseline, &src, size, &kernel, &mut base);
+            gaussian_blur_on(Isa::Avx2(v3), &src, size, &kernel, &mut wide);
+            assert!(base.iter().zip(&wide).all(|(a, b)| a.to_bits() == b.to_bits()), "gaussian {h}×{w}");
+            let plane = &src[..h * w];
+            let (mut base, mut wide) = (vec![0.0; h * w], vec![0.0; h * w]);
+            median3x3_on(Isa::Baseline, plane, h, w, &mut base);
+            median3x3_on(Isa::Avx2(v3), plane, h, w, &mut wide);
+            assert!(base.iter().zip(&wide).all(|(a, b)| a.to_bits() == b.to_bits()), "median {h}×{w}");
         }
     }
 
