@@ -3,10 +3,10 @@
 //! edge, so each preserves a constant image exactly.
 
 use neurite_core::Rng;
+use neurite_core::isa::Isa;
 
 use crate::batch::{ImageBatch, ImageSize, chance, draw, map_samples};
 use crate::geometry::{Fill, border_index};
-use crate::isa::Isa;
 use crate::transform::Transform;
 
 /// The kernel size a Gaussian of `sigma` gets when none is given: 2⌈3σ⌉ + 1 (at least 1), which

@@ -31,7 +31,6 @@ pub mod color;
 pub mod filter;
 pub mod geometry;
 pub mod io;
-mod isa;
 pub mod noise;
 pub mod preview;
 pub mod spec;

@@ -15,9 +15,8 @@
 //! Block boundaries in k depend only on the shape, and every output value sums its k range in the
 //! same order whatever thread computes it, so results are bit-identical at any thread count.
 
-use std::sync::OnceLock;
-
 use neurite_core::backend::MatmulSpec;
+use neurite_core::isa::Isa;
 use rayon::prelude::*;
 
 use crate::PARALLEL_THRESHOLD;
@@ -43,41 +42,14 @@ impl View<'_> {
     }
 }
 
-/// The instruction set the loops below are compiled for, chosen once per process.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Isa {
-    /// The x86-64 baseline (SSE2) or whatever the target guarantees: a 4×8 tile whose A values
-    /// arrive pre-broadcast across 4 lanes.
-    Baseline,
-    /// AVX2 (x86-64-v3), detected at run time: a 6×16 tile in twelve 8-wide registers.
-    #[cfg(target_arch = "x86_64")]
-    Avx2(pulp::x86::V3),
-}
-
-impl Isa {
-    /// AVX2 when the CPU has it, unless `NEURITE_SIMD=scalar` asks for the baseline code (the
-    /// same switch that sends backend-simd to its scalar kernels).
-    pub(crate) fn detect() -> Isa {
-        static ISA: OnceLock<Isa> = OnceLock::new();
-        *ISA.get_or_init(|| {
-            if std::env::var("NEURITE_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar")) {
-                return Isa::Baseline;
-            }
-            #[cfg(target_arch = "x86_64")]
-            if let Some(v3) = pulp::x86::V3::try_new() {
-                return Isa::Avx2(v3);
-            }
-            Isa::Baseline
-        })
-    }
-}
-
 /// The product of `spec`, `[batch, m, n]`.
 pub(crate) fn matmul(lhs: &[f32], rhs: &[f32], spec: MatmulSpec) -> Vec<f32> {
     matmul_on(Isa::detect(), lhs, rhs, spec)
 }
 
-/// The product of `spec` computed with the loops compiled for `isa`.
+/// The product of `spec` computed with the loops compiled for `isa`: on the x86-64 baseline
+/// (SSE2) a 4×8 tile whose A values arrive pre-broadcast across 4 lanes, with AVX2 a 6×16 tile
+/// in twelve 8-wide registers.
 pub(crate) fn matmul_on(isa: Isa, lhs: &[f32], rhs: &[f32], spec: MatmulSpec) -> Vec<f32> {
     match isa {
         Isa::Baseline => tiled::<4, 8, 4>(isa, lhs, rhs, spec),
@@ -109,15 +81,14 @@ fn tiled<const MR: usize, const NR: usize, const L: usize>(
         let a = View { data: &lhs[b * spec.lhs_stride()..], rs: lr, cs: lc };
         let bm = View { data: &rhs[b * spec.rhs_stride()..], rs: rr, cs: rc };
         let packed_b = pack_b::<NR>(bm, k, n, parallel);
-        let task = |(block, c_rows): (usize, &mut [f32])| match isa {
-            Isa::Baseline => gemm_rows::<MR, NR, L>(a, block * row_block, c_rows, &packed_b, k, n),
-            // The same loops, inlined into a function compiled with AVX2 enabled. No FMA: Rust never
-            // fuses a multiply and an add, so each product is rounded as on the baseline path.
-            #[cfg(target_arch = "x86_64")]
-            Isa::Avx2(v3) => v3.vectorize(
+        // The same loops, inlined into a function compiled with AVX2 enabled on that path. No
+        // FMA: Rust never fuses a multiply and an add, so each product is rounded as on the
+        // baseline path.
+        let task = |(block, c_rows): (usize, &mut [f32])| {
+            isa.run(
                 #[inline(always)]
                 || gemm_rows::<MR, NR, L>(a, block * row_block, c_rows, &packed_b, k, n),
-            ),
+            )
         };
         if parallel {
             c.par_chunks_mut(row_block * n).enumerate().for_each(task);

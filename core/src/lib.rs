@@ -21,6 +21,7 @@ pub mod backend;
 mod check;
 pub mod fs;
 pub mod gradcheck;
+pub mod isa;
 mod kernel_ops;
 mod kernel_specs;
 pub mod ops;

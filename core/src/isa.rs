@@ -1,15 +1,17 @@
-//! The instruction set the filters' loops run with. They are plain Rust that LLVM vectorises;
-//! built for the x86-64 baseline they get SSE2 only, so where the CPU has AVX2 the same loops are
-//! also compiled inside a function with AVX2 enabled (`pulp`'s `V3::vectorize`) and chosen at run
-//! time. Rust never fuses a multiply and an add, so both paths compute the same operations in the
-//! same order and agree to the bit. `NEURITE_SIMD=scalar` keeps the baseline, as in the backends.
+//! The instruction set that plain-Rust loops run with, chosen once per process. Loops that LLVM
+//! vectorises get SSE2 only when built for the x86-64 baseline, so where the CPU has AVX2 the
+//! same loops are also compiled inside a function with AVX2 enabled (`pulp`'s `V3::vectorize`,
+//! which keeps the `unsafe` of calling it out of the callers) and chosen at run time. Rust never
+//! fuses a multiply and an add, so both paths compute the same operations in the same order and
+//! agree to the bit. `NEURITE_SIMD=scalar` keeps the baseline, as it sends backend-simd to its
+//! scalar twins. backend-cpu's matmul and augment's filters use it.
 
 use std::sync::OnceLock;
 
 /// The instruction set of a loop.
 #[derive(Clone, Copy, Debug)]
-pub(crate) enum Isa {
-    /// The x86-64 baseline (or another architecture's).
+pub enum Isa {
+    /// The x86-64 baseline (SSE2), or whatever another target guarantees.
     Baseline,
     /// AVX2 (x86-64-v3), detected at run time.
     #[cfg(target_arch = "x86_64")]
@@ -17,8 +19,8 @@ pub(crate) enum Isa {
 }
 
 impl Isa {
-    /// AVX2 when the CPU has it, unless `NEURITE_SIMD=scalar`.
-    pub(crate) fn detect() -> Isa {
+    /// AVX2 when the CPU has it, unless `NEURITE_SIMD=scalar` asks for the baseline code.
+    pub fn detect() -> Isa {
         static ISA: OnceLock<Isa> = OnceLock::new();
         *ISA.get_or_init(|| {
             if std::env::var("NEURITE_SIMD").is_ok_and(|v| v.eq_ignore_ascii_case("scalar")) {
@@ -35,7 +37,7 @@ impl Isa {
     /// Runs `f` compiled for this instruction set. `f` and what it calls must be
     /// `#[inline(always)]`, or they keep the baseline's code.
     #[inline(always)]
-    pub(crate) fn run<R>(self, f: impl FnOnce() -> R) -> R {
+    pub fn run<R>(self, f: impl FnOnce() -> R) -> R {
         match self {
             Isa::Baseline => f(),
             #[cfg(target_arch = "x86_64")]
