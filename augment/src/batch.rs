@@ -1,7 +1,9 @@
 //! [`ImageBatch`]: a batch of images `[N, C, H, W]` in host memory, the form every transform works
-//! on, and the two drivers that run a per-sample kernel over a batch — on one thread for small
+//! on, holding `f32` values in [0, 1] or `u8` levels (see [`Pixel`]), and the two drivers that run a per-sample kernel over a batch — on one thread for small
 //! batches, in parallel over samples (rayon) above [`PARALLEL_THRESHOLD`] values. Random parameters
 //! are always drawn before a driver runs, so the thread count never changes a result.
+
+use std::fmt;
 
 use neurite_core::{Backend, Rng, Tensor};
 use rayon::prelude::*;
@@ -48,22 +50,119 @@ impl ImageSize {
     }
 }
 
-/// A batch of `len` images of one [`ImageSize`], stored `[N, C, H, W]` row-major on the host, with
-/// values in [0, 1]. Transforms take one by value and return one.
+/// What a batch can hold: `f32` values in [0, 1] (the default, what models take), or `u8` levels
+/// 0..=255 standing for level/255, the form photos come in. A `u8` batch moves a quarter of the
+/// bytes, which is what transforms of large images are bound by.
+///
+/// Every transform computes a `u8` result as it would the `f32` one, from level/255, and rounds
+/// it to the nearest level (clamping to 0..=255): [`Pixel::from_unit`].
+pub trait Pixel: Copy + Default + PartialEq + PartialOrd + Send + Sync + fmt::Debug + 'static + sealed::Sealed {
+    /// The value in [0, 1] the pixel stands for.
+    fn to_unit(self) -> f32;
+    /// The pixel nearest to `v` (for `u8`: the level nearest to 255·v, halves to even, clamped to
+    /// 0..=255, NaN to 0; for `f32`: `v` itself).
+    fn from_unit(v: f32) -> Self;
+    /// The smaller of two pixels (for `f32`, `f32::min`).
+    fn lower(self, other: Self) -> Self;
+    /// The larger of two pixels (for `f32`, `f32::max`).
+    fn higher(self, other: Self) -> Self;
+    /// Replaces every pixel p of `image` by `from_unit(f(p.to_unit()))`.
+    fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32);
+    /// The sum of `to_unit` over `values`, in `f64` (exact for `u8`).
+    fn unit_sum(values: &[Self]) -> f64;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for u8 {}
+}
+
+impl Pixel for f32 {
+    #[inline(always)]
+    fn to_unit(self) -> f32 {
+        self
+    }
+    #[inline(always)]
+    fn from_unit(v: f32) -> Self {
+        v
+    }
+    #[inline(always)]
+    fn lower(self, other: Self) -> Self {
+        self.min(other)
+    }
+    #[inline(always)]
+    fn higher(self, other: Self) -> Self {
+        self.max(other)
+    }
+    fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
+        image.iter_mut().for_each(|v| *v = f(*v));
+    }
+    fn unit_sum(values: &[Self]) -> f64 {
+        // Eight running sums, so the additions need not wait for each other (and vectorise).
+        let mut lanes = [0.0f64; 8];
+        let chunks = values.chunks_exact(8);
+        let tail: f64 = chunks.remainder().iter().map(|&v| v as f64).sum();
+        for chunk in chunks {
+            for (lane, &v) in lanes.iter_mut().zip(chunk) {
+                *lane += v as f64;
+            }
+        }
+        lanes.iter().sum::<f64>() + tail
+    }
+}
+
+impl Pixel for u8 {
+    #[inline(always)]
+    fn to_unit(self) -> f32 {
+        // A multiplication rather than a division, so that loops vectorise; within an ulp of
+        // level/255, and `from_unit` gives the level back.
+        self as f32 * (1.0 / 255.0)
+    }
+    #[inline(always)]
+    fn from_unit(v: f32) -> Self {
+        // `max` first sends NaN to 0. Adding 2²³ to a value in 0..=255 rounds it to the nearest
+        // integer (halves to even) in the low bits of the mantissa, which vectorises where a
+        // saturating `as` conversion does not.
+        #[allow(clippy::manual_clamp)] // `clamp` keeps NaN, which the `max` here must not.
+        let level = (v * 255.0).max(0.0).min(255.0);
+        (level + 8_388_608.0).to_bits() as u8
+    }
+    #[inline(always)]
+    fn lower(self, other: Self) -> Self {
+        self.min(other)
+    }
+    #[inline(always)]
+    fn higher(self, other: Self) -> Self {
+        self.max(other)
+    }
+    fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
+        // The arithmetic itself vectorises (eight levels at a time); a lookup table would not.
+        image.iter_mut().for_each(|v| *v = u8::from_unit(f(v.to_unit())));
+    }
+    fn unit_sum(values: &[Self]) -> f64 {
+        let total: u64 = values.chunks(1 << 16).map(|c| c.iter().map(|&v| v as u32).sum::<u32>() as u64).sum();
+        total as f64 / 255.0
+    }
+}
+
+/// A batch of `len` images of one [`ImageSize`], stored `[N, C, H, W]` row-major on the host:
+/// `f32` values in [0, 1] (`ImageBatch`, the default) or `u8` levels (`ImageBatch<u8>`).
+/// Transforms take one by value and return one.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ImageBatch {
-    data: Vec<f32>,
+pub struct ImageBatch<T: Pixel = f32> {
+    data: Vec<T>,
     len: usize,
     size: ImageSize,
 }
 
-impl ImageBatch {
+impl<T: Pixel> ImageBatch<T> {
     /// A batch of `len` images of `size` holding `data` (`[N, C, H, W]` row-major).
     ///
     /// # Panics
     /// If `data` does not hold exactly `len · C · H · W` values.
     #[track_caller]
-    pub fn new(data: Vec<f32>, len: usize, size: ImageSize) -> Self {
+    pub fn new(data: Vec<T>, len: usize, size: ImageSize) -> Self {
         assert_eq!(
             data.len(),
             len * size.len(),
@@ -77,31 +176,8 @@ impl ImageBatch {
     }
 
     /// `len` images of `size` filled with `value`.
-    pub fn full(len: usize, size: ImageSize, value: f32) -> Self {
+    pub fn full(len: usize, size: ImageSize, value: T) -> Self {
         ImageBatch { data: vec![value; len * size.len()], len, size }
-    }
-
-    /// The values of a `[N, C, H, W]` tensor, copied to the host. The result is not part of any
-    /// autodiff graph: augmentation happens before the model sees the data.
-    ///
-    /// # Panics
-    /// If the tensor is not 4-D.
-    #[track_caller]
-    pub fn from_tensor<B: Backend>(x: &Tensor<B>) -> Self {
-        let dims = x.dims();
-        assert!(dims.len() == 4, "augment: expected a batch [N, C, H, W], got shape {}", x.shape());
-        ImageBatch { data: x.to_vec(), len: dims[0], size: ImageSize::new(dims[1], dims[2], dims[3]) }
-    }
-
-    /// A `[N, C, H, W]` tensor on backend `B` holding these values.
-    pub fn to_tensor<B: Backend>(&self) -> Tensor<B> {
-        Tensor::from_vec(self.data.clone(), self.dims())
-    }
-
-    /// A `[N, C, H, W]` tensor on backend `B`, moving the values (no copy on the host side).
-    pub fn into_tensor<B: Backend>(self) -> Tensor<B> {
-        let dims = self.dims();
-        Tensor::from_vec(self.data, dims)
     }
 
     /// The number of images N.
@@ -125,17 +201,17 @@ impl ImageBatch {
     }
 
     /// All values, `[N, C, H, W]` row-major.
-    pub fn as_slice(&self) -> &[f32] {
+    pub fn as_slice(&self) -> &[T] {
         &self.data
     }
 
     /// All values, for writing.
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
         &mut self.data
     }
 
     /// The values, moved out.
-    pub fn into_vec(self) -> Vec<f32> {
+    pub fn into_vec(self) -> Vec<T> {
         self.data
     }
 
@@ -143,13 +219,13 @@ impl ImageBatch {
     ///
     /// # Panics
     /// If `i >= len`.
-    pub fn image(&self, i: usize) -> &[f32] {
+    pub fn image(&self, i: usize) -> &[T] {
         let n = self.size.len();
         &self.data[i * n..(i + 1) * n]
     }
 
     /// A batch of one image: image `i` of this one.
-    pub fn select(&self, i: usize) -> ImageBatch {
+    pub fn select(&self, i: usize) -> ImageBatch<T> {
         ImageBatch { data: self.image(i).to_vec(), len: 1, size: self.size }
     }
 
@@ -159,7 +235,7 @@ impl ImageBatch {
     /// # Panics
     /// If the sizes differ.
     #[track_caller]
-    pub fn concat(parts: &[ImageBatch]) -> ImageBatch {
+    pub fn concat(parts: &[ImageBatch<T>]) -> ImageBatch<T> {
         let size = parts.iter().find(|p| p.len > 0).map_or(ImageSize::new(0, 0, 0), |p| p.size);
         let mut data = Vec::with_capacity(parts.iter().map(|p| p.data.len()).sum());
         let mut len = 0;
@@ -169,6 +245,44 @@ impl ImageBatch {
             len += p.len;
         }
         ImageBatch { data, len, size }
+    }
+}
+
+impl ImageBatch<f32> {
+    /// The values of a `[N, C, H, W]` tensor, copied to the host. The result is not part of any
+    /// autodiff graph: augmentation happens before the model sees the data.
+    ///
+    /// # Panics
+    /// If the tensor is not 4-D.
+    #[track_caller]
+    pub fn from_tensor<B: Backend>(x: &Tensor<B>) -> Self {
+        let dims = x.dims();
+        assert!(dims.len() == 4, "augment: expected a batch [N, C, H, W], got shape {}", x.shape());
+        ImageBatch { data: x.to_vec(), len: dims[0], size: ImageSize::new(dims[1], dims[2], dims[3]) }
+    }
+
+    /// A `[N, C, H, W]` tensor on backend `B` holding these values.
+    pub fn to_tensor<B: Backend>(&self) -> Tensor<B> {
+        Tensor::from_vec(self.data.clone(), self.dims())
+    }
+
+    /// A `[N, C, H, W]` tensor on backend `B`, moving the values (no copy on the host side).
+    pub fn into_tensor<B: Backend>(self) -> Tensor<B> {
+        let dims = self.dims();
+        Tensor::from_vec(self.data, dims)
+    }
+
+    /// The batch in `u8` levels: each value times 255, rounded to the nearest level and clamped
+    /// to 0..=255 ([`Pixel::from_unit`]).
+    pub fn to_u8(&self) -> ImageBatch<u8> {
+        ImageBatch { data: self.data.iter().map(|&v| u8::from_unit(v)).collect(), len: self.len, size: self.size }
+    }
+}
+
+impl ImageBatch<u8> {
+    /// The batch in `f32` values: each level divided by 255, so values lie in [0, 1].
+    pub fn to_f32(&self) -> ImageBatch<f32> {
+        ImageBatch { data: self.data.iter().map(|&v| v.to_unit()).collect(), len: self.len, size: self.size }
     }
 }
 
@@ -201,21 +315,21 @@ fn min_samples_per_task(values_per_sample: usize) -> usize {
 /// When the size does not change, each output is computed into a scratch image that is reused
 /// across samples and copied back, so no batch-sized buffer is allocated (fresh pages cost more
 /// than the copy).
-pub(crate) fn map_samples<P: Sync>(
-    mut batch: ImageBatch,
+pub(crate) fn map_samples<T: Pixel, P: Sync>(
+    mut batch: ImageBatch<T>,
     params: &[Option<P>],
     out: ImageSize,
-    f: impl Fn(&P, &[f32], &mut [f32]) + Sync,
-) -> ImageBatch {
+    f: impl Fn(&P, &[T], &mut [T]) + Sync,
+) -> ImageBatch<T> {
     debug_assert_eq!(params.len(), batch.len);
     let (in_len, out_len) = (batch.size.len(), out.len());
     if out == batch.size {
         if in_len == 0 {
             return batch;
         }
-        let run = |scratch: &mut Vec<f32>, (img, p): (&mut [f32], &Option<P>)| {
+        let run = |scratch: &mut Vec<T>, (img, p): (&mut [T], &Option<P>)| {
             if let Some(p) = p {
-                scratch.resize(in_len, 0.0);
+                scratch.resize(in_len, T::default());
                 f(p, img, scratch);
                 img.copy_from_slice(scratch);
             }
@@ -233,11 +347,11 @@ pub(crate) fn map_samples<P: Sync>(
         }
         return batch;
     }
-    let mut result = ImageBatch::full(batch.len, out, 0.0);
+    let mut result = ImageBatch::full(batch.len, out, T::default());
     if in_len == 0 || out_len == 0 {
         return result;
     }
-    let run = |((src, dst), p): ((&[f32], &mut [f32]), &Option<P>)| match p {
+    let run = |((src, dst), p): ((&[T], &mut [T]), &Option<P>)| match p {
         Some(p) => f(p, src, dst),
         None => panic!("augment: a skipped sample must keep its size"),
     };
@@ -256,13 +370,17 @@ pub(crate) fn map_samples<P: Sync>(
 }
 
 /// Runs `f(params[i], image i)` in place for every sample whose parameters are `Some`.
-pub(crate) fn update_samples<P: Sync>(batch: &mut ImageBatch, params: &[Option<P>], f: impl Fn(&P, &mut [f32]) + Sync) {
+pub(crate) fn update_samples<T: Pixel, P: Sync>(
+    batch: &mut ImageBatch<T>,
+    params: &[Option<P>],
+    f: impl Fn(&P, &mut [T]) + Sync,
+) {
     debug_assert_eq!(params.len(), batch.len);
     let len = batch.size.len();
     if len == 0 {
         return;
     }
-    let run = |(img, p): (&mut [f32], &Option<P>)| {
+    let run = |(img, p): (&mut [T], &Option<P>)| {
         if let Some(p) = p {
             f(p, img);
         }

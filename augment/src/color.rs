@@ -4,7 +4,7 @@
 
 use neurite_core::Rng;
 
-use crate::batch::{ImageBatch, ImageSize, chance, draw, update_samples};
+use crate::batch::{ImageBatch, ImageSize, Pixel, chance, draw, update_samples};
 use crate::transform::Transform;
 
 /// How [`Brightness`] changes a pixel value v.
@@ -46,7 +46,17 @@ impl Transform for Brightness {
             BrightnessMode::Multiplicative => "brightness-mul",
         }
     }
-    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl Brightness {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let mode = self.mode;
         let params = draw(batch.len(), rng, |rng| {
             chance(rng, self.p).then(|| match mode {
@@ -55,8 +65,8 @@ impl Transform for Brightness {
             })
         });
         update_samples(&mut batch, &params, |&k, img| match mode {
-            BrightnessMode::Additive => img.iter_mut().for_each(|v| *v = (*v + k).clamp(0.0, 1.0)),
-            BrightnessMode::Multiplicative => img.iter_mut().for_each(|v| *v = (*v * k).clamp(0.0, 1.0)),
+            BrightnessMode::Additive => T::map_values(img, |v| (v + k).clamp(0.0, 1.0)),
+            BrightnessMode::Multiplicative => T::map_values(img, |v| (v * k).clamp(0.0, 1.0)),
         });
         batch
     }
@@ -64,17 +74,18 @@ impl Transform for Brightness {
 
 /// The mean grey level of one image: the mean of 0.299 R + 0.587 G + 0.114 B for three channels
 /// (ITU-R BT.601 luma, as torchvision uses), the mean of all values otherwise.
-pub fn mean_grey(image: &[f32], size: ImageSize) -> f32 {
+pub fn mean_grey<T: Pixel>(image: &[T], size: ImageSize) -> f32 {
     let plane = size.plane();
     if plane == 0 {
         return 0.0;
     }
+    // Σ(0.299 r + 0.587 g + 0.114 b) as 0.299 Σr + 0.587 Σg + 0.114 Σb: one pass per channel.
     let sum: f64 = if size.channels == 3 {
         let (r, rest) = image.split_at(plane);
         let (g, b) = rest.split_at(plane);
-        r.iter().zip(g).zip(b).map(|((&r, &g), &b)| 0.299 * r as f64 + 0.587 * g as f64 + 0.114 * b as f64).sum()
+        0.299 * T::unit_sum(r) + 0.587 * T::unit_sum(g) + 0.114 * T::unit_sum(b)
     } else {
-        image.iter().map(|&v| v as f64).sum::<f64>() / size.channels as f64
+        T::unit_sum(image) / size.channels as f64
     };
     (sum / plane as f64) as f32
 }
@@ -100,14 +111,24 @@ impl Transform for Contrast {
     fn name(&self) -> &'static str {
         "contrast"
     }
-    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl Contrast {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| {
             chance(rng, self.p).then(|| rng.uniform_range((1.0 - self.factor).max(0.0), 1.0 + self.factor))
         });
         let size = batch.size();
         update_samples(&mut batch, &params, |&c, img| {
             let m = mean_grey(img, size);
-            img.iter_mut().for_each(|v| *v = ((*v - m) * c + m).clamp(0.0, 1.0));
+            T::map_values(img, |v| ((v - m) * c + m).clamp(0.0, 1.0));
         });
         batch
     }

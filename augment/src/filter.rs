@@ -5,7 +5,7 @@
 use neurite_core::Rng;
 use neurite_core::isa::Isa;
 
-use crate::batch::{ImageBatch, ImageSize, chance, draw, map_samples};
+use crate::batch::{ImageBatch, ImageSize, Pixel, chance, draw, map_samples, update_samples};
 use crate::geometry::{Fill, border_index};
 use crate::transform::Transform;
 
@@ -42,23 +42,34 @@ fn border_table(n: usize, r: usize, fill: Fill) -> Vec<usize> {
 ///
 /// # Panics
 /// If the lengths of `src`, `dst` and `size` disagree, or `kernel` has an even length.
-pub fn gaussian_blur(src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f32]) {
-    assert!(kernel.len() % 2 == 1, "gaussian blur: kernel size {} must be odd", kernel.len());
+pub fn gaussian_blur<T: Pixel>(src: &[T], size: ImageSize, kernel: &[f32], dst: &mut [T]) {
     assert!(src.len() == size.len() && dst.len() == size.len(), "gaussian blur: buffer lengths");
-    gaussian_blur_on(Isa::detect(), src, size, kernel, dst);
+    dst.copy_from_slice(src);
+    gaussian_blur_in_place(dst, size, kernel);
 }
 
-/// [`gaussian_blur`] with the loops compiled for `isa`.
-fn gaussian_blur_on(isa: Isa, src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f32]) {
+/// [`gaussian_blur`] of `image` into itself: the row pass reads each plane into a buffer of its
+/// own, so the column pass can write the plane directly.
+///
+/// # Panics
+/// If the length of `image` disagrees with `size`, or `kernel` has an even length.
+pub fn gaussian_blur_in_place<T: Pixel>(image: &mut [T], size: ImageSize, kernel: &[f32]) {
+    assert!(kernel.len() % 2 == 1, "gaussian blur: kernel size {} must be odd", kernel.len());
+    assert!(image.len() == size.len(), "gaussian blur: buffer length");
+    gaussian_blur_on(Isa::detect(), image, size, kernel);
+}
+
+/// [`gaussian_blur_in_place`] with the loops compiled for `isa`.
+fn gaussian_blur_on<T: Pixel>(isa: Isa, image: &mut [T], size: ImageSize, kernel: &[f32]) {
     isa.run(
         #[inline(always)]
-        || gaussian_blur_loops(src, size, kernel, dst),
+        || gaussian_blur_loops(image, size, kernel),
     );
 }
 
-/// The loops of [`gaussian_blur`].
+/// The loops of [`gaussian_blur_in_place`].
 #[inline(always)]
-fn gaussian_blur_loops(src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [f32]) {
+fn gaussian_blur_loops<T: Pixel>(image: &mut [T], size: ImageSize, kernel: &[f32]) {
     let (h, w, r) = (size.height, size.width, kernel.len() / 2);
     if size.is_empty() {
         return;
@@ -67,36 +78,127 @@ fn gaussian_blur_loops(src: &[f32], size: ImageSize, kernel: &[f32], dst: &mut [
     let rows = border_table(h, r, Fill::Reflect);
     let mut padded = vec![0.0f32; w + 2 * r];
     let mut across = vec![0.0f32; h * w];
-    for (src_plane, dst_plane) in src.chunks(size.plane()).zip(dst.chunks_mut(size.plane())) {
-        // Rows: read each row once into a padded buffer, then slide the kernel along it.
-        for (row_in, row_out) in src_plane.chunks(w).zip(across.chunks_mut(w)) {
-            for (p, &i) in padded.iter_mut().zip(&cols) {
-                *p = row_in[i];
+    let mut starts = vec![0usize; kernel.len()];
+    let shifts: Vec<usize> = (0..kernel.len()).collect();
+    for plane in image.chunks_mut(size.plane()) {
+        // Rows: read each row once into a padded buffer (the inside in one run, the border through
+        // the reflection table), then slide the kernel along it.
+        for (row_in, row_out) in plane.chunks(w).zip(across.chunks_mut(w)) {
+            for (p, v) in padded[r..r + w].iter_mut().zip(row_in) {
+                *p = v.to_unit();
             }
-            // One weighted, shifted copy of the row per tap: each pass vectorises.
-            row_out.fill(0.0);
-            for (t, &k) in kernel.iter().enumerate() {
-                for (out, v) in row_out.iter_mut().zip(&padded[t..t + w]) {
-                    *out += k * v;
-                }
+            for i in (0..r).chain(r + w..w + 2 * r) {
+                padded[i] = row_in[cols[i]].to_unit();
             }
+            weighted_sum(&padded, &shifts, kernel, row_out);
         }
-        // Columns: add whole weighted rows, which walks memory in order.
-        for (y, row_out) in dst_plane.chunks_mut(w).enumerate() {
-            row_out.fill(0.0);
-            for (k, &sy) in kernel.iter().zip(&rows[y..y + kernel.len()]) {
-                for (out, v) in row_out.iter_mut().zip(&across[sy * w..(sy + 1) * w]) {
-                    *out += k * v;
-                }
+        // Columns: the same sum over whole rows of the row pass, which walks memory in order.
+        for (y, row_out) in plane.chunks_mut(w).enumerate() {
+            for (start, &sy) in starts.iter_mut().zip(&rows[y..y + kernel.len()]) {
+                *start = sy * w;
+            }
+            let sum = &mut padded[..w];
+            weighted_sum(&across, &starts, kernel, sum);
+            for (out, &v) in row_out.iter_mut().zip(sum.iter()) {
+                *out = T::from_unit(v);
             }
         }
     }
 }
 
+/// `out[x] = Σₜ kernel[t] · source[starts[t] + x]`, summed from t = 0 up, from 0. Blocks of 32
+/// columns stay in registers across the taps (four independent vectors of eight, so the additions
+/// do not wait on each other), then blocks of 8; the columns left over are summed one at a time,
+/// in the same order.
+#[inline(always)]
+fn weighted_sum(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
+    // The usual kernel lengths get the tap loop unrolled at compile time.
+    match kernel.len() {
+        3 => weighted_sum_fixed::<3>(source, starts, kernel, out),
+        5 => weighted_sum_fixed::<5>(source, starts, kernel, out),
+        7 => weighted_sum_fixed::<7>(source, starts, kernel, out),
+        9 => weighted_sum_fixed::<9>(source, starts, kernel, out),
+        _ => weighted_sum_any(source, starts, kernel, out),
+    }
+}
+
+/// [`weighted_sum`] for a kernel of `K` taps.
+#[inline(always)]
+fn weighted_sum_fixed<const K: usize>(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
+    let starts: &[usize; K] = starts.try_into().expect("K starts");
+    let kernel: &[f32; K] = kernel.try_into().expect("K taps");
+    let w = out.len();
+    assert!(starts.iter().all(|&s| s + w <= source.len()), "weighted sum: rows inside the source");
+    let mut x = 0;
+    while x + 32 <= w {
+        sum_block::<32, K>(source, starts, kernel, &mut out[x..x + 32], x);
+        x += 32;
+    }
+    while x + 8 <= w {
+        sum_block::<8, K>(source, starts, kernel, &mut out[x..x + 8], x);
+        x += 8;
+    }
+    while x < w {
+        sum_block::<1, K>(source, starts, kernel, &mut out[x..x + 1], x);
+        x += 1;
+    }
+}
+
+/// `B` columns from `x` of [`weighted_sum_fixed`], in registers across the `K` taps.
+#[inline(always)]
+fn sum_block<const B: usize, const K: usize>(
+    source: &[f32],
+    starts: &[usize; K],
+    kernel: &[f32; K],
+    out: &mut [f32],
+    x: usize,
+) {
+    let mut acc = [0.0f32; B];
+    for t in 0..K {
+        let row: &[f32; B] = source[starts[t] + x..starts[t] + x + B].try_into().expect("a block");
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += kernel[t] * v;
+        }
+    }
+    out.copy_from_slice(&acc);
+}
+
+/// [`weighted_sum`] for any kernel length.
+#[inline(always)]
+fn weighted_sum_any(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
+    let w = out.len();
+    let mut x = sum_blocks::<32>(source, starts, kernel, out, 0);
+    x = sum_blocks::<8>(source, starts, kernel, out, x);
+    for x in x..w {
+        let mut acc = 0.0f32;
+        for (&start, &k) in starts.iter().zip(kernel) {
+            acc += k * source[start + x];
+        }
+        out[x] = acc;
+    }
+}
+
+/// The columns from `x` in whole blocks of `B` for [`weighted_sum_any`]; returns where they stop.
+#[inline(always)]
+fn sum_blocks<const B: usize>(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32], x: usize) -> usize {
+    let end = x + (out.len() - x) / B * B;
+    for x in (x..end).step_by(B) {
+        let mut acc = [0.0f32; B];
+        for (&start, &k) in starts.iter().zip(kernel) {
+            let row: &[f32; B] = source[start + x..start + x + B].try_into().expect("a block");
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += k * v;
+            }
+        }
+        out[x..x + B].copy_from_slice(&acc);
+    }
+    end
+}
+
 /// The median of three values.
 #[inline(always)]
-fn median3(a: f32, b: f32, c: f32) -> f32 {
-    a.min(b).max(a.max(b).min(c))
+fn median3<T: Pixel>(a: T, b: T, c: T) -> T {
+    a.lower(b).higher(a.higher(b).lower(c))
 }
 
 /// The value of rank `rank` (0 = smallest) among `k` sorted columns of `k` values each, laid one
@@ -119,41 +221,56 @@ fn rank_of_sorted_columns(columns: &[f32], k: usize, rank: usize) -> f32 {
     value
 }
 
-/// The 3 × 3 median of one plane, vectorisable across each row: every padded column is sorted
-/// into (lo ≤ mid ≤ hi) once per row, and the median of a window of three sorted columns is
-/// med(max of the lows, med of the mids, min of the highs).
+/// The 3 × 3 median of one plane, in place and vectorisable across each row: every padded
+/// column is sorted into (lo ≤ mid ≤ hi) once per row, and the median of a window of three sorted
+/// columns is med(max of the lows, med of the mids, min of the highs). Three padded rows hold
+/// the source rows y − 1, y and y + 1; row y − 1 is kept from the step before, as the plane
+/// already holds its output.
 #[inline(always)]
-fn median3x3_plane(src: &[f32], h: usize, w: usize, dst: &mut [f32]) {
-    let cols = border_table(w, 1, Fill::Edge);
-    let rows = border_table(h, 1, Fill::Edge);
-    let mut padded = [vec![0.0f32; w + 2], vec![0.0f32; w + 2], vec![0.0f32; w + 2]];
-    let (mut lo, mut mid, mut hi) = (vec![0.0f32; w + 2], vec![0.0f32; w + 2], vec![0.0f32; w + 2]);
-    for (y, row_out) in dst.chunks_mut(w).enumerate() {
-        for (row, &sy) in padded.iter_mut().zip(&rows[y..y + 3]) {
-            let line = &src[sy * w..(sy + 1) * w];
-            row[1..=w].copy_from_slice(line);
-            row[0] = line[cols[0]];
-            row[w + 1] = line[cols[w + 1]];
+fn median3x3_plane<T: Pixel>(plane: &mut [T], h: usize, w: usize) {
+    let zeros = vec![T::default(); w + 2];
+    let mut padded = [zeros.clone(), zeros.clone(), zeros.clone()];
+    let (mut lo, mut mid, mut hi) = (zeros.clone(), zeros.clone(), zeros);
+    let load = |row: &mut [T], line: &[T]| {
+        row[1..=w].copy_from_slice(line);
+        row[0] = line[0];
+        row[w + 1] = line[w - 1];
+    };
+    load(&mut padded[1], &plane[..w]);
+    padded[0] = padded[1].clone();
+    for y in 0..h {
+        if y > 0 {
+            padded.rotate_left(1);
         }
-        for j in 0..w + 2 {
-            let (a, b, c) = (padded[0][j], padded[1][j], padded[2][j]);
-            lo[j] = a.min(b).min(c);
-            hi[j] = a.max(b).max(c);
-            mid[j] = median3(a, b, c);
+        let below = (y + 1).min(h - 1);
+        load(&mut padded[2], &plane[below * w..(below + 1) * w]);
+        let [a, b, c] = &padded;
+        for ((((l, m), u), (&a, &b)), &c) in
+            lo.iter_mut().zip(mid.iter_mut()).zip(hi.iter_mut()).zip(a.iter().zip(b)).zip(c)
+        {
+            *l = a.lower(b).lower(c);
+            *u = a.higher(b).higher(c);
+            *m = median3(a, b, c);
         }
-        for (x, out) in row_out.iter_mut().enumerate() {
-            let low = lo[x].max(lo[x + 1]).max(lo[x + 2]);
-            let high = hi[x].min(hi[x + 1]).min(hi[x + 2]);
-            *out = median3(low, median3(mid[x], mid[x + 1], mid[x + 2]), high);
+        let row_out = &mut plane[y * w..(y + 1) * w];
+        let lows = lo[..w].iter().zip(&lo[1..w + 1]).zip(&lo[2..]);
+        let mids = mid[..w].iter().zip(&mid[1..w + 1]).zip(&mid[2..]);
+        let highs = hi[..w].iter().zip(&hi[1..w + 1]).zip(&hi[2..]);
+        for (out, ((((&l0, &l1), &l2), ((&m0, &m1), &m2)), ((&h0, &h1), &h2))) in
+            row_out.iter_mut().zip(lows.zip(mids).zip(highs))
+        {
+            let low = l0.higher(l1).higher(l2);
+            let high = h0.lower(h1).lower(h2);
+            *out = median3(low, median3(m0, m1, m2), high);
         }
     }
 }
 
 /// [`median3x3_plane`] with the loops compiled for `isa`.
-fn median3x3_on(isa: Isa, src: &[f32], h: usize, w: usize, dst: &mut [f32]) {
+fn median3x3_on<T: Pixel>(isa: Isa, plane: &mut [T], h: usize, w: usize) {
     isa.run(
         #[inline(always)]
-        || median3x3_plane(src, h, w, dst),
+        || median3x3_plane(plane, h, w),
     );
 }
 
@@ -200,21 +317,45 @@ fn sort_small(v: &mut [f32]) {
 ///
 /// # Panics
 /// If `k` is even or larger than 15, or the buffer lengths disagree with `size`.
-pub fn median_blur(src: &[f32], size: ImageSize, k: usize, dst: &mut [f32]) {
-    assert!(k % 2 == 1 && k <= 15, "median blur: window size {k} must be odd and at most 15");
+pub fn median_blur<T: Pixel>(src: &[T], size: ImageSize, k: usize, dst: &mut [T]) {
     assert!(src.len() == size.len() && dst.len() == size.len(), "median blur: buffer lengths");
-    let (h, w, r) = (size.height, size.width, k / 2);
+    dst.copy_from_slice(src);
+    median_blur_in_place(dst, size, k);
+}
+
+/// [`median_blur`] of `image` into itself.
+///
+/// # Panics
+/// If `k` is even or larger than 15, or the length of `image` disagrees with `size`.
+pub fn median_blur_in_place<T: Pixel>(image: &mut [T], size: ImageSize, k: usize) {
+    assert!(k % 2 == 1 && k <= 15, "median blur: window size {k} must be odd and at most 15");
+    assert!(image.len() == size.len(), "median blur: buffer length");
     if size.is_empty() {
         return;
     }
+    if k == 3 {
+        for plane in image.chunks_mut(size.plane()) {
+            median3x3_on(Isa::detect(), plane, size.height, size.width);
+        }
+        return;
+    }
+    // Larger windows merge sorted columns of `f32`. A median picks one of the window's values
+    // and `to_unit` keeps their order, so levels go there and back unchanged.
+    let values: Vec<f32> = image.iter().map(|v| v.to_unit()).collect();
+    let mut out = vec![0.0f32; size.len()];
+    median_merge(&values, size, k, &mut out);
+    for (d, &v) in image.iter_mut().zip(&out) {
+        *d = T::from_unit(v);
+    }
+}
+
+/// The k × k median (k > 3) by merging sorted columns.
+fn median_merge(src: &[f32], size: ImageSize, k: usize, dst: &mut [f32]) {
+    let (h, w, r) = (size.height, size.width, k / 2);
     let cols = border_table(w, r, Fill::Edge);
     let rows = border_table(h, r, Fill::Edge);
     let mut sorted = vec![0.0f32; (w + 2 * r) * k];
     for (src_plane, dst_plane) in src.chunks(size.plane()).zip(dst.chunks_mut(size.plane())) {
-        if k == 3 {
-            median3x3_on(Isa::detect(), src_plane, h, w, dst_plane);
-            continue;
-        }
         for (y, row_out) in dst_plane.chunks_mut(w).enumerate() {
             for (column, &sx) in sorted.chunks_mut(k).zip(&cols) {
                 for (v, &sy) in column.iter_mut().zip(&rows[y..y + k]) {
@@ -388,6 +529,16 @@ impl Transform for GaussianBlur {
         "gaussian-blur"
     }
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl GaussianBlur {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| {
             chance(rng, self.p).then(|| {
                 let sigma = rng.uniform_range(self.sigma.0, self.sigma.1);
@@ -395,7 +546,8 @@ impl Transform for GaussianBlur {
             })
         });
         let size = batch.size();
-        map_samples(batch, &params, size, |kernel, src, dst| gaussian_blur(src, size, kernel, dst))
+        update_samples(&mut batch, &params, |kernel, img| gaussian_blur_in_place(img, size, kernel));
+        batch
     }
 }
 
@@ -421,9 +573,20 @@ impl Transform for MedianBlur {
         "median-blur"
     }
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl MedianBlur {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
         let (size, k) = (batch.size(), self.size);
-        map_samples(batch, &params, size, |_, src, dst| median_blur(src, size, k, dst))
+        update_samples(&mut batch, &params, |_, img| median_blur_in_place(img, size, k));
+        batch
     }
 }
 
@@ -489,15 +652,23 @@ mod tests {
             let size = ImageSize::new(3, h, w);
             let src = rng.uniform_vec(size.len(), 0.0, 1.0);
             let kernel = gaussian_kernel(1.3, 9);
-            let (mut base, mut wide) = (vec![0.0; size.len()], vec![0.0; size.len()]);
-            gaussian_blur_on(Isa::Baseline, &src, size, &kernel, &mut base);
-            gaussian_blur_on(Isa::Avx2(v3), &src, size, &kernel, &mut wide);
+            let (mut base, mut wide) = (src.clone(), src.clone());
+            gaussian_blur_on(Isa::Baseline, &mut base, size, &kernel);
+            gaussian_blur_on(Isa::Avx2(v3), &mut wide, size, &kernel);
             assert!(base.iter().zip(&wide).all(|(a, b)| a.to_bits() == b.to_bits()), "gaussian {h}×{w}");
-            let plane = &src[..h * w];
-            let (mut base, mut wide) = (vec![0.0; h * w], vec![0.0; h * w]);
-            median3x3_on(Isa::Baseline, plane, h, w, &mut base);
-            median3x3_on(Isa::Avx2(v3), plane, h, w, &mut wide);
+            let (mut base, mut wide) = (src[..h * w].to_vec(), src[..h * w].to_vec());
+            median3x3_on(Isa::Baseline, &mut base, h, w);
+            median3x3_on(Isa::Avx2(v3), &mut wide, h, w);
             assert!(base.iter().zip(&wide).all(|(a, b)| a.to_bits() == b.to_bits()), "median {h}×{w}");
+            let levels: Vec<u8> = src.iter().map(|&v| u8::from_unit(v)).collect();
+            let (mut base, mut wide) = (levels.clone(), levels.clone());
+            gaussian_blur_on(Isa::Baseline, &mut base, size, &kernel);
+            gaussian_blur_on(Isa::Avx2(v3), &mut wide, size, &kernel);
+            assert_eq!(base, wide, "u8 gaussian {h}×{w}");
+            let (mut base, mut wide) = (levels[..h * w].to_vec(), levels[..h * w].to_vec());
+            median3x3_on(Isa::Baseline, &mut base, h, w);
+            median3x3_on(Isa::Avx2(v3), &mut wide, h, w);
+            assert_eq!(base, wide, "u8 median {h}×{w}");
         }
     }
 

@@ -4,8 +4,9 @@
 //! that wants one image at fixed parameters.
 
 use neurite_core::Rng;
+use neurite_core::isa::Isa;
 
-use crate::batch::{ImageBatch, ImageSize, chance, draw, map_samples, update_samples};
+use crate::batch::{ImageBatch, ImageSize, Pixel, chance, draw, map_samples, update_samples};
 use crate::transform::Transform;
 
 /// What a pixel outside the source image reads as, when a transform looks past the border.
@@ -68,15 +69,15 @@ impl Region {
 }
 
 /// Mirrors one image `[C, H, W]` left to right, in place.
-pub fn flip_horizontal(image: &mut [f32], size: ImageSize) {
+pub fn flip_horizontal<T: Pixel>(image: &mut [T], size: ImageSize) {
     if size.width == 0 {
         return;
     }
-    image.chunks_mut(size.width).for_each(<[f32]>::reverse);
+    image.chunks_mut(size.width).for_each(<[T]>::reverse);
 }
 
 /// Mirrors one image `[C, H, W]` top to bottom, in place.
-pub fn flip_vertical(image: &mut [f32], size: ImageSize) {
+pub fn flip_vertical<T: Pixel>(image: &mut [T], size: ImageSize) {
     let (h, w) = (size.height, size.width);
     if size.plane() == 0 {
         return;
@@ -96,18 +97,18 @@ pub fn flip_vertical(image: &mut [f32], size: ImageSize) {
 /// # Panics
 /// If `dst` does not hold `C · out_h · out_w` values.
 #[allow(clippy::too_many_arguments)]
-pub fn shift_crop(
-    src: &[f32],
+pub fn shift_crop<T: Pixel>(
+    src: &[T],
     size: ImageSize,
     top: isize,
     left: isize,
     out_h: usize,
     out_w: usize,
     fill: Fill,
-    dst: &mut [f32],
+    dst: &mut [T],
 ) {
     assert_eq!(dst.len(), size.channels * out_h * out_w, "shift_crop: output length");
-    let constant = if let Fill::Constant(v) = fill { v } else { 0.0 };
+    let constant = T::from_unit(if let Fill::Constant(v) = fill { v } else { 0.0 });
     let cols: Vec<Option<usize>> = (0..out_w).map(|x| border_index(x as isize + left, size.width, fill)).collect();
     // The columns that read the source directly form one run, copied with a single memcpy.
     let inside = |x: usize| (0..size.width as isize).contains(&(x as isize + left));
@@ -168,14 +169,14 @@ fn axis_taps(start: usize, len: usize, out: usize, interpolation: Interpolation)
 /// # Panics
 /// If the region is empty or not inside the image, or `dst` does not hold `C · out_h · out_w`
 /// values.
-pub fn resize_region(
-    src: &[f32],
+pub fn resize_region<T: Pixel>(
+    src: &[T],
     size: ImageSize,
     region: Region,
     out_h: usize,
     out_w: usize,
     interpolation: Interpolation,
-    dst: &mut [f32],
+    dst: &mut [T],
 ) {
     assert!(
         region.height > 0
@@ -189,16 +190,87 @@ pub fn resize_region(
     assert_eq!(dst.len(), size.channels * out_h * out_w, "resize: output length");
     let rows = axis_taps(region.top, region.height, out_h, interpolation);
     let cols = axis_taps(region.left, region.width, out_w, interpolation);
-    let w = size.width;
-    for c in 0..size.channels {
-        let plane = &src[c * size.plane()..(c + 1) * size.plane()];
-        for (y, &(y0, y1, ly)) in rows.iter().enumerate() {
-            let (r0, r1) = (&plane[y0 * w..(y0 + 1) * w], &plane[y1 * w..(y1 + 1) * w]);
-            let row_out = &mut dst[(c * out_h + y) * out_w..(c * out_h + y + 1) * out_w];
-            for (out, &(x0, x1, lx)) in row_out.iter_mut().zip(&cols) {
-                let top = r0[x0] + (r0[x1] - r0[x0]) * lx;
-                let bottom = r1[x0] + (r1[x1] - r1[x0]) * lx;
-                *out = top + (bottom - top) * ly;
+    Isa::detect().run(
+        #[inline(always)]
+        || resize_loops(src, size, &rows, &cols, dst),
+    );
+}
+
+/// The loops of [`resize_region`]: each source row the output needs is interpolated along x once
+/// (two rows are kept, as consecutive output rows mostly share them), then each output row is
+/// the blend of two such rows. The arithmetic is that of one pixel at a time — the x blend of
+/// the upper and of the lower row, then the y blend of the two — so the order of work changes no
+/// bit.
+#[inline(always)]
+fn resize_loops<T: Pixel>(
+    src: &[T],
+    size: ImageSize,
+    rows: &[(usize, usize, f32)],
+    cols: &[(usize, usize, f32)],
+    dst: &mut [T],
+) {
+    let (w, out_w) = (size.width, cols.len());
+    // Halving (or any exact 2:1 step) reads pairs of neighbours at weight ½: a loop over pairs
+    // vectorises where the general gather does not.
+    let halving =
+        cols.iter().enumerate().all(|(x, &(x0, x1, lx))| x0 == cols[0].0 + 2 * x && x1 == x0 + 1 && lx == 0.5);
+    // Otherwise each output reads line[x0] and line[x0 + 1] of the row in f32 (one spare value
+    // at the end). Where x1 = x0 (the last column) the weight is 0, which gives line[x0] exactly
+    // as a + (a − a)·lx does.
+    let starts: Vec<u32> = cols.iter().map(|&(x0, _, _)| x0 as u32).collect();
+    let weights: Vec<f32> = cols.iter().map(|&(x0, x1, lx)| if x1 == x0 { 0.0 } else { lx }).collect();
+    let mut line = vec![0.0f32; w + 1];
+    let taps = RowTaps { halving, first: cols[0].0, starts: &starts, weights: &weights };
+    let mut held: [(usize, Vec<f32>); 2] = [(usize::MAX, vec![0.0; out_w]), (usize::MAX, vec![0.0; out_w])];
+    for (plane, out_plane) in src.chunks(size.plane()).zip(dst.chunks_mut(out_w * rows.len())) {
+        held[0].0 = usize::MAX;
+        held[1].0 = usize::MAX;
+        for (&(y0, y1, ly), row_out) in rows.iter().zip(out_plane.chunks_mut(out_w)) {
+            for (want, keep) in [(y0, y1), (y1, y0)] {
+                if held[0].0 != want && held[1].0 != want {
+                    let slot = usize::from(held[0].0 == keep);
+                    taps.interpolate(&plane[want * w..(want + 1) * w], &mut line, &mut held[slot].1);
+                    held[slot].0 = want;
+                }
+            }
+            let pick = |y: usize| if held[0].0 == y { &held[0].1 } else { &held[1].1 };
+            for ((o, &top), &bottom) in row_out.iter_mut().zip(pick(y0)).zip(pick(y1)) {
+                *o = T::from_unit(top + (bottom - top) * ly);
+            }
+        }
+    }
+}
+
+/// How [`resize_loops`] interpolates a source row along x.
+struct RowTaps<'a> {
+    /// Whether output x reads columns first + 2x and first + 2x + 1 at weight ½.
+    halving: bool,
+    first: usize,
+    /// Otherwise: output x reads columns starts[x] and starts[x] + 1 at weight weights[x].
+    starts: &'a [u32],
+    weights: &'a [f32],
+}
+
+impl RowTaps<'_> {
+    /// Interpolates `row` into `out`, using `line` (one value longer than the row) for the row
+    /// in f32.
+    #[inline(always)]
+    fn interpolate<T: Pixel>(&self, row: &[T], line: &mut [f32], out: &mut [f32]) {
+        if self.halving {
+            let pairs = row[self.first..self.first + 2 * out.len()].chunks_exact(2);
+            for (o, pair) in out.iter_mut().zip(pairs) {
+                let (a, b) = (pair[0].to_unit(), pair[1].to_unit());
+                *o = a + (b - a) * 0.5;
+            }
+        } else {
+            let w = row.len();
+            for (l, v) in line.iter_mut().zip(row) {
+                *l = v.to_unit();
+            }
+            line[w] = line[w - 1];
+            for ((o, &x0), &lx) in out.iter_mut().zip(self.starts).zip(self.weights) {
+                let (a, b) = (line[x0 as usize], line[x0 as usize + 1]);
+                *o = a + (b - a) * lx;
             }
         }
     }
@@ -222,7 +294,17 @@ impl Transform for HorizontalFlip {
     fn name(&self) -> &'static str {
         "flip"
     }
-    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl HorizontalFlip {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
         let size = batch.size();
         update_samples(&mut batch, &params, |_, img| flip_horizontal(img, size));
@@ -248,7 +330,17 @@ impl Transform for VerticalFlip {
     fn name(&self) -> &'static str {
         "vflip"
     }
-    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl VerticalFlip {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
         let size = batch.size();
         update_samples(&mut batch, &params, |_, img| flip_vertical(img, size));
@@ -277,7 +369,7 @@ impl Translate {
     }
 
     /// Translates one image by exactly (`dx`, `dy`).
-    pub fn shift(src: &[f32], size: ImageSize, dx: isize, dy: isize, fill: Fill, dst: &mut [f32]) {
+    pub fn shift<T: Pixel>(src: &[T], size: ImageSize, dx: isize, dy: isize, fill: Fill, dst: &mut [T]) {
         shift_crop(src, size, -dy, -dx, size.height, size.width, fill, dst);
     }
 }
@@ -287,6 +379,16 @@ impl Transform for Translate {
         "translate"
     }
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl Translate {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let pick = |rng: &mut Rng, max: usize| rng.below(2 * max + 1) as isize - max as isize;
         let params = draw(batch.len(), rng, |rng| {
             chance(rng, self.p).then(|| {
@@ -330,6 +432,16 @@ impl Transform for RandomCrop {
         input.with_hw(h, w)
     }
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl RandomCrop {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let size = batch.size();
         let out = self.output_size(size);
         let (room_h, room_w) = (size.height + 2 * self.padding, size.width + 2 * self.padding);
@@ -426,6 +538,16 @@ impl Transform for RandomResizedCrop {
         input.with_hw(h, w)
     }
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl RandomResizedCrop {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let size = batch.size();
         let out = self.output_size(size);
         let params = draw(batch.len(), rng, |rng| {
@@ -462,7 +584,17 @@ impl Transform for Resize {
     fn output_size(&self, input: ImageSize) -> ImageSize {
         input.with_hw(self.height, self.width)
     }
-    fn apply_batch(&self, batch: ImageBatch, _rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl Resize {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, batch: ImageBatch<T>, _rng: &mut Rng) -> ImageBatch<T> {
         let size = batch.size();
         let out = self.output_size(size);
         if out == size {

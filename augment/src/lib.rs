@@ -38,7 +38,7 @@ mod transform;
 pub mod warp;
 
 pub use adversarial::{AttackPoint, accuracy_under_attack, fgsm, input_gradient};
-pub use batch::{ImageBatch, ImageSize, PARALLEL_THRESHOLD};
+pub use batch::{ImageBatch, ImageSize, PARALLEL_THRESHOLD, Pixel};
 pub use color::{Brightness, BrightnessMode, ColorPca, Contrast, PcaNoise};
 pub use filter::{BilateralBlur, GaussianBlur, MedianBlur};
 pub use geometry::{

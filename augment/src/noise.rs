@@ -4,7 +4,7 @@
 
 use neurite_core::Rng;
 
-use crate::batch::{ImageBatch, ImageSize, chance, draw, update_samples};
+use crate::batch::{ImageBatch, ImageSize, Pixel, chance, draw, update_samples};
 use crate::geometry::Region;
 use crate::transform::Transform;
 
@@ -28,11 +28,21 @@ impl Transform for GaussianNoise {
     fn name(&self) -> &'static str {
         "noise"
     }
-    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl GaussianNoise {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then(|| rng.fork()));
         update_samples(&mut batch, &params, |rng, img| {
             let mut rng = rng.clone();
-            img.iter_mut().for_each(|v| *v = (*v + rng.normal(0.0, self.sigma)).clamp(0.0, 1.0));
+            img.iter_mut().for_each(|v| *v = T::from_unit((v.to_unit() + rng.normal(0.0, self.sigma)).clamp(0.0, 1.0)));
         });
         batch
     }
@@ -59,7 +69,17 @@ impl Transform for SaltPepper {
     fn name(&self) -> &'static str {
         "salt-pepper"
     }
-    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl SaltPepper {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then(|| rng.fork()));
         let size = batch.size();
         update_samples(&mut batch, &params, |rng, img| {
@@ -67,7 +87,7 @@ impl Transform for SaltPepper {
             for i in 0..size.plane() {
                 let u = rng.uniform();
                 if u < self.amount {
-                    let value = if u < self.amount / 2.0 { 0.0 } else { 1.0 };
+                    let value = T::from_unit(if u < self.amount / 2.0 { 0.0 } else { 1.0 });
                     for c in 0..size.channels {
                         img[c * size.plane() + i] = value;
                     }
@@ -130,14 +150,14 @@ impl RandomErasing {
 
 /// Paints `region` of every channel of one image with `fill`, drawing random fill values from
 /// `rng` row by row.
-pub fn erase(image: &mut [f32], size: ImageSize, region: Region, fill: EraseFill, rng: &mut Rng) {
+pub fn erase<T: Pixel>(image: &mut [T], size: ImageSize, region: Region, fill: EraseFill, rng: &mut Rng) {
     for c in 0..size.channels {
         for y in region.top..region.top + region.height {
             let start = c * size.plane() + y * size.width + region.left;
             let row = &mut image[start..start + region.width];
             match fill {
-                EraseFill::Constant(v) => row.fill(v),
-                EraseFill::Random => row.iter_mut().for_each(|v| *v = rng.uniform()),
+                EraseFill::Constant(v) => row.fill(T::from_unit(v)),
+                EraseFill::Random => row.iter_mut().for_each(|v| *v = T::from_unit(rng.uniform())),
             }
         }
     }
@@ -147,7 +167,17 @@ impl Transform for RandomErasing {
     fn name(&self) -> &'static str {
         "erase"
     }
-    fn apply_batch(&self, mut batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+    fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
+        self.run(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.run(batch, rng)
+    }
+}
+
+impl RandomErasing {
+    /// The transform on `f32` values or `u8` levels alike.
+    fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let size = batch.size();
         let params = draw(batch.len(), rng, |rng| {
             if !chance(rng, self.p) {

@@ -28,6 +28,17 @@ pub trait Transform: Send + Sync + fmt::Debug {
 
     /// Transforms every image of `batch`, drawing the per-sample parameters from `rng`.
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch;
+
+    /// Transforms a batch of `u8` images: the same draws from `rng`, and each result the `f32`
+    /// one rounded to the nearest level ([`crate::Pixel::from_unit`]).
+    ///
+    /// This default goes through an `f32` copy of the batch. The transforms of the catalogue that
+    /// are bound by memory (flips, crops, resizes, erasing, brightness, contrast, noise, the
+    /// Gaussian and median blurs) work on the levels directly, with the same results; the tests
+    /// hold each to this default.
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.apply_batch(batch.to_f32(), rng).to_u8()
+    }
 }
 
 /// Runs a [`Transform`] on a tensor: implemented for every transform, including `dyn Transform`.
@@ -54,6 +65,9 @@ impl<T: Transform + ?Sized> Transform for Box<T> {
     }
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
         (**self).apply_batch(batch, rng)
+    }
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        (**self).apply_batch_u8(batch, rng)
     }
 }
 
@@ -123,6 +137,12 @@ impl Transform for Pipeline {
 
     fn apply_batch(&self, batch: ImageBatch, rng: &mut Rng) -> ImageBatch {
         self.steps.iter().fold(batch, |b, s| s.apply_batch(b, rng))
+    }
+
+    /// Each step on the levels in turn, so a step without a `u8` path of its own rounds its
+    /// result before the next step sees it.
+    fn apply_batch_u8(&self, batch: ImageBatch<u8>, rng: &mut Rng) -> ImageBatch<u8> {
+        self.steps.iter().fold(batch, |b, s| s.apply_batch_u8(b, rng))
     }
 }
 
