@@ -8,16 +8,19 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use neurite_backend_cpu::CpuBackend;
 use neurite_backend_simd::SimdBackend;
 use neurite_core::Backend;
+use xtask::report::timed;
 use xtask::workloads::{self, Workload};
 
 fn register(c: &mut Criterion, backend: &str, list: Vec<Workload>) {
-    for Workload { name, shape, per_iter, mut run, .. } in list {
+    for mut w in list {
+        let (name, shape, per_iter) = (w.name.clone(), w.shape.clone(), w.per_iter);
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(per_iter));
         group.measurement_time(Duration::from_secs(3));
         group.warm_up_time(Duration::from_millis(700));
         group.sample_size(20);
-        group.bench_function(BenchmarkId::new(shape, backend), |b| b.iter(&mut run));
+        // `iter_custom` so that a workload's untimed setup stays out of the figure.
+        group.bench_function(BenchmarkId::new(shape, backend), |b| b.iter_custom(|iters| timed(&mut w, iters)));
         group.finish();
     }
 }

@@ -2,9 +2,9 @@
 //! the speed reference of Python augmentation libraries, in one run on the same machine. The
 //! peers run `xtask/peers/augment.py` in a virtual environment under `target/` that this task
 //! makes (`python3 -m venv`, then `pip install albumentations opencv-python-headless`) the first
-//! time. Neurite's figures come from the quick in-process run just before, on every core; the
-//! peers apply the same op with the same parameters to one image at a time in one process, to
-//! float32 and to uint8 images, and the better of the two counts.
+//! time. Neurite's figures come from the quick in-process run just before, on every core, on
+//! `f32` and on `u8` batches; the peers apply the same op with the same parameters to one image at
+//! a time in one process, to float32 and to uint8 images. Each side's better format counts.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -79,22 +79,32 @@ pub fn augmentation(target: &Path, neurite: &[Figure]) -> Result<()> {
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let mut table = format!(
-        "Neurite on {threads} thread(s), batches of 256 (28×28) and 32 (224×224); albumentations {} one image \
-         at a time in one process, the better of float32 and uint8. Images per second.\n\n\
-         | op | size | Neurite | albumentations f32 | albumentations u8 | Neurite / best |\n\
-         |---|---|---:|---:|---:|---:|\n",
-        "2.0.8 (OpenCV),"
+        "Neurite on {threads} thread(s), batches of 256 (28×28) and 32 (224×224); albumentations 2.0.8 \
+         (OpenCV) one image at a time in one process. Images per second, on float32 values and on \
+         uint8 levels; the ratio takes the better of the two formats on each side.\n\n\
+         | op | size | Neurite f32 | Neurite u8 | albumentations f32 | albumentations u8 | Neurite / albumentations |\n\
+         |---|---|---:|---:|---:|---:|---:|\n"
     );
     for size in ["1x28x28", "3x224x224"] {
         for op in OPS {
-            let ours = neurite.iter().find(|f| f.name == format!("augment_{op}") && f.shape.starts_with(size));
-            let (Some(ours), Some(&(f32s, u8s))) = (ours, peers.get(&(op.to_string(), size.to_string()))) else {
+            let ours = |u8: bool| {
+                neurite
+                    .iter()
+                    .find(|f| {
+                        f.name == format!("augment_{op}") && f.shape.starts_with(size) && f.shape.ends_with("xu8") == u8
+                    })
+                    .map(Figure::value)
+            };
+            let (Some(f32_ours), Some(&(f32s, u8s))) = (ours(false), peers.get(&(op.to_string(), size.to_string())))
+            else {
                 continue;
             };
-            let ours = ours.value();
+            let u8_ours = ours(true);
+            let best = f32_ours.max(u8_ours.unwrap_or(0.0));
             table.push_str(&format!(
-                "| {op} | {size} | {ours:.0} | {f32s:.0} | {u8s:.0} | {:.2}× |\n",
-                ours / f32s.max(u8s)
+                "| {op} | {size} | {f32_ours:.0} | {} | {f32s:.0} | {u8s:.0} | {:.2}× |\n",
+                u8_ours.map_or("–".into(), |v| format!("{v:.0}")),
+                best / f32s.max(u8s)
             ));
         }
     }

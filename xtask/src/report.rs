@@ -42,12 +42,13 @@ impl Figure {
     }
 
     /// The short name scripts use: `sgemm_256` for the 256³ product, `augment_flip_28` for a
-    /// transform on 28×28 images, else the group name.
+    /// transform on 28×28 images (`augment_flip_28_u8` on `u8` levels), else the group name.
     pub fn script_name(&self) -> String {
         if self.name == "matmul" {
             format!("sgemm_{}", self.shape.split('x').next().unwrap_or("?"))
         } else if self.name.starts_with("augment_") {
-            format!("{}_{}", self.name, self.shape.split('x').nth(1).unwrap_or("?"))
+            let u8 = if self.shape.ends_with("xu8") { "_u8" } else { "" };
+            format!("{}_{}{u8}", self.name, self.shape.split('x').nth(1).unwrap_or("?"))
         } else {
             self.name.clone()
         }
@@ -55,27 +56,42 @@ impl Figure {
 }
 
 /// Runs `w` for about `warm_up`, then takes the median rate of `samples` timed batches each of
-/// about `per_sample`.
+/// about `per_sample` (time spent in the workload's `setup` not counted).
 pub fn measure(w: &mut Workload, warm_up: Duration, samples: usize, per_sample: Duration) -> f64 {
     let start = Instant::now();
     let mut iters_done = 0u64;
+    let mut busy = Duration::ZERO;
     while start.elapsed() < warm_up || iters_done < 2 {
-        (w.run)();
+        busy += timed(w, 1);
         iters_done += 1;
     }
-    let per_iter = start.elapsed().as_secs_f64() / iters_done as f64;
+    let per_iter = busy.as_secs_f64() / iters_done as f64;
     let batch = ((per_sample.as_secs_f64() / per_iter).ceil() as u64).max(1);
-    let mut rates: Vec<f64> = (0..samples)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..batch {
-                (w.run)();
-            }
-            (batch * w.per_iter) as f64 / t.elapsed().as_secs_f64()
-        })
-        .collect();
+    let mut rates: Vec<f64> =
+        (0..samples).map(|_| (batch * w.per_iter) as f64 / timed(w, batch).as_secs_f64()).collect();
     rates.sort_by(f64::total_cmp);
     rates[rates.len() / 2]
+}
+
+/// The time `iters` iterations of `w` take, leaving out its untimed setup if it has one.
+pub fn timed(w: &mut Workload, iters: u64) -> Duration {
+    match &mut w.setup {
+        None => {
+            let t = Instant::now();
+            for _ in 0..iters {
+                (w.run)();
+            }
+            t.elapsed()
+        }
+        Some(setup) => (0..iters)
+            .map(|_| {
+                setup();
+                let t = Instant::now();
+                (w.run)();
+                t.elapsed()
+            })
+            .sum(),
+    }
 }
 
 /// The machine's nominal FP32 peak in GFLOP/s: cores × 32 FLOP/cycle (two 8-wide FMA units, as on

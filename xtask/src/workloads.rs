@@ -5,7 +5,10 @@
 //! with `neurite_train::train_step`, so they time the code users run.
 
 use neurite_augment::spec::{catalogue, typical_pipeline};
-use neurite_augment::{ImageBatch, ImageSize, Transform};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use neurite_augment::{ImageBatch, ImageSize, Pixel, Transform};
 use neurite_core::{Backend, Rng, Tensor, no_grad};
 use neurite_nn::models::{CnnConfig, MlpConfig};
 use neurite_nn::{Module, Sequential};
@@ -33,6 +36,8 @@ pub struct Workload {
     pub unit: Unit,
     /// Units of work per iteration.
     pub per_iter: u64,
+    /// Untimed work before each iteration (a fresh input for a transform that consumes it).
+    pub setup: Option<Box<dyn FnMut()>>,
     /// One iteration.
     pub run: Box<dyn FnMut()>,
 }
@@ -47,6 +52,7 @@ pub fn sgemm<B: Backend>(n: usize) -> Workload {
         shape: format!("{n}x{n}x{n}"),
         unit: Unit::Flops,
         per_iter: 2 * (n * n * n) as u64,
+        setup: None,
         run: Box::new(move || {
             std::hint::black_box(a.matmul(&b));
         }),
@@ -71,6 +77,7 @@ fn training<B: Backend, M: Module<B> + 'static>(
         shape: shape.into(),
         unit: Unit::Samples,
         per_iter: samples,
+        setup: None,
         run: Box::new(move || {
             train_step(&mut model, &mut sgd, &x, &targets, &settings).expect("a finite step");
         }),
@@ -105,6 +112,7 @@ pub fn mlp_infer<B: Backend>() -> Workload {
         shape: "784-512-256-10xb1000".into(),
         unit: Unit::Samples,
         per_iter: 1000,
+        setup: None,
         run: Box::new(move || {
             std::hint::black_box(no_grad(|| mlp.forward(&x).argmax(1, false)));
         }),
@@ -136,6 +144,7 @@ pub fn relu<B: Backend>(n: usize) -> Workload {
         shape: format!("{n}"),
         unit: Unit::Elements,
         per_iter: n as u64,
+        setup: None,
         run: Box::new(move || {
             std::hint::black_box(x.relu());
         }),
@@ -150,6 +159,7 @@ pub fn exp<B: Backend>(n: usize) -> Workload {
         shape: format!("{n}"),
         unit: Unit::Elements,
         per_iter: n as u64,
+        setup: None,
         run: Box::new(move || {
             std::hint::black_box(x.exp());
         }),
@@ -164,6 +174,7 @@ pub fn softmax<B: Backend>(rows: usize, cols: usize) -> Workload {
         shape: format!("{rows}x{cols}"),
         unit: Unit::Elements,
         per_iter: (rows * cols) as u64,
+        setup: None,
         run: Box::new(move || {
             std::hint::black_box(x.softmax(1));
         }),
@@ -180,49 +191,82 @@ pub fn conv2d<B: Backend>() -> Workload {
         shape: "64x16x14x14-k32x5x5".into(),
         unit: Unit::Flops,
         per_iter: 2 * 64 * 32 * 16 * 25 * 14 * 14,
+        setup: None,
         run: Box::new(move || {
             std::hint::black_box(x.conv2d(&w, None, (1, 1), (2, 2)));
         }),
     }
 }
 
+/// How a workload runs a transform on a batch of `T`: `apply_batch` or `apply_batch_u8`.
+type Apply<T> = fn(&dyn Transform, ImageBatch<T>, &mut Rng) -> ImageBatch<T>;
+
 /// One augmentation transform (or `pipeline`) on a batch: 256 grey 28×28 digits or 32 RGB
-/// 224×224 photos, counted in images. Transforms run on host data, so they are registered once,
-/// not per backend.
-fn augment_workload(name: String, transform: Box<dyn Transform>, size: ImageSize, batch: usize) -> Workload {
+/// 224×224 photos, of `f32` values or (shape suffix `xu8`) `u8` levels, counted in images.
+/// Transforms run on host data, so they are registered once, not per backend.
+fn augment_workload<T: Pixel>(
+    name: String,
+    transform: Box<dyn Transform>,
+    size: ImageSize,
+    batch: usize,
+    apply: Apply<T>,
+) -> Workload {
     let mut rng = Rng::seed(10);
     let n = batch * size.channels * size.height * size.width;
-    let values = rng.uniform_vec(n, 0.0, 1.0);
+    let values = rng.uniform_vec(n, 0.0, 1.0).into_iter().map(T::from_unit).collect();
     let input = ImageBatch::new(values, batch, size);
-    let shape = format!("{}x{}x{}xb{batch}", size.channels, size.height, size.width);
+    let dtype = if std::any::TypeId::of::<T>() == std::any::TypeId::of::<u8>() { "xu8" } else { "" };
+    let shape = format!("{}x{}x{}xb{batch}{dtype}", size.channels, size.height, size.width);
     // A transform takes its batch by value. One that keeps the size gets its own output back
     // next time, so what is timed is the transform alone (a fresh copy of the input would cost
-    // as much as a flip); one that changes the size gets a copy of the input, which is timed.
-    let mut current = Some(input.clone());
+    // as much as a flip). One that changes the size gets a fresh copy of the input, made by the
+    // untimed `setup`.
+    let keeps_size = transform.output_size(size) == size;
+    let current = Rc::new(RefCell::new(Some(input.clone())));
+    let refill = Rc::clone(&current);
+    let setup: Option<Box<dyn FnMut()>> = (!keeps_size).then(|| {
+        Box::new(move || {
+            let mut slot = refill.borrow_mut();
+            if slot.is_none() {
+                *slot = Some(input.clone());
+            }
+        }) as Box<dyn FnMut()>
+    });
     Workload {
         name: format!("augment_{name}"),
         shape,
         unit: Unit::Samples,
         per_iter: batch as u64,
+        setup,
         run: Box::new(move || {
-            let batch = current.take().unwrap_or_else(|| input.clone());
-            let out = std::hint::black_box(transform.apply_batch(batch, &mut rng));
-            current = (out.size() == size).then_some(out);
+            let batch = current.borrow_mut().take().expect("the setup refills the batch");
+            let out = std::hint::black_box(apply(transform.as_ref(), batch, &mut rng));
+            if keeps_size {
+                *current.borrow_mut() = Some(out);
+            }
         }),
     }
 }
 
-/// Every augmentation transform and the typical pipeline, at 28×28 grey and 224×224 RGB.
+/// Every augmentation transform and the typical pipeline, at 28×28 grey and 224×224 RGB, on
+/// `f32` values and on `u8` levels.
 pub fn augmentation() -> Vec<Workload> {
     let mut out = Vec::new();
     for (size, batch) in [
         (ImageSize { channels: 1, height: 28, width: 28 }, 256),
         (ImageSize { channels: 3, height: 224, width: 224 }, 32),
     ] {
-        out.push(augment_workload("pipeline".into(), Box::new(typical_pipeline()), size, batch));
-        for (spec, t) in catalogue(size) {
-            let name = spec.split([':', '@']).next().unwrap_or(&spec).replace('-', "_");
-            out.push(augment_workload(name, t, size, batch));
+        // Two of each transform: one for the f32 workload, one for the u8 one.
+        let twice = || {
+            let mut named: Vec<(String, Box<dyn Transform>)> = vec![("pipeline".into(), Box::new(typical_pipeline()))];
+            for (spec, t) in catalogue(size) {
+                named.push((spec.split([':', '@']).next().unwrap_or(&spec).replace('-', "_"), t));
+            }
+            named
+        };
+        for ((name, t), (_, again)) in twice().into_iter().zip(twice()) {
+            out.push(augment_workload::<f32>(name.clone(), t, size, batch, |t, b, rng| t.apply_batch(b, rng)));
+            out.push(augment_workload::<u8>(name, again, size, batch, |t, b, rng| t.apply_batch_u8(b, rng)));
         }
     }
     out
