@@ -2,8 +2,9 @@
 //! vectorises get SSE2 only when built for the x86-64 baseline, so where the CPU has AVX2 the
 //! same loops are also compiled inside a function with AVX2 enabled (`pulp`'s `V3::vectorize`,
 //! which keeps the `unsafe` of calling it out of the callers) and chosen at run time. Rust never
-//! fuses a multiply and an add, so both paths compute the same operations in the same order and
-//! agree to the bit. `NEURITE_SIMD=scalar` keeps the baseline, as it sends backend-simd to its
+//! fuses a multiply and an add on its own, so both paths compute the same operations in the same
+//! order and agree to the bit; a loop that asks for fused ones where the level has them
+//! ([`Isa::has_fma`]) agrees within rounding. `NEURITE_SIMD=scalar` keeps the baseline, as it sends backend-simd to its
 //! scalar twins. backend-cpu's matmul and augment's filters use it.
 
 use std::sync::OnceLock;
@@ -32,6 +33,17 @@ impl Isa {
             }
             Isa::Baseline
         })
+    }
+
+    /// Whether this instruction set fuses a multiply and an add in one rounding (FMA, which AVX2
+    /// machines have). A loop that uses `f32::mul_add` only here stays fast on the baseline,
+    /// where `mul_add` is a library call; its results then differ between levels by rounding.
+    pub fn has_fma(self) -> bool {
+        match self {
+            Isa::Baseline => false,
+            #[cfg(target_arch = "x86_64")]
+            Isa::Avx2(_) => true,
+        }
     }
 
     /// Runs `f` compiled for this instruction set. `f` and what it calls must be
