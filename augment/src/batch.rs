@@ -95,9 +95,11 @@ impl Pixel for f32 {
     fn higher(self, other: Self) -> Self {
         self.max(other)
     }
+    #[inline(always)]
     fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
         image.iter_mut().for_each(|v| *v = f(*v));
     }
+    #[inline(always)]
     fn unit_sum(values: &[Self]) -> f64 {
         // Eight running sums, so the additions need not wait for each other (and vectorise).
         let mut lanes = [0.0f64; 8];
@@ -136,10 +138,12 @@ impl Pixel for u8 {
     fn higher(self, other: Self) -> Self {
         self.max(other)
     }
+    #[inline(always)]
     fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
         // The arithmetic itself vectorises (eight levels at a time); a lookup table would not.
         image.iter_mut().for_each(|v| *v = u8::from_unit(f(v.to_unit())));
     }
+    #[inline(always)]
     fn unit_sum(values: &[Self]) -> f64 {
         let total: u64 = values.chunks(1 << 16).map(|c| c.iter().map(|&v| v as u32).sum::<u32>() as u64).sum();
         total as f64 / 255.0

@@ -3,6 +3,7 @@
 //! that the colour PCA needs. Every result is clamped to [0, 1].
 
 use neurite_core::Rng;
+use neurite_core::isa::Isa;
 
 use crate::batch::{ImageBatch, ImageSize, Pixel, chance, draw, update_samples};
 use crate::transform::Transform;
@@ -64,9 +65,14 @@ impl Brightness {
                 BrightnessMode::Multiplicative => rng.uniform_range((1.0 - self.amount).max(0.0), 1.0 + self.amount),
             })
         });
-        update_samples(&mut batch, &params, |&k, img| match mode {
-            BrightnessMode::Additive => T::map_values(img, |v| (v + k).clamp(0.0, 1.0)),
-            BrightnessMode::Multiplicative => T::map_values(img, |v| (v * k).clamp(0.0, 1.0)),
+        update_samples(&mut batch, &params, |&k, img| {
+            Isa::detect().run(
+                #[inline(always)]
+                || match mode {
+                    BrightnessMode::Additive => T::map_values(img, |v| (v + k).clamp(0.0, 1.0)),
+                    BrightnessMode::Multiplicative => T::map_values(img, |v| (v * k).clamp(0.0, 1.0)),
+                },
+            )
         });
         batch
     }
@@ -74,6 +80,7 @@ impl Brightness {
 
 /// The mean grey level of one image: the mean of 0.299 R + 0.587 G + 0.114 B for three channels
 /// (ITU-R BT.601 luma, as torchvision uses), the mean of all values otherwise.
+#[inline(always)]
 pub fn mean_grey<T: Pixel>(image: &[T], size: ImageSize) -> f32 {
     let plane = size.plane();
     if plane == 0 {
@@ -127,8 +134,13 @@ impl Contrast {
         });
         let size = batch.size();
         update_samples(&mut batch, &params, |&c, img| {
-            let m = mean_grey(img, size);
-            T::map_values(img, |v| ((v - m) * c + m).clamp(0.0, 1.0));
+            Isa::detect().run(
+                #[inline(always)]
+                || {
+                    let m = mean_grey(img, size);
+                    T::map_values(img, |v| ((v - m) * c + m).clamp(0.0, 1.0));
+                },
+            )
         });
         batch
     }

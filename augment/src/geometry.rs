@@ -69,6 +69,7 @@ impl Region {
 }
 
 /// Mirrors one image `[C, H, W]` left to right, in place.
+#[inline(always)]
 pub fn flip_horizontal<T: Pixel>(image: &mut [T], size: ImageSize) {
     if size.width == 0 {
         return;
@@ -77,6 +78,7 @@ pub fn flip_horizontal<T: Pixel>(image: &mut [T], size: ImageSize) {
 }
 
 /// Mirrors one image `[C, H, W]` top to bottom, in place.
+#[inline(always)]
 pub fn flip_vertical<T: Pixel>(image: &mut [T], size: ImageSize) {
     let (h, w) = (size.height, size.width);
     if size.plane() == 0 {
@@ -307,7 +309,12 @@ impl HorizontalFlip {
     fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
         let size = batch.size();
-        update_samples(&mut batch, &params, |_, img| flip_horizontal(img, size));
+        update_samples(&mut batch, &params, |_, img| {
+            Isa::detect().run(
+                #[inline(always)]
+                || flip_horizontal(img, size),
+            )
+        });
         batch
     }
 }
@@ -343,7 +350,12 @@ impl VerticalFlip {
     fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
         let size = batch.size();
-        update_samples(&mut batch, &params, |_, img| flip_vertical(img, size));
+        update_samples(&mut batch, &params, |_, img| {
+            Isa::detect().run(
+                #[inline(always)]
+                || flip_vertical(img, size),
+            )
+        });
         batch
     }
 }
