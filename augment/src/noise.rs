@@ -3,6 +3,10 @@
 //! the pixels can be drawn in parallel and still not depend on the thread count.
 
 use neurite_core::Rng;
+use neurite_core::isa::Isa;
+use rand_distr::{Distribution, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::SeedableRng;
 
 use crate::batch::{ImageBatch, ImageSize, Pixel, chance, draw, update_samples};
 use crate::geometry::Region;
@@ -39,10 +43,26 @@ impl Transform for GaussianNoise {
 impl GaussianNoise {
     /// The transform on `f32` values or `u8` levels alike.
     fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
-        let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then(|| rng.fork()));
-        update_samples(&mut batch, &params, |rng, img| {
-            let mut rng = rng.clone();
-            img.iter_mut().for_each(|v| *v = T::from_unit((v.to_unit() + rng.normal(0.0, self.sigma)).clamp(0.0, 1.0)));
+        // One seed per image from the augmentation stream, drawn in sample order; the image's
+        // normals then come from a xoshiro256++ generator of its own, which draws them several
+        // times faster than ChaCha8 (a normal per value is the whole cost of this transform).
+        let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then(|| rng.next_u64()));
+        update_samples(&mut batch, &params, |&seed, img| {
+            let mut normals = Xoshiro256PlusPlus::seed_from_u64(seed);
+            let mut z = [0.0f32; 64];
+            for chunk in img.chunks_mut(z.len()) {
+                for z in &mut z[..chunk.len()] {
+                    *z = StandardNormal.sample(&mut normals);
+                }
+                Isa::detect().run(
+                    #[inline(always)]
+                    || {
+                        for (v, &z) in chunk.iter_mut().zip(&z) {
+                            *v = T::from_unit((v.to_unit() + self.sigma * z).clamp(0.0, 1.0));
+                        }
+                    },
+                );
+            }
         });
         batch
     }

@@ -9,8 +9,8 @@ use neurite_augment::color::{ColorPca, mean_grey};
 use neurite_augment::filter::{auto_kernel_size, bilateral_blur, gaussian_blur, gaussian_kernel, median_blur};
 use neurite_augment::geometry::{Region, resize_region, shift_crop};
 use neurite_augment::{
-    Brightness, Contrast, EraseFill, Fill, GaussianBlur, HorizontalFlip, ImageBatch, ImageSize, Interpolation,
-    MedianBlur, PcaNoise, RandomCrop, RandomErasing, Resize, Transform, Translate, VerticalFlip,
+    Brightness, Contrast, EraseFill, Fill, GaussianBlur, GaussianNoise, HorizontalFlip, ImageBatch, ImageSize,
+    Interpolation, MedianBlur, PcaNoise, RandomCrop, RandomErasing, Resize, Transform, Translate, VerticalFlip,
 };
 use neurite_core::{Rng, Stream};
 
@@ -295,4 +295,22 @@ fn median_blur_matches_sorting_each_window() {
             }
         }
     }
+}
+
+#[test]
+fn gaussian_noise_has_the_asked_spread_and_differs_per_image() {
+    // Mid-grey, σ = 0.05: clamping never bites (10σ from either end), so each image's values
+    // are 0.5 + N(0, σ²) draws. 3 × 100 × 100 values per image: the sample mean is within
+    // 4σ/√30000 ≈ 0.0012 of 0.5 and the sample σ within 2% of 0.05.
+    let size = ImageSize::new(3, 100, 100);
+    let out = GaussianNoise::new(0.05).apply_batch(ImageBatch::full(2, size, 0.5), &mut rng());
+    for i in 0..2 {
+        let image = out.image(i);
+        let n = image.len() as f64;
+        let mean = image.iter().map(|&v| v as f64).sum::<f64>() / n;
+        let sd = (image.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n).sqrt();
+        assert!((mean - 0.5).abs() < 0.0012, "image {i}: mean {mean}");
+        assert!((sd - 0.05).abs() < 0.001, "image {i}: σ {sd}");
+    }
+    assert_ne!(out.image(0), out.image(1), "each image draws its own noise");
 }
