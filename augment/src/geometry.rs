@@ -219,24 +219,28 @@ fn resize_loops<T: Pixel>(
     // Otherwise each output reads line[x0] and line[x0 + 1] of the row in f32 (one spare value
     // at the end). Where x1 = x0 (the last column) the weight is 0, which gives line[x0] exactly
     // as a + (a − a)·lx does.
-    let starts: Vec<u32> = cols.iter().map(|&(x0, _, _)| x0 as u32).collect();
+    let starts: Vec<u32> = cols.iter().map(|&(x0, _, _)| (x0 - cols[0].0) as u32).collect();
     let weights: Vec<f32> = cols.iter().map(|&(x0, x1, lx)| if x1 == x0 { 0.0 } else { lx }).collect();
-    let mut line = vec![0.0f32; w + 1];
+    let channels = size.channels;
+    let mut line = vec![0.0f32; channels * (w + 1)];
     let taps = RowTaps { halving, first: cols[0].0, starts: &starts, weights: &weights };
-    let mut held: [(usize, Vec<f32>); 2] = [(usize::MAX, vec![0.0; out_w]), (usize::MAX, vec![0.0; out_w])];
-    for (plane, out_plane) in src.chunks(size.plane()).zip(dst.chunks_mut(out_w * rows.len())) {
-        held[0].0 = usize::MAX;
-        held[1].0 = usize::MAX;
-        for (&(y0, y1, ly), row_out) in rows.iter().zip(out_plane.chunks_mut(out_w)) {
-            for (want, keep) in [(y0, y1), (y1, y0)] {
-                if held[0].0 != want && held[1].0 != want {
-                    let slot = usize::from(held[0].0 == keep);
-                    taps.interpolate(&plane[want * w..(want + 1) * w], &mut line, &mut held[slot].1);
-                    held[slot].0 = want;
-                }
+    // Two source rows, all channels of each, interpolated along x.
+    let empty = || (usize::MAX, vec![0.0f32; channels * out_w]);
+    let mut held: [(usize, Vec<f32>); 2] = [empty(), empty()];
+    let out_plane = out_w * rows.len();
+    for (y, &(y0, y1, ly)) in rows.iter().enumerate() {
+        for (want, keep) in [(y0, y1), (y1, y0)] {
+            if held[0].0 != want && held[1].0 != want {
+                let slot = usize::from(held[0].0 == keep);
+                taps.interpolate(src, size, want, &mut line, &mut held[slot].1);
+                held[slot].0 = want;
             }
-            let pick = |y: usize| if held[0].0 == y { &held[0].1 } else { &held[1].1 };
-            for ((o, &top), &bottom) in row_out.iter_mut().zip(pick(y0)).zip(pick(y1)) {
+        }
+        let pick = |y: usize| if held[0].0 == y { &held[0].1 } else { &held[1].1 };
+        let (upper, lower) = (pick(y0).chunks(out_w), pick(y1).chunks(out_w));
+        for ((plane, upper), lower) in dst.chunks_mut(out_plane).zip(upper).zip(lower) {
+            let row_out = &mut plane[y * out_w..(y + 1) * out_w];
+            for ((o, &top), &bottom) in row_out.iter_mut().zip(upper).zip(lower) {
                 *o = T::from_unit(top + (bottom - top) * ly);
             }
         }
@@ -247,32 +251,67 @@ fn resize_loops<T: Pixel>(
 struct RowTaps<'a> {
     /// Whether output x reads columns first + 2x and first + 2x + 1 at weight ½.
     halving: bool,
+    /// The first column read.
     first: usize,
-    /// Otherwise: output x reads columns starts[x] and starts[x] + 1 at weight weights[x].
+    /// Otherwise: output x reads columns first + starts[x] and the one after at weight
+    /// weights[x].
     starts: &'a [u32],
     weights: &'a [f32],
 }
 
 impl RowTaps<'_> {
-    /// Interpolates `row` into `out`, using `line` (one value longer than the row) for the row
-    /// in f32.
+    /// Interpolates row `y` of every channel of `src` into `out` (`C × out_w`), using `line`
+    /// (`C` rows one value longer than the image's) for the rows in f32.
     #[inline(always)]
-    fn interpolate<T: Pixel>(&self, row: &[T], line: &mut [f32], out: &mut [f32]) {
+    fn interpolate<T: Pixel>(&self, src: &[T], size: ImageSize, y: usize, line: &mut [f32], out: &mut [f32]) {
+        let (w, out_w) = (size.width, self.starts.len());
+        let row = |ch: usize| &src[ch * size.plane() + y * w..ch * size.plane() + (y + 1) * w];
         if self.halving {
-            let pairs = row[self.first..self.first + 2 * out.len()].chunks_exact(2);
-            for (o, pair) in out.iter_mut().zip(pairs) {
-                let (a, b) = (pair[0].to_unit(), pair[1].to_unit());
-                *o = a + (b - a) * 0.5;
+            for (ch, out) in out.chunks_mut(out_w).enumerate() {
+                let pairs = row(ch)[self.first..self.first + 2 * out_w].chunks_exact(2);
+                for (o, pair) in out.iter_mut().zip(pairs) {
+                    let (a, b) = (pair[0].to_unit(), pair[1].to_unit());
+                    *o = a + (b - a) * 0.5;
+                }
             }
-        } else {
-            let w = row.len();
-            for (l, v) in line.iter_mut().zip(row) {
+            return;
+        }
+        // Only the columns the taps read, from `first`, plus a spare copy of the last one.
+        let span = self.starts.last().map_or(0, |&s| s as usize + 2);
+        for (ch, line) in line.chunks_mut(span).take(size.channels).enumerate() {
+            let read = &row(ch)[self.first..(self.first + span).min(w)];
+            for (l, v) in line.iter_mut().zip(read) {
                 *l = v.to_unit();
             }
-            line[w] = line[w - 1];
-            for ((o, &x0), &lx) in out.iter_mut().zip(self.starts).zip(self.weights) {
-                let (a, b) = (line[x0 as usize], line[x0 as usize + 1]);
-                *o = a + (b - a) * lx;
+            line[span - 1] = line[read.len() - 1];
+        }
+        match size.channels {
+            1 => self.lerp_channels::<1>(&line[..span], span, out),
+            3 => self.lerp_channels::<3>(&line[..3 * span], span, out),
+            c => {
+                for (line, out) in line.chunks(span).zip(out.chunks_mut(out_w)).take(c) {
+                    self.lerp_channels::<1>(line, span, out);
+                }
+            }
+        }
+    }
+
+    /// `out[c][x] = a + (b − a)·weights[x]` for a, b = line[c][starts[x]], line[c][starts[x] + 1],
+    /// the tap read once for the `C` channels.
+    #[inline(always)]
+    fn lerp_channels<const C: usize>(&self, line: &[f32], span: usize, out: &mut [f32]) {
+        let out_w = self.starts.len();
+        let lines: [&[f32]; C] = std::array::from_fn(|c| &line[c * span..(c + 1) * span]);
+        let (head, _) = out.split_at_mut(C * out_w);
+        let mut outs = head.chunks_mut(out_w);
+        let outs: [&mut [f32]; C] = std::array::from_fn(|_| outs.next().expect("C rows"));
+        // `min` bounds the index where the check can see it, so the loop needs no other check.
+        let last = span - 2;
+        for (x, (&x0, &lx)) in self.starts.iter().zip(self.weights).enumerate() {
+            let i = (x0 as usize).min(last);
+            for c in 0..C {
+                let (a, b) = (lines[c][i], lines[c][i + 1]);
+                outs[c][x] = a + (b - a) * lx;
             }
         }
     }
