@@ -61,15 +61,22 @@ pub fn gaussian_blur_in_place<T: Pixel>(image: &mut [T], size: ImageSize, kernel
 
 /// [`gaussian_blur_in_place`] with the loops compiled for `isa`.
 fn gaussian_blur_on<T: Pixel>(isa: Isa, image: &mut [T], size: ImageSize, kernel: &[f32]) {
-    isa.run(
-        #[inline(always)]
-        || gaussian_blur_loops(image, size, kernel),
-    );
+    if isa.has_fma() {
+        isa.run(
+            #[inline(always)]
+            || gaussian_blur_loops::<T, true>(image, size, kernel),
+        );
+    } else {
+        isa.run(
+            #[inline(always)]
+            || gaussian_blur_loops::<T, false>(image, size, kernel),
+        );
+    }
 }
 
 /// The loops of [`gaussian_blur_in_place`].
 #[inline(always)]
-fn gaussian_blur_loops<T: Pixel>(image: &mut [T], size: ImageSize, kernel: &[f32]) {
+fn gaussian_blur_loops<T: Pixel, const FMA: bool>(image: &mut [T], size: ImageSize, kernel: &[f32]) {
     let (h, w, r) = (size.height, size.width, kernel.len() / 2);
     if size.is_empty() {
         return;
@@ -90,7 +97,7 @@ fn gaussian_blur_loops<T: Pixel>(image: &mut [T], size: ImageSize, kernel: &[f32
             for i in (0..r).chain(r + w..w + 2 * r) {
                 padded[i] = row_in[cols[i]].to_unit();
             }
-            weighted_sum(&padded, &shifts, kernel, row_out);
+            weighted_sum::<FMA>(&padded, &shifts, kernel, row_out);
         }
         // Columns: the same sum over whole rows of the row pass, which walks memory in order.
         for (y, row_out) in plane.chunks_mut(w).enumerate() {
@@ -98,7 +105,7 @@ fn gaussian_blur_loops<T: Pixel>(image: &mut [T], size: ImageSize, kernel: &[f32
                 *start = sy * w;
             }
             let sum = &mut padded[..w];
-            weighted_sum(&across, &starts, kernel, sum);
+            weighted_sum::<FMA>(&across, &starts, kernel, sum);
             for (out, &v) in row_out.iter_mut().zip(sum.iter()) {
                 *out = T::from_unit(v);
             }
@@ -106,58 +113,73 @@ fn gaussian_blur_loops<T: Pixel>(image: &mut [T], size: ImageSize, kernel: &[f32
     }
 }
 
-/// `out[x] = Σₜ kernel[t] · source[starts[t] + x]`, summed from t = 0 up, from 0. Blocks of 32
-/// columns stay in registers across the taps (four independent vectors of eight, so the additions
-/// do not wait on each other), then blocks of 8; the columns left over are summed one at a time,
-/// in the same order.
+/// `out[x] = Σₜ kernel[t] · source[starts[t] + x]`. Blocks of 32 columns stay in registers
+/// across the taps (four independent vectors of eight, so the additions do not wait on each
+/// other), then blocks of 8, then single columns, all with the same arithmetic. A symmetric kernel
+/// of the usual lengths (a Gaussian's) adds the two rows of each weight before multiplying:
+/// k_mid·v_mid + Σ k_t·(v_t + v_{K−1−t}); others sum from t = 0 up, from 0. `FMA` fuses each
+/// multiply with its add.
 #[inline(always)]
-fn weighted_sum(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
+fn weighted_sum<const FMA: bool>(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
     // The usual kernel lengths get the tap loop unrolled at compile time.
     match kernel.len() {
-        3 => weighted_sum_fixed::<3>(source, starts, kernel, out),
-        5 => weighted_sum_fixed::<5>(source, starts, kernel, out),
-        7 => weighted_sum_fixed::<7>(source, starts, kernel, out),
-        9 => weighted_sum_fixed::<9>(source, starts, kernel, out),
-        _ => weighted_sum_any(source, starts, kernel, out),
+        3 => weighted_sum_fixed::<3, FMA>(source, starts, kernel, out),
+        5 => weighted_sum_fixed::<5, FMA>(source, starts, kernel, out),
+        7 => weighted_sum_fixed::<7, FMA>(source, starts, kernel, out),
+        9 => weighted_sum_fixed::<9, FMA>(source, starts, kernel, out),
+        _ => weighted_sum_any::<FMA>(source, starts, kernel, out),
     }
 }
 
 /// [`weighted_sum`] for a kernel of `K` taps.
 #[inline(always)]
-fn weighted_sum_fixed<const K: usize>(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
+fn weighted_sum_fixed<const K: usize, const FMA: bool>(
+    source: &[f32],
+    starts: &[usize],
+    kernel: &[f32],
+    out: &mut [f32],
+) {
     let starts: &[usize; K] = starts.try_into().expect("K starts");
     let kernel: &[f32; K] = kernel.try_into().expect("K taps");
+    let symmetric = (0..K / 2).all(|t| kernel[t].to_bits() == kernel[K - 1 - t].to_bits());
+    if !symmetric {
+        weighted_sum_any::<FMA>(source, starts, kernel, out);
+        return;
+    }
     let w = out.len();
     assert!(starts.iter().all(|&s| s + w <= source.len()), "weighted sum: rows inside the source");
     let mut x = 0;
     while x + 32 <= w {
-        sum_block::<32, K>(source, starts, kernel, &mut out[x..x + 32], x);
+        sum_block::<32, K, FMA>(source, starts, kernel, &mut out[x..x + 32], x);
         x += 32;
     }
     while x + 8 <= w {
-        sum_block::<8, K>(source, starts, kernel, &mut out[x..x + 8], x);
+        sum_block::<8, K, FMA>(source, starts, kernel, &mut out[x..x + 8], x);
         x += 8;
     }
     while x < w {
-        sum_block::<1, K>(source, starts, kernel, &mut out[x..x + 1], x);
+        sum_block::<1, K, FMA>(source, starts, kernel, &mut out[x..x + 1], x);
         x += 1;
     }
 }
 
-/// `B` columns from `x` of [`weighted_sum_fixed`], in registers across the `K` taps.
+/// `B` columns from `x` of [`weighted_sum_fixed`] for a symmetric kernel of `K` (odd) taps, in
+/// registers across the taps.
 #[inline(always)]
-fn sum_block<const B: usize, const K: usize>(
+fn sum_block<const B: usize, const K: usize, const FMA: bool>(
     source: &[f32],
     starts: &[usize; K],
     kernel: &[f32; K],
     out: &mut [f32],
     x: usize,
 ) {
-    let mut acc = [0.0f32; B];
-    for t in 0..K {
-        let row: &[f32; B] = source[starts[t] + x..starts[t] + x + B].try_into().expect("a block");
-        for (a, &v) in acc.iter_mut().zip(row) {
-            *a += kernel[t] * v;
+    let row = |t: usize| -> &[f32; B] { source[starts[t] + x..starts[t] + x + B].try_into().expect("a block") };
+    let mid = row(K / 2);
+    let mut acc: [f32; B] = std::array::from_fn(|j| kernel[K / 2] * mid[j]);
+    for t in 0..K / 2 {
+        let (near, far) = (row(t), row(K - 1 - t));
+        for j in 0..B {
+            acc[j] = madd::<FMA>(kernel[t], near[j] + far[j], acc[j]);
         }
     }
     out.copy_from_slice(&acc);
@@ -165,14 +187,14 @@ fn sum_block<const B: usize, const K: usize>(
 
 /// [`weighted_sum`] for any kernel length.
 #[inline(always)]
-fn weighted_sum_any(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
+fn weighted_sum_any<const FMA: bool>(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32]) {
     let w = out.len();
-    let mut x = sum_blocks::<32>(source, starts, kernel, out, 0);
-    x = sum_blocks::<8>(source, starts, kernel, out, x);
+    let mut x = sum_blocks::<32, FMA>(source, starts, kernel, out, 0);
+    x = sum_blocks::<8, FMA>(source, starts, kernel, out, x);
     for x in x..w {
         let mut acc = 0.0f32;
         for (&start, &k) in starts.iter().zip(kernel) {
-            acc += k * source[start + x];
+            acc = madd::<FMA>(k, source[start + x], acc);
         }
         out[x] = acc;
     }
@@ -180,14 +202,20 @@ fn weighted_sum_any(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut 
 
 /// The columns from `x` in whole blocks of `B` for [`weighted_sum_any`]; returns where they stop.
 #[inline(always)]
-fn sum_blocks<const B: usize>(source: &[f32], starts: &[usize], kernel: &[f32], out: &mut [f32], x: usize) -> usize {
+fn sum_blocks<const B: usize, const FMA: bool>(
+    source: &[f32],
+    starts: &[usize],
+    kernel: &[f32],
+    out: &mut [f32],
+    x: usize,
+) -> usize {
     let end = x + (out.len() - x) / B * B;
     for x in (x..end).step_by(B) {
         let mut acc = [0.0f32; B];
         for (&start, &k) in starts.iter().zip(kernel) {
             let row: &[f32; B] = source[start + x..start + x + B].try_into().expect("a block");
             for (a, &v) in acc.iter_mut().zip(row) {
-                *a += k * v;
+                *a = madd::<FMA>(k, v, *a);
             }
         }
         out[x..x + B].copy_from_slice(&acc);
@@ -763,11 +791,12 @@ mod tests {
         assert!(exp_nonpositive(-1000.0) < 1e-37);
     }
 
-    /// The loops compiled with AVX2 give the baseline's bits (the bilateral blur, which fuses
-    /// multiply-adds there, within 10⁻⁵), on odd sizes that leave vector remainders.
+    /// The loops compiled with AVX2 give the baseline's bits (the Gaussian and bilateral blurs,
+    /// which fuse multiply-adds there, within 10⁻⁶ and 10⁻⁵, and a level either way where a
+    /// value rounds to a level), on odd sizes that leave vector remainders.
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn avx2_loops_equal_the_baseline_to_the_bit() {
+    fn avx2_loops_agree_with_the_baseline() {
         let Isa::Avx2(v3) = Isa::detect() else {
             eprintln!("skipped: this CPU has no AVX2 (or NEURITE_SIMD=scalar), so there is one path only");
             return;
@@ -780,7 +809,8 @@ mod tests {
             let (mut base, mut wide) = (src.clone(), src.clone());
             gaussian_blur_on(Isa::Baseline, &mut base, size, &kernel);
             gaussian_blur_on(Isa::Avx2(v3), &mut wide, size, &kernel);
-            assert!(base.iter().zip(&wide).all(|(a, b)| a.to_bits() == b.to_bits()), "gaussian {h}×{w}");
+            let gap = base.iter().zip(&wide).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+            assert!(gap < 1e-6, "gaussian {h}×{w}: values differ by {gap}");
             let (mut base, mut wide) = (src[..h * w].to_vec(), src[..h * w].to_vec());
             median3x3_on(Isa::Baseline, &mut base, h, w);
             median3x3_on(Isa::Avx2(v3), &mut wide, h, w);
@@ -789,7 +819,8 @@ mod tests {
             let (mut base, mut wide) = (levels.clone(), levels.clone());
             gaussian_blur_on(Isa::Baseline, &mut base, size, &kernel);
             gaussian_blur_on(Isa::Avx2(v3), &mut wide, size, &kernel);
-            assert_eq!(base, wide, "u8 gaussian {h}×{w}");
+            let gap = base.iter().zip(&wide).map(|(a, b)| a.abs_diff(*b)).max().unwrap_or(0);
+            assert!(gap <= 1, "u8 gaussian {h}×{w}: levels differ by {gap}");
             let (mut base, mut wide) = (levels[..h * w].to_vec(), levels[..h * w].to_vec());
             median3x3_on(Isa::Baseline, &mut base, h, w);
             median3x3_on(Isa::Avx2(v3), &mut wide, h, w);
