@@ -176,10 +176,10 @@ fn sum_block<const B: usize, const K: usize, const FMA: bool>(
     let row = |t: usize| -> &[f32; B] { source[starts[t] + x..starts[t] + x + B].try_into().expect("a block") };
     let mid = row(K / 2);
     let mut acc: [f32; B] = std::array::from_fn(|j| kernel[K / 2] * mid[j]);
-    for t in 0..K / 2 {
+    for (t, &k) in kernel[..K / 2].iter().enumerate() {
         let (near, far) = (row(t), row(K - 1 - t));
         for j in 0..B {
-            acc[j] = madd::<FMA>(kernel[t], near[j] + far[j], acc[j]);
+            acc[j] = madd::<FMA>(k, near[j] + far[j], acc[j]);
         }
     }
     out.copy_from_slice(&acc);
