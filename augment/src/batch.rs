@@ -70,6 +70,21 @@ pub trait Pixel: Copy + Default + PartialEq + PartialOrd + Send + Sync + fmt::De
     fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32);
     /// The sum of `to_unit` over `values`, in `f64` (exact for `u8`).
     fn unit_sum(values: &[Self]) -> f64;
+    /// Whether [`Pixel::box_halve`] has a path of its own (`u8`: integer arithmetic).
+    fn box_halve_is_native() -> bool {
+        false
+    }
+    /// `out[x]`: the mean of the 2 × 2 block `upper[2x..2x + 2]`, `lower[2x..2x + 2]`, as a
+    /// bilinear halving computes it. For `u8`, (a + b + c + d)/4 in integers, rounded to the
+    /// nearest level with halves to even; within a level of the `f32` arithmetic, which can
+    /// land either side of a half.
+    fn box_halve(upper: &[Self], lower: &[Self], out: &mut [Self]) {
+        for ((o, u), l) in out.iter_mut().zip(upper.chunks_exact(2)).zip(lower.chunks_exact(2)) {
+            let (a, b, c, d) = (u[0].to_unit(), u[1].to_unit(), l[0].to_unit(), l[1].to_unit());
+            let (top, bottom) = (a + (b - a) * 0.5, c + (d - c) * 0.5);
+            *o = Self::from_unit(top + (bottom - top) * 0.5);
+        }
+    }
 }
 
 mod sealed {
@@ -142,6 +157,18 @@ impl Pixel for u8 {
     fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
         // The arithmetic itself vectorises (eight levels at a time); a lookup table would not.
         image.iter_mut().for_each(|v| *v = u8::from_unit(f(v.to_unit())));
+    }
+    fn box_halve_is_native() -> bool {
+        true
+    }
+    #[inline(always)]
+    fn box_halve(upper: &[Self], lower: &[Self], out: &mut [Self]) {
+        for ((o, u), l) in out.iter_mut().zip(upper.chunks_exact(2)).zip(lower.chunks_exact(2)) {
+            let sum = u[0] as u16 + u[1] as u16 + l[0] as u16 + l[1] as u16;
+            let (q, r) = (sum >> 2, sum & 3);
+            // Up when the remainder is ¾, or ½ with q odd.
+            *o = (q + ((r + (q & 1) + 1) >> 2)) as u8;
+        }
     }
     #[inline(always)]
     fn unit_sum(values: &[Self]) -> f64 {

@@ -214,8 +214,23 @@ fn resize_loops<T: Pixel>(
     let (w, out_w) = (size.width, cols.len());
     // Halving (or any exact 2:1 step) reads pairs of neighbours at weight ½: a loop over pairs
     // vectorises where the general gather does not.
-    let halving =
-        cols.iter().enumerate().all(|(x, &(x0, x1, lx))| x0 == cols[0].0 + 2 * x && x1 == x0 + 1 && lx == 0.5);
+    let halves = |taps: &[(usize, usize, f32)]| {
+        taps.iter().enumerate().all(|(i, &(a, b, l))| a == taps[0].0 + 2 * i && b == a + 1 && l == 0.5)
+    };
+    let halving = halves(cols);
+    if halving && halves(rows) && T::box_halve_is_native() {
+        // Both ways: each output is the mean of a 2 × 2 block, which levels compute exactly.
+        let (first_row, first_col, out_plane) = (rows[0].0, cols[0].0, out_w * rows.len());
+        for (plane, out) in src.chunks(size.plane()).zip(dst.chunks_mut(out_plane)) {
+            for (y, row_out) in out.chunks_mut(out_w).enumerate() {
+                let top = (first_row + 2 * y) * w + first_col;
+                let upper = &plane[top..top + 2 * out_w];
+                let lower = &plane[top + w..top + w + 2 * out_w];
+                T::box_halve(upper, lower, row_out);
+            }
+        }
+        return;
+    }
     // Otherwise each output reads line[x0] and line[x0 + 1] of the row in f32 (one spare value
     // at the end). Where x1 = x0 (the last column) the weight is 0, which gives line[x0] exactly
     // as a + (a − a)·lx does.
