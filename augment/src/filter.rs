@@ -2,6 +2,8 @@
 //! σ_color). Gaussian and bilateral read past the border by reflection, median by repeating the
 //! edge, so each preserves a constant image exactly.
 
+use std::cell::RefCell;
+
 use neurite_core::Rng;
 use neurite_core::isa::Isa;
 
@@ -37,6 +39,24 @@ fn border_table(n: usize, r: usize, fill: Fill) -> Vec<usize> {
     (0..n + 2 * r).map(|i| border_index(i as isize - r as isize, n, fill).unwrap_or(0)).collect()
 }
 
+thread_local! {
+    /// A buffer each thread keeps between images, so that a blur neither allocates nor faults in
+    /// fresh memory per image.
+    static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` on `len` zeros from this thread's scratch buffer (a fresh one if the buffer is in use
+/// further up the stack).
+#[inline(always)]
+fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buffer = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    buffer.clear();
+    buffer.resize(len, 0.0);
+    let result = f(&mut buffer);
+    SCRATCH.with(|s| *s.borrow_mut() = buffer);
+    result
+}
+
 /// Convolves one image `[C, H, W]` with `kernel` (odd length) along rows then columns, reflecting
 /// at the border, into `dst`.
 ///
@@ -61,30 +81,41 @@ pub fn gaussian_blur_in_place<T: Pixel>(image: &mut [T], size: ImageSize, kernel
 
 /// [`gaussian_blur_in_place`] with the loops compiled for `isa`.
 fn gaussian_blur_on<T: Pixel>(isa: Isa, image: &mut [T], size: ImageSize, kernel: &[f32]) {
-    if isa.has_fma() {
-        isa.run(
-            #[inline(always)]
-            || gaussian_blur_loops::<T, true>(image, size, kernel),
-        );
-    } else {
-        isa.run(
-            #[inline(always)]
-            || gaussian_blur_loops::<T, false>(image, size, kernel),
-        );
-    }
-}
-
-/// The loops of [`gaussian_blur_in_place`].
-#[inline(always)]
-fn gaussian_blur_loops<T: Pixel, const FMA: bool>(image: &mut [T], size: ImageSize, kernel: &[f32]) {
     let (h, w, r) = (size.height, size.width, kernel.len() / 2);
     if size.is_empty() {
         return;
     }
     let cols = border_table(w, r, Fill::Reflect);
     let rows = border_table(h, r, Fill::Reflect);
+    // The scratch is taken outside `run`: everything inside must inline into the code compiled
+    // for the level, or `mul_add` would become a library call.
+    with_scratch(h * w, |across| {
+        if isa.has_fma() {
+            isa.run(
+                #[inline(always)]
+                || gaussian_planes::<T, true>(image, size, kernel, &cols, &rows, across),
+            );
+        } else {
+            isa.run(
+                #[inline(always)]
+                || gaussian_planes::<T, false>(image, size, kernel, &cols, &rows, across),
+            );
+        }
+    });
+}
+
+/// The passes of [`gaussian_blur_in_place`] over each plane, with `across` (`h × w`) for the rows.
+#[inline(always)]
+fn gaussian_planes<T: Pixel, const FMA: bool>(
+    image: &mut [T],
+    size: ImageSize,
+    kernel: &[f32],
+    cols: &[usize],
+    rows: &[usize],
+    across: &mut [f32],
+) {
+    let (w, r) = (size.width, kernel.len() / 2);
     let mut padded = vec![0.0f32; w + 2 * r];
-    let mut across = vec![0.0f32; h * w];
     let mut starts = vec![0usize; kernel.len()];
     let shifts: Vec<usize> = (0..kernel.len()).collect();
     for plane in image.chunks_mut(size.plane()) {
@@ -105,7 +136,7 @@ fn gaussian_blur_loops<T: Pixel, const FMA: bool>(image: &mut [T], size: ImageSi
                 *start = sy * w;
             }
             let sum = &mut padded[..w];
-            weighted_sum::<FMA>(&across, &starts, kernel, sum);
+            weighted_sum::<FMA>(across, &starts, kernel, sum);
             for (out, &v) in row_out.iter_mut().zip(sum.iter()) {
                 *out = T::from_unit(v);
             }
@@ -474,28 +505,29 @@ fn bilateral_on<T: Pixel>(isa: Isa, image: &mut [T], size: ImageSize, sigma_spac
     let (ph, pw) = (h + 2 * r, w + 2 * r);
     let cols = border_table(w, r, Fill::Reflect);
     let rows = border_table(h, r, Fill::Reflect);
-    let mut padded = vec![0.0f32; size.channels * ph * pw];
-    for (plane, out) in image.chunks(size.plane()).zip(padded.chunks_mut(ph * pw)) {
-        for (&sy, line) in rows.iter().zip(out.chunks_mut(pw)) {
-            for (v, &sx) in line.iter_mut().zip(&cols) {
-                *v = plane[sy * w + sx].to_unit();
-            }
-        }
-    }
     // exp(−Δ²/(2σ²)) = 2^(Δ² · scale).
     let scale = (-std::f64::consts::LOG2_E / (2.0 * sigma_color as f64 * sigma_color as f64)) as f32;
     let n = Neighbourhood { h, w, pw, taps, spatial: &spatial, scale };
-    if isa.has_fma() {
-        isa.run(
-            #[inline(always)]
-            || bilateral_channels::<T, true>(&padded, size.channels, &n, image),
-        );
-    } else {
-        isa.run(
-            #[inline(always)]
-            || bilateral_channels::<T, false>(&padded, size.channels, &n, image),
-        );
-    }
+    with_scratch(size.channels * ph * pw, |padded| {
+        for (plane, out) in image.chunks(size.plane()).zip(padded.chunks_mut(ph * pw)) {
+            for (&sy, line) in rows.iter().zip(out.chunks_mut(pw)) {
+                for (v, &sx) in line.iter_mut().zip(&cols) {
+                    *v = plane[sy * w + sx].to_unit();
+                }
+            }
+        }
+        if isa.has_fma() {
+            isa.run(
+                #[inline(always)]
+                || bilateral_channels::<T, true>(padded, size.channels, &n, image),
+            );
+        } else {
+            isa.run(
+                #[inline(always)]
+                || bilateral_channels::<T, false>(padded, size.channels, &n, image),
+            );
+        }
+    });
 }
 
 /// The bilateral loops for the channel count, with or without fused multiply-adds.
