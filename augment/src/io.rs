@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use neurite_core::{Backend, Tensor};
 
-use crate::batch::{ImageBatch, ImageSize};
+use crate::batch::{ImageBatch, ImageSize, Pixel};
 
 /// Something wrong with an image file, or a tensor that cannot be saved as one.
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +182,33 @@ pub fn decode_image(
     channels: Channels,
     limits: &DecodeLimits,
 ) -> Result<ImageBatch, ImageError> {
+    Ok(to_batch(decode_within(bytes, path, channels, limits, 4)?, channels))
+}
+
+/// Decodes PNG or JPEG `bytes` into one image of `u8` levels (8-bit files exactly; 16-bit ones
+/// rounded to 8 bits), for augmenting photos at a quarter of the memory: see
+/// [`crate::Pixel`]. `path` only names the source in errors.
+///
+/// # Errors
+/// As [`decode_image`].
+pub fn decode_image_levels(
+    bytes: &[u8],
+    path: &Path,
+    channels: Channels,
+    limits: &DecodeLimits,
+) -> Result<ImageBatch<u8>, ImageError> {
+    Ok(to_levels(decode_within(bytes, path, channels, limits, 1)?, channels))
+}
+
+/// The checks and the decoding [`decode_image`] and [`decode_image_levels`] share;
+/// `bytes_per_value` is what the planar copies they make take per value.
+fn decode_within(
+    bytes: &[u8],
+    path: &Path,
+    channels: Channels,
+    limits: &DecodeLimits,
+    bytes_per_value: u64,
+) -> Result<DynamicImage, ImageError> {
     let path_buf = || path.to_path_buf();
     let format = match image::guess_format(bytes) {
         Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
@@ -219,38 +246,52 @@ pub fn decode_image(
         let format = format_name(format);
         return Err(ImageError::Implausible { path: path_buf(), format, width, height, len: bytes.len() });
     }
-    // The decoder's own limit counts its buffer only; the f32 copies `to_batch` makes (the
-    // converted image and the planar batch, 4 bytes per channel each) count here.
+    // The decoder's own limit counts its buffer only; the copies `to_batch` or `to_levels` make
+    // (the converted image and the planar batch, `bytes_per_value` per channel each) count here.
     let out_channels: u64 = if channels == Channels::Grey { 1 } else { 3 };
-    let needed = pixels * (decoded_bytes_per_pixel + 2 * 4 * out_channels);
+    let needed = pixels * (decoded_bytes_per_pixel + 2 * bytes_per_value * out_channels);
     if needed > limits.max_alloc {
         return Err(ImageError::OverMemoryLimit { path: path_buf(), limit: limits.max_alloc });
     }
-    let image = reader(decoder_limits).decode().map_err(decode_error)?;
-    Ok(to_batch(image, channels))
+    reader(decoder_limits).decode().map_err(decode_error)
 }
 
-fn to_batch(image: DynamicImage, channels: Channels) -> ImageBatch {
-    let grey = match channels {
+/// Whether an image of `image`'s colour type is read as grey under `channels`.
+fn reads_grey(image: &DynamicImage, channels: Channels) -> bool {
+    match channels {
         Channels::Grey => true,
         Channels::Rgb => false,
         Channels::Auto => matches!(image.color(), ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16),
-    };
-    let (w, h) = (image.width() as usize, image.height() as usize);
-    if grey {
-        // The luma weights sum to just over 1 in f32 (white would read 1.0000001): clamp.
-        let data = image.to_luma32f().into_raw().into_iter().map(|v| v.clamp(0.0, 1.0)).collect();
-        return ImageBatch::new(data, 1, ImageSize::new(1, h, w));
     }
-    // Interleaved RGB → planar [3, H, W].
-    let rgb = image.into_rgb32f().into_raw();
-    let mut data = vec![0.0f32; 3 * h * w];
-    for (i, px) in rgb.chunks_exact(3).enumerate() {
+}
+
+/// Interleaved values of `channels` per pixel → one planar image `[channels, H, W]`.
+fn planar<T: Pixel>(interleaved: Vec<T>, channels: usize, h: usize, w: usize) -> ImageBatch<T> {
+    let mut data = vec![T::default(); channels * h * w];
+    for (i, px) in interleaved.chunks_exact(channels).enumerate() {
         for (c, &v) in px.iter().enumerate() {
             data[c * h * w + i] = v;
         }
     }
-    ImageBatch::new(data, 1, ImageSize::new(3, h, w))
+    ImageBatch::new(data, 1, ImageSize::new(channels, h, w))
+}
+
+fn to_levels(image: DynamicImage, channels: Channels) -> ImageBatch<u8> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    if reads_grey(&image, channels) {
+        return planar(image.to_luma8().into_raw(), 1, h, w);
+    }
+    planar(image.into_rgb8().into_raw(), 3, h, w)
+}
+
+fn to_batch(image: DynamicImage, channels: Channels) -> ImageBatch {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    if reads_grey(&image, channels) {
+        // The luma weights sum to just over 1 in f32 (white would read 1.0000001): clamp.
+        let data = image.to_luma32f().into_raw().into_iter().map(|v| v.clamp(0.0, 1.0)).collect();
+        return ImageBatch::new(data, 1, ImageSize::new(1, h, w));
+    }
+    planar(image.into_rgb32f().into_raw(), 3, h, w)
 }
 
 /// Reads a PNG or JPEG file into one image, within `limits`.
@@ -259,13 +300,41 @@ fn to_batch(image: DynamicImage, channels: Channels) -> ImageBatch {
 /// [`ImageError::Read`] if the file cannot be read, [`ImageError::FileTooLarge`] past
 /// `limits.max_file_bytes`, else as [`decode_image`].
 pub fn read_image(path: &Path, channels: Channels, limits: &DecodeLimits) -> Result<ImageBatch, ImageError> {
-    let bytes = neurite_core::fs::read_bounded(path, limits.max_file_bytes).map_err(|e| match e {
+    let bytes = read_file(path, limits)?;
+    decode_image(&bytes, path, channels, limits)
+}
+
+/// The bytes of `path`, at most `limits.max_file_bytes` of them.
+fn read_file(path: &Path, limits: &DecodeLimits) -> Result<Vec<u8>, ImageError> {
+    neurite_core::fs::read_bounded(path, limits.max_file_bytes).map_err(|e| match e {
         neurite_core::fs::ReadError::Io(source) => ImageError::Read { path: path.to_path_buf(), source },
         neurite_core::fs::ReadError::TooLarge { size, limit } => {
             ImageError::FileTooLarge { path: path.to_path_buf(), size, limit }
         }
-    })?;
-    decode_image(&bytes, path, channels, limits)
+    })
+}
+
+/// Reads a PNG or JPEG file into one image of `u8` levels, within `limits`: the form in which
+/// photos are cheapest to augment (`Transform::apply_batch_u8`), converted to values with
+/// [`ImageBatch::to_f32`] when a model takes them.
+///
+/// ```no_run
+/// use neurite_augment::io::{read_image_levels, Channels, DecodeLimits};
+/// use neurite_augment::{spec, Transform};
+/// use neurite_core::{Rng, Stream};
+///
+/// let photo = read_image_levels("cat.jpg".as_ref(), Channels::Rgb, &DecodeLimits::DEFAULT)?;
+/// let pipeline = spec::parse_pipeline("resized-crop:0.3,flip,brightness:0.2").unwrap();
+/// let augmented = pipeline.apply_batch_u8(photo, &mut Rng::stream(1, Stream::Augment));
+/// let values = augmented.to_f32(); // [1, 3, H, W] in [0, 1], for a model
+/// # Ok::<(), neurite_augment::ImageError>(())
+/// ```
+///
+/// # Errors
+/// As [`read_image`].
+pub fn read_image_levels(path: &Path, channels: Channels, limits: &DecodeLimits) -> Result<ImageBatch<u8>, ImageError> {
+    let bytes = read_file(path, limits)?;
+    decode_image_levels(&bytes, path, channels, limits)
 }
 
 /// Loads a PNG or JPEG file as a `[1, C, H, W]` tensor with values in [0, 1]: C = 1 for a grey

@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 
 use common::cat_path;
-use neurite_augment::io::{decode_image, encode_png, read_image};
+use neurite_augment::io::{decode_image, encode_png, read_image, read_image_levels};
 use neurite_augment::{Channels, DecodeLimits, ImageError, ImageSize, load_image, load_image_as, save_png};
 use neurite_core::Tensor;
 use neurite_core::reference::ReferenceBackend as R;
@@ -187,4 +187,33 @@ fn saving_a_batch_or_an_odd_channel_count_is_refused() {
 fn saving_into_a_missing_folder_fails_without_a_panic() {
     let err = save_png(&Tensor::<R>::zeros([1, 1, 2, 2]), "/nonexistent/dir/x.png").unwrap_err();
     assert!(matches!(err, ImageError::Write { .. }), "{err:?}");
+}
+
+#[test]
+fn the_cat_reads_as_levels_equal_to_its_values_times_255() {
+    let limits = DecodeLimits::DEFAULT;
+    let values = read_image(&cat_path(), Channels::Rgb, &limits).unwrap();
+    let levels = read_image_levels(&cat_path(), Channels::Rgb, &limits).unwrap();
+    assert_eq!(levels.dims(), values.dims());
+    assert_eq!(levels, values.to_u8(), "an 8-bit file reads as its own levels");
+    let back = levels.to_f32();
+    assert!(back.as_slice().iter().zip(values.as_slice()).all(|(a, b)| (a - b).abs() <= 6e-8), "within an ulp");
+    // Grey: the decoder's integer luma against its f32 luma, within a level.
+    let grey = read_image_levels(&cat_path(), Channels::Grey, &limits).unwrap();
+    let grey_values = read_image(&cat_path(), Channels::Grey, &limits).unwrap().to_u8();
+    assert_eq!(grey.dims(), [1, 1, 300, 451]);
+    let gap = grey.as_slice().iter().zip(grey_values.as_slice()).map(|(a, b)| a.abs_diff(*b)).max();
+    assert!(gap <= Some(1), "grey levels differ by {gap:?}");
+}
+
+#[test]
+fn the_memory_limit_counts_one_byte_per_level() {
+    // 300 × 451 RGB: the decoded 3 bytes per pixel plus two planar u8 copies of 3 values is
+    // 9 bytes per pixel; the f32 read needs 27.
+    let pixels = 300 * 451;
+    let limits = DecodeLimits { max_alloc: 9 * pixels, ..DecodeLimits::DEFAULT };
+    assert!(read_image_levels(&cat_path(), Channels::Rgb, &limits).is_ok());
+    let tight = DecodeLimits { max_alloc: 9 * pixels - 1, ..DecodeLimits::DEFAULT };
+    assert!(matches!(read_image_levels(&cat_path(), Channels::Rgb, &tight), Err(ImageError::OverMemoryLimit { .. })));
+    assert!(matches!(read_image(&cat_path(), Channels::Rgb, &limits), Err(ImageError::OverMemoryLimit { .. })));
 }
