@@ -3,7 +3,9 @@
 //! examples by FGSM. Everything is generic over `B: Backend` and names no backend.
 //!
 //! Transforms work on host copies of the batch ([`ImageBatch`]), one sample at a time, spread over
-//! rayon's threads for large batches. Each sample's random parameters are drawn from the caller's
+//! rayon's threads for large batches. A batch holds `f32` values or `u8` levels ([`Pixel`]): photos
+//! augment fastest as levels ([`Transform::apply_batch_u8`], [`io::read_image_levels`]), at a
+//! quarter of the memory, and become values for a model with [`ImageBatch::to_f32`]. Each sample's random parameters are drawn from the caller's
 //! [`neurite_core::Rng`] up front, in sample order, so a seed gives the same batch on every backend
 //! and at any thread count.
 //!
