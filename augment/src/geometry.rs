@@ -203,6 +203,9 @@ fn resize_region_on<T: Pixel>(
     interpolation: Interpolation,
     dst: &mut [T],
 ) {
+    if out_h == 0 || out_w == 0 || size.channels == 0 {
+        return;
+    }
     let rows = axis_taps(region.top, region.height, out_h, interpolation);
     let cols = axis_taps(region.left, region.width, out_w, interpolation);
     isa.run(
@@ -773,6 +776,17 @@ mod tests {
         let edge: Vec<_> = (-2..5).map(|i| border_index(i, 3, Fill::Edge).unwrap()).collect();
         assert_eq!(edge, [0, 0, 0, 1, 2, 2, 2]);
         assert_eq!(border_index(-1, 3, Fill::Constant(0.0)), None);
+    }
+
+    #[test]
+    fn resizing_to_nothing_writes_nothing() {
+        let size = ImageSize::new(2, 3, 4);
+        let src = vec![0.5f32; size.len()];
+        for (out_h, out_w) in [(0, 4), (3, 0), (0, 0)] {
+            let mut dst = vec![0.0f32; 2 * out_h * out_w];
+            resize_region(&src, size, Region::whole(size), out_h, out_w, Interpolation::Bilinear, &mut dst);
+            assert!(dst.is_empty());
+        }
     }
 
     #[test]
