@@ -51,8 +51,11 @@ thread_local! {
 fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
     let mut buffer = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
     buffer.clear();
-    buffer.resize(len, 0.0);
-    let result = f(&mut buffer);
+    // Start on a 64-byte boundary: rows whose length is a multiple of 16 values then load in
+    // whole cache lines, never split across two.
+    buffer.resize(len + 16, 0.0);
+    let skip = (64 - buffer.as_ptr() as usize % 64) % 64 / 4;
+    let result = f(&mut buffer[skip..skip + len]);
     SCRATCH.with(|s| *s.borrow_mut() = buffer);
     result
 }
