@@ -66,8 +66,12 @@ pub trait Pixel: Copy + Default + PartialEq + PartialOrd + Send + Sync + fmt::De
     fn lower(self, other: Self) -> Self;
     /// The larger of two pixels (for `f32`, `f32::max`).
     fn higher(self, other: Self) -> Self;
-    /// Replaces every pixel p of `image` by `from_unit(f(p.to_unit()))`.
-    fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32);
+    /// Replaces every pixel p of `image` by `from_unit(f(p.to_unit()))`: arithmetic that
+    /// vectorises for both types (for `u8`, eight levels at a time; a lookup table would not).
+    #[inline(always)]
+    fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
+        image.iter_mut().for_each(|v| *v = Self::from_unit(f(v.to_unit())));
+    }
     /// The sum of `to_unit` over `values`, in `f64` (exact for `u8`).
     fn unit_sum(values: &[Self]) -> f64;
     /// Whether [`Pixel::box_halve`] has a path of its own (`u8`: integer arithmetic).
@@ -111,10 +115,6 @@ impl Pixel for f32 {
         self.max(other)
     }
     #[inline(always)]
-    fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
-        image.iter_mut().for_each(|v| *v = f(*v));
-    }
-    #[inline(always)]
     fn unit_sum(values: &[Self]) -> f64 {
         // Eight running sums, so the additions need not wait for each other (and vectorise).
         let mut lanes = [0.0f64; 8];
@@ -152,11 +152,6 @@ impl Pixel for u8 {
     #[inline(always)]
     fn higher(self, other: Self) -> Self {
         self.max(other)
-    }
-    #[inline(always)]
-    fn map_values(image: &mut [Self], f: impl Fn(f32) -> f32) {
-        // The arithmetic itself vectorises (eight levels at a time); a lookup table would not.
-        image.iter_mut().for_each(|v| *v = u8::from_unit(f(v.to_unit())));
     }
     fn box_halve_is_native() -> bool {
         true
