@@ -45,6 +45,9 @@ impl OutputDir {
             }
             Err(e) => return Err(invalid(format!("{shown}: cannot create the folder: {e}"))),
         };
+        // The lock comes first and the contents are read under it: a run that is writing there
+        // shows up as its lock, never as a half-written file of its own.
+        let claimed = Self::lock(path, created, extra_files)?;
         let resumes_here = resuming.is_some_and(|ckpt| same_file(ckpt, &path.join(CHECKPOINT_FILE)));
         if !created && !resumes_here {
             let existing = path.join(CHECKPOINT_FILE);
@@ -67,7 +70,7 @@ impl OutputDir {
                 )));
             }
         }
-        Self::lock(path, created, extra_files)
+        Ok(claimed)
     }
 
     /// Claims a new folder `parent/stem`, or `parent/stem-2`, `-3`… if that exists: never one
@@ -181,6 +184,20 @@ mod tests {
         assert!(err.contains("another run is writing there"), "{err}");
         first.finish();
         assert!(out.is_dir() && !out.join(LOCK_FILE).exists(), "the folder stays, the lock goes");
+    }
+
+    #[test]
+    fn a_run_that_is_writing_shows_as_its_lock_not_as_its_half_written_files() {
+        // The race CI once hit: the first run has begun writing (a temporary file of its own sits
+        // in the folder) when the second looks. The second must see the lock, not the file.
+        let dir = tempfile::tempdir().expect("temp dir");
+        let out = dir.path().join("run");
+        let first = OutputDir::claim(&out, None, &[]).expect("claims");
+        std::fs::write(out.join(".neurite-AbC123.tmp"), "half a checkpoint").expect("written");
+        let err = OutputDir::claim(&out, None, &[]).unwrap_err().to_string();
+        assert!(err.contains("another run is writing there"), "{err}");
+        assert!(out.join(LOCK_FILE).exists(), "the refused claim leaves the first run's lock alone");
+        drop(first);
     }
 
     #[test]
