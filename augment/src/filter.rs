@@ -438,45 +438,50 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FMA { a.mul_add(b, c) } else { a * b + c }
 }
 
-/// 2^t for t ≤ 0, within 4·10⁻⁶ relative (2⁻¹²⁵ below −125), in operations that vectorise: n, the
+/// 2^t for t ≤ 0, within 3·10⁻⁶ relative (2⁻¹²⁵ below −125), in operations that vectorise: n, the
 /// nearest integer to t (rounded by adding 1.5·2²³, whose low mantissa bits then hold n); 2^f for
-/// the rest f = t − n in [−½, ½], as e^(f·ln 2) by its Taylor series to degree 5; and n added to
-/// the exponent field.
+/// the rest f = t − n in [−½, ½] by a polynomial 1 + f·q(f) of degree 4, q fitted to minimise the
+/// largest relative error over that interval (2.8·10⁻⁶, where Taylor's series needs degree 5 for
+/// as little); and n added to the exponent field.
 #[inline(always)]
 fn pow2_nonpositive<const FMA: bool>(t: f32) -> f32 {
+    pow2_from::<FMA>(t.max(LOWEST_POWER))
+}
+
+/// The exponent below which [`pow2_nonpositive`] gives 2^LOWEST_POWER.
+const LOWEST_POWER: f32 = -125.0;
+
+/// [`pow2_nonpositive`] for t in [−125, 0] (below, the exponent field would wrap).
+#[inline(always)]
+fn pow2_from<const FMA: bool>(t: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³
-    const LN2: f64 = std::f64::consts::LN_2;
-    const C: [f32; 5] = [
-        LN2 as f32,
-        (LN2 * LN2 / 2.0) as f32,
-        (LN2 * LN2 * LN2 / 6.0) as f32,
-        (LN2 * LN2 * LN2 * LN2 / 24.0) as f32,
-        (LN2 * LN2 * LN2 * LN2 * LN2 / 120.0) as f32,
-    ];
-    let t = t.max(-125.0);
+    // q's coefficients, from f⁰ up (near ln 2, ln²2/2, ln³2/6, ln⁴2/24, Taylor's).
+    const Q: [f32; 4] = [0.693_124_2, 0.240_240_99, 0.055_906_43, 0.009_582_855];
     let shifted = t + ROUND;
-    let n = shifted.to_bits() as i32 - ROUND.to_bits() as i32;
+    // shifted's bits are ROUND's plus n; ROUND's own bits vanish when shifted into the exponent.
+    let exponent = shifted.to_bits() << 23;
     let f = t - (shifted - ROUND);
-    let p = madd::<FMA>(f, madd::<FMA>(f, madd::<FMA>(f, madd::<FMA>(f, C[4], C[3]), C[2]), C[1]), C[0]);
-    let p = madd::<FMA>(f, p, 1.0);
-    f32::from_bits((p.to_bits() as i32).wrapping_add(n << 23) as u32)
+    let q = madd::<FMA>(f, madd::<FMA>(f, madd::<FMA>(f, Q[3], Q[2]), Q[1]), Q[0]);
+    let p = madd::<FMA>(f, q, 1.0);
+    f32::from_bits(p.to_bits().wrapping_add(exponent))
 }
 
 /// e^x for x ≤ 0 as the bilateral blur computes it: 2^t for t = x·log₂e, with n the nearest
-/// integer to t (rounded by adding 1.5·2²³, whose low mantissa bits then hold n), 2^(t − n) by the
-/// Taylor series of e^((t − n)·ln 2) to degree 5, and n added to the exponent field — operations
-/// that vectorise. Within 4·10⁻⁶ of e^x, relative for x ≥ −10 and absolute everywhere (the
+/// integer to t (rounded by adding 1.5·2²³, whose low mantissa bits then hold n), 2^(t − n) by a
+/// polynomial of degree 4 fitted for the least largest relative error, and n added to the
+/// exponent field — operations that vectorise. Within 4·10⁻⁶ of e^x, relative for x ≥ −10 and absolute everywhere (the
 /// rounding of x·log₂e costs relative accuracy only where e^x is tiny); 2⁻¹²⁵ below x ≈ −86.6.
 pub fn exp_nonpositive(x: f32) -> f32 {
     pow2_nonpositive::<false>(x * std::f32::consts::LOG2_E)
 }
 
-/// Edge-preserving blur: each pixel becomes the mean of its (2r + 1)² neighbourhood, r = ⌈3σ_space⌉,
-/// weighted by exp(−d²/(2σ_space²)) for the distance d in pixels times exp(−Δ²/(2σ_color²)) for the
-/// colour difference Δ (Euclidean over the channels; the second factor by [`exp_nonpositive`]'s
-/// method, within 4·10⁻⁶). Reflects at the border. As σ_color → ∞ it becomes the Gaussian blur of
-/// σ_space. Where the CPU has AVX2 the loops use fused multiply-adds, so their results differ
-/// from the baseline's by rounding (a few units of 10⁻⁷).
+/// Edge-preserving blur: each pixel becomes the mean of the pixels within r = ⌈3σ_space⌉ of it
+/// (the disc dx² + dy² ≤ r², as OpenCV's window: 29 pixels at σ_space 1), weighted by
+/// exp(−d²/(2σ_space²)) for the distance d in pixels times exp(−Δ²/(2σ_color²)) for the colour
+/// difference Δ (Euclidean over the channels; the second factor by [`exp_nonpositive`]'s method,
+/// within 4·10⁻⁶). Reflects at the border. As σ_color → ∞ it becomes a Gaussian blur of σ_space
+/// over that disc. Where the CPU has AVX2 the loops use fused multiply-adds, so their results
+/// differ from the baseline's by rounding (a few units of 10⁻⁷).
 ///
 /// # Panics
 /// If the buffer lengths disagree with `size`.
@@ -497,52 +502,153 @@ pub fn bilateral_blur_in_place<T: Pixel>(image: &mut [T], size: ImageSize, sigma
 
 /// [`bilateral_blur_in_place`] with the loops compiled for `isa`.
 fn bilateral_on<T: Pixel>(isa: Isa, image: &mut [T], size: ImageSize, sigma_space: f32, sigma_color: f32) {
-    if size.is_empty() {
-        return;
+    Bilateral::new(size, sigma_space, sigma_color).apply(isa, image);
+}
+
+/// The bilateral blur's set-up for one image size and pair of σs, made once for all the images
+/// of a batch.
+struct Bilateral {
+    size: ImageSize,
+    taps: usize,
+    /// For each row of the window, its first column and its width.
+    spans: Vec<(usize, usize)>,
+    /// log₂ of the spatial weights of the window's pixels, row after row.
+    log_spatial: Vec<f32>,
+    /// The scale of the values, √(log₂e/2)/σ_color.
+    k: f32,
+    /// The source column of each padded column, and the source row of each padded row.
+    cols: Vec<usize>,
+    rows: Vec<usize>,
+}
+
+impl Bilateral {
+    fn new(size: ImageSize, sigma_space: f32, sigma_color: f32) -> Self {
+        let taps = auto_kernel_size(sigma_space);
+        let r = taps / 2;
+        let g = gaussian_kernel(sigma_space, taps);
+        // The window is the disc of radius r (as OpenCV's): row dy − r of it spans the columns
+        // r ± ⌊√(r² − (dy − r)²)⌋, 29 of the 49 pixels of the 7×7 square at σ_space 1.
+        let spans: Vec<(usize, usize)> = (0..taps).map(|dy| disc_span(r, dy)).collect();
+        let log_spatial = spans
+            .iter()
+            .zip(&g)
+            .flat_map(|(&(first, len), gy)| g[first..first + len].iter().map(move |gx| (gy * gx).log2()))
+            .collect();
+        // A tap's weight s · exp(−Δ²/(2σ²)) is one power of two, 2^(log₂s − Σ_c (k·v_c − k·v'_c)²)
+        // with k² = log₂e/(2σ²): the values are read scaled by k, so that the exponent of each
+        // tap costs one fused multiply-add per channel, and the sum is scaled back by 1/k.
+        let k = ((std::f64::consts::LOG2_E / 2.0).sqrt() / sigma_color as f64) as f32;
+        let cols = border_table(size.width, r, Fill::Reflect);
+        let rows = border_table(size.height, r, Fill::Reflect);
+        Bilateral { size, taps, spans, log_spatial, k, cols, rows }
     }
-    let taps = auto_kernel_size(sigma_space);
-    let r = taps / 2;
-    let g = gaussian_kernel(sigma_space, taps);
-    let spatial: Vec<f32> = g.iter().flat_map(|gy| g.iter().map(move |gx| gy * gx)).collect();
-    // Each channel with r reflected rows and columns around it, in f32, so that the neighbours of
-    // consecutive pixels are consecutive values.
-    let (h, w) = (size.height, size.width);
-    let (ph, pw) = (h + 2 * r, w + 2 * r);
-    let cols = border_table(w, r, Fill::Reflect);
-    let rows = border_table(h, r, Fill::Reflect);
-    // exp(−Δ²/(2σ²)) = 2^(Δ² · scale).
-    let scale = (-std::f64::consts::LOG2_E / (2.0 * sigma_color as f64 * sigma_color as f64)) as f32;
-    let n = Neighbourhood { h, w, pw, taps, spatial: &spatial, scale };
-    with_scratch(size.channels * ph * pw, |padded| {
-        for (plane, out) in image.chunks(size.plane()).zip(padded.chunks_mut(ph * pw)) {
-            for (&sy, line) in rows.iter().zip(out.chunks_mut(pw)) {
-                for (v, &sx) in line.iter_mut().zip(&cols) {
-                    *v = plane[sy * w + sx].to_unit();
+
+    /// Blurs `image` (of the set-up's size) in place, with the loops compiled for `isa`.
+    fn apply<T: Pixel>(&self, isa: Isa, image: &mut [T]) {
+        let size = self.size;
+        if size.is_empty() {
+            return;
+        }
+        let (h, w, r) = (size.height, size.width, self.taps / 2);
+        let pw = w + 2 * r;
+        let n = Neighbourhood {
+            h,
+            w,
+            pw,
+            taps: self.taps,
+            spans: &self.spans,
+            log_spatial: &self.log_spatial,
+            unscale: 1.0 / self.k,
+        };
+        // Each channel with r reflected rows and columns around it, in f32, so that the
+        // neighbours of consecutive pixels are consecutive values.
+        with_scratch(size.channels * (h + 2 * r) * pw, |padded| {
+            let clamp = isa.run(
+                #[inline(always)]
+                || {
+                    self.pad(image, padded);
+                    needs_clamp(padded, size.channels, &n)
+                },
+            );
+            if isa.has_fma() {
+                isa.run(
+                    #[inline(always)]
+                    || bilateral_channels::<T, true>(padded, size.channels, clamp, &n, image),
+                );
+            } else {
+                isa.run(
+                    #[inline(always)]
+                    || bilateral_channels::<T, false>(padded, size.channels, clamp, &n, image),
+                );
+            }
+        });
+    }
+
+    /// `image`'s values times k into `padded`, with the border reflected: each row's inside in
+    /// one run, its border through the column table.
+    #[inline(always)]
+    fn pad<T: Pixel>(&self, image: &[T], padded: &mut [f32]) {
+        let (h, w, r, k) = (self.size.height, self.size.width, self.taps / 2, self.k);
+        let pw = w + 2 * r;
+        for (plane, out) in image.chunks(self.size.plane()).zip(padded.chunks_mut((h + 2 * r) * pw)) {
+            for (&sy, line) in self.rows.iter().zip(out.chunks_mut(pw)) {
+                let source = &plane[sy * w..(sy + 1) * w];
+                for (v, s) in line[r..r + w].iter_mut().zip(source) {
+                    *v = s.to_unit() * k;
+                }
+                for x in (0..r).chain(r + w..pw) {
+                    line[x] = source[self.cols[x]].to_unit() * k;
                 }
             }
         }
-        if isa.has_fma() {
-            isa.run(
-                #[inline(always)]
-                || bilateral_channels::<T, true>(padded, size.channels, &n, image),
-            );
-        } else {
-            isa.run(
-                #[inline(always)]
-                || bilateral_channels::<T, false>(padded, size.channels, &n, image),
-            );
-        }
-    });
+    }
 }
 
-/// The bilateral loops for the channel count, with or without fused multiply-adds.
+/// Whether a tap's exponent can fall below [`LOWEST_POWER`], so that the loops must clamp it.
+/// Where it cannot (the channels' ranges are small for σ_color, as they are for levels in [0, 1]
+/// and σ_color ≥ 0.1 on one channel), the loops leave the clamp out, which then changes nothing.
 #[inline(always)]
-fn bilateral_channels<T: Pixel, const FMA: bool>(padded: &[f32], c: usize, n: &Neighbourhood<'_>, image: &mut [T]) {
-    match c {
-        1 => bilateral_fixed::<T, 1, FMA>(padded, n, image),
-        3 => bilateral_fixed::<T, 3, FMA>(padded, n, image),
-        c => bilateral_any::<T, FMA>(padded, c, n, image),
+fn needs_clamp(padded: &[f32], c: usize, n: &Neighbourhood<'_>) -> bool {
+    let (low, high) = padded.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let lowest_spatial = n.log_spatial.iter().fold(0.0f32, |m, &v| m.min(v));
+    // The distance is at most the range in every channel; the bound is kept one unit clear of
+    // the clamp, which covers the rounding of the exponent's own arithmetic.
+    let widest = c as f32 * (high - low) * (high - low);
+    // (A NaN range leaves `safe` false.)
+    let safe = lowest_spatial - widest > LOWEST_POWER + 1.0;
+    !safe
+}
+
+/// The bilateral loops for the channel count, with or without fused multiply-adds and the
+/// clamp ([`needs_clamp`]). One channel goes sixteen pixels at a
+/// time (two vectors, whose exponentials overlap); three go eight at a time, which is all the
+/// registers hold.
+#[inline(always)]
+fn bilateral_channels<T: Pixel, const FMA: bool>(
+    padded: &[f32],
+    c: usize,
+    clamp: bool,
+    n: &Neighbourhood<'_>,
+    image: &mut [T],
+) {
+    match (c, clamp) {
+        (1, false) => bilateral_fixed::<T, 1, 16, FMA, false>(padded, n, image),
+        (1, true) => bilateral_fixed::<T, 1, 16, FMA, true>(padded, n, image),
+        (3, false) => bilateral_fixed::<T, 3, LANES, FMA, false>(padded, n, image),
+        (3, true) => bilateral_fixed::<T, 3, LANES, FMA, true>(padded, n, image),
+        (c, _) => bilateral_any::<T, FMA>(padded, c, n, image),
     }
+}
+
+/// Row `dy` (0 ..= 2r) of the disc of radius `r`: its first column and its width, the columns
+/// r ± ⌊√(r² − (dy − r)²)⌋.
+const fn disc_span(r: usize, dy: usize) -> (usize, usize) {
+    let off = dy.abs_diff(r);
+    let mut reach = r;
+    while reach * reach + off * off > r * r {
+        reach -= 1;
+    }
+    (r - reach, 2 * reach + 1)
 }
 
 /// What the bilateral kernel needs besides the pixels.
@@ -552,79 +658,100 @@ struct Neighbourhood<'a> {
     /// Width of a padded row.
     pw: usize,
     taps: usize,
-    /// The spatial weights, `taps × taps`.
-    spatial: &'a [f32],
-    /// −log₂e / (2σ_color²): the colour weight is 2^(Δ² · scale).
-    scale: f32,
+    /// For each row of the window, its first column and its width.
+    spans: &'a [(usize, usize)],
+    /// log₂ of the spatial weights of the window's pixels, row after row.
+    log_spatial: &'a [f32],
+    /// 1/k, for the values read scaled by k = √(log₂e/2)/σ_color.
+    unscale: f32,
 }
 
-/// Lanes of one block of the bilateral blur: pixels of a row computed side by side.
+/// Lanes of a vector: pixels of a row computed side by side.
 const LANES: usize = 8;
 
-/// The bilateral blur for a channel count known at compile time (1 or 3): blocks of eight
-/// pixels of a row go through the neighbourhood together, so every step is one vector operation
-/// (rows narrower than eight go one pixel at a time, through the same arithmetic).
+/// The bilateral blur for a channel count known at compile time (1 or 3): blocks of `L` pixels
+/// of a row (a multiple of eight) go through the neighbourhood together, so every step is one
+/// vector operation per eight; rows narrower than `L` go eight, then one pixel at a time, through
+/// the same arithmetic.
 #[inline(always)]
-fn bilateral_fixed<T: Pixel, const C: usize, const FMA: bool>(padded: &[f32], n: &Neighbourhood<'_>, image: &mut [T]) {
+fn bilateral_fixed<T: Pixel, const C: usize, const L: usize, const FMA: bool, const CLAMP: bool>(
+    padded: &[f32],
+    n: &Neighbourhood<'_>,
+    image: &mut [T],
+) {
     let (h, w, pw, taps) = (n.h, n.w, n.pw, n.taps);
-    let r = taps / 2;
-    let plane = (h + 2 * r) * pw;
+    let plane = (h + taps - 1) * pw;
     let channels: [&[f32]; C] = std::array::from_fn(|ch| &padded[ch * plane..(ch + 1) * plane]);
     for y in 0..h {
         let mut x = 0;
         while x < w {
             // The last block of a row ends at the row's end, overlapping the one before: each lane
             // does the same arithmetic, so the pixels computed twice come out the same.
-            let (start, lanes) = if w < LANES { (x, 1) } else { (x.min(w - LANES), LANES) };
-            let mut out = [[0.0f32; LANES]; C];
-            if lanes == LANES {
-                bilateral_block::<C, LANES, FMA>(&channels, n, y, start, &mut out);
+            x = if w >= L {
+                bilateral_store::<T, C, L, FMA, CLAMP>(&channels, n, y, x.min(w - L), image)
+            } else if w >= LANES {
+                bilateral_store::<T, C, LANES, FMA, CLAMP>(&channels, n, y, x.min(w - LANES), image)
             } else {
-                let mut one = [[0.0f32; 1]; C];
-                bilateral_block::<C, 1, FMA>(&channels, n, y, start, &mut one);
-                for ch in 0..C {
-                    out[ch][0] = one[ch][0];
-                }
-            }
-            for ch in 0..C {
-                let row = &mut image[(ch * h + y) * w..(ch * h + y + 1) * w];
-                for (d, &v) in row[start..start + lanes].iter_mut().zip(&out[ch]) {
-                    *d = T::from_unit(v);
-                }
-            }
-            x = start + lanes;
+                bilateral_store::<T, C, 1, FMA, CLAMP>(&channels, n, y, x, image)
+            };
         }
     }
 }
 
-/// `L` consecutive pixels of row `y` from column `x`, each channel's result in `out`.
+/// [`bilateral_block`] of `L` pixels from column `x` of row `y`, written to `image`; returns the
+/// column after them.
 #[inline(always)]
-fn bilateral_block<const C: usize, const L: usize, const FMA: bool>(
+fn bilateral_store<T: Pixel, const C: usize, const L: usize, const FMA: bool, const CLAMP: bool>(
+    channels: &[&[f32]; C],
+    n: &Neighbourhood<'_>,
+    y: usize,
+    x: usize,
+    image: &mut [T],
+) -> usize {
+    let (h, w) = (n.h, n.w);
+    let mut out = [[0.0f32; L]; C];
+    bilateral_block::<C, L, FMA, CLAMP>(channels, n, y, x, &mut out);
+    for (ch, values) in out.iter().enumerate() {
+        let row = &mut image[(ch * h + y) * w..(ch * h + y + 1) * w];
+        for (d, &v) in row[x..x + L].iter_mut().zip(values) {
+            *d = T::from_unit(v);
+        }
+    }
+    x + L
+}
+
+/// `L` consecutive pixels of row `y` from column `x`, each channel's result in `out`; `CLAMP`
+/// as in [`bilateral_channels`].
+#[inline(always)]
+fn bilateral_block<const C: usize, const L: usize, const FMA: bool, const CLAMP: bool>(
     channels: &[&[f32]; C],
     n: &Neighbourhood<'_>,
     y: usize,
     x: usize,
     out: &mut [[f32; L]; C],
 ) {
-    let (pw, taps, r) = (n.pw, n.taps, n.taps / 2);
+    let (pw, r) = (n.pw, n.taps / 2);
     let centre_at = (y + r) * pw + x + r;
     let centre: [[f32; L]; C] =
         std::array::from_fn(|ch| channels[ch][centre_at..centre_at + L].try_into().expect("L values"));
     let mut acc = [[0.0f32; L]; C];
     let mut total = [0.0f32; L];
-    for dy in 0..taps {
-        for dx in 0..taps {
-            let s = n.spatial[dy * taps + dx];
-            let at = (y + dy) * pw + x + dx;
-            let value: [&[f32; L]; C] =
-                std::array::from_fn(|ch| channels[ch][at..at + L].try_into().expect("L values"));
+    let mut log_spatial = n.log_spatial;
+    for (dy, &(first, len)) in n.spans.iter().enumerate() {
+        // The row of neighbours for all taps of this row of the window, sliced once.
+        let at = (y + dy) * pw + x + first;
+        let rows: [&[f32]; C] = std::array::from_fn(|ch| &channels[ch][at..at + len - 1 + L]);
+        let (row_weights, rest) = log_spatial.split_at(len);
+        log_spatial = rest;
+        for (dx, &log_s) in row_weights.iter().enumerate() {
+            let value: [&[f32; L]; C] = std::array::from_fn(|ch| rows[ch][dx..dx + L].try_into().expect("L values"));
             for j in 0..L {
-                let mut d2 = 0.0f32;
+                let mut t = log_s;
                 for ch in 0..C {
                     let d = value[ch][j] - centre[ch][j];
-                    d2 = madd::<FMA>(d, d, d2);
+                    t = madd::<FMA>(-d, d, t);
                 }
-                let weight = s * pow2_nonpositive::<FMA>(d2 * n.scale);
+                let weight = pow2_from::<FMA>(if CLAMP { t.max(LOWEST_POWER) } else { t });
                 total[j] += weight;
                 for ch in 0..C {
                     acc[ch][j] = madd::<FMA>(weight, value[ch][j], acc[ch][j]);
@@ -634,7 +761,7 @@ fn bilateral_block<const C: usize, const L: usize, const FMA: bool>(
     }
     for ch in 0..C {
         for j in 0..L {
-            out[ch][j] = acc[ch][j] / total[j];
+            out[ch][j] = acc[ch][j] / total[j] * n.unscale;
         }
     }
 }
@@ -655,15 +782,16 @@ fn bilateral_any<T: Pixel, const FMA: bool>(padded: &[f32], c: usize, n: &Neighb
             }
             acc.fill(0.0);
             let mut total = 0.0f32;
-            for dy in 0..taps {
-                for dx in 0..taps {
+            let mut log_spatial = n.log_spatial.iter();
+            for (dy, &(first, len)) in n.spans.iter().enumerate() {
+                for dx in first..first + len {
                     let q = (y + dy) * pw + x + dx;
-                    let mut d2 = 0.0f32;
+                    let mut t = *log_spatial.next().expect("a weight per tap");
                     for (ch, &v) in centre.iter().enumerate() {
                         let d = padded[ch * plane + q] - v;
-                        d2 = madd::<FMA>(d, d, d2);
+                        t = madd::<FMA>(-d, d, t);
                     }
-                    let weight = n.spatial[dy * taps + dx] * pow2_nonpositive::<FMA>(d2 * n.scale);
+                    let weight = pow2_nonpositive::<FMA>(t);
                     total += weight;
                     for (ch, a) in acc.iter_mut().enumerate() {
                         *a = madd::<FMA>(weight, padded[ch * plane + q], *a);
@@ -671,7 +799,7 @@ fn bilateral_any<T: Pixel, const FMA: bool>(padded: &[f32], c: usize, n: &Neighb
                 }
             }
             for (ch, a) in acc.iter().enumerate() {
-                image[(ch * h + y) * w + x] = T::from_unit(a / total);
+                image[(ch * h + y) * w + x] = T::from_unit(a / total * n.unscale);
             }
         }
     }
@@ -795,10 +923,8 @@ impl BilateralBlur {
     /// The transform on `f32` values or `u8` levels alike.
     fn run<T: Pixel>(&self, mut batch: ImageBatch<T>, rng: &mut Rng) -> ImageBatch<T> {
         let params = draw(batch.len(), rng, |rng| chance(rng, self.p).then_some(()));
-        let size = batch.size();
-        update_samples(&mut batch, &params, |_, img| {
-            bilateral_blur_in_place(img, size, self.sigma_space, self.sigma_color)
-        });
+        let (plan, isa) = (Bilateral::new(batch.size(), self.sigma_space, self.sigma_color), Isa::detect());
+        update_samples(&mut batch, &params, |_, img| plan.apply(isa, img));
         batch
     }
 }

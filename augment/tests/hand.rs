@@ -1,5 +1,5 @@
 //! Hand-checked outputs on tiny images: flips, translation with each fill, crops and resizes,
-//! median and Gaussian blur, bilateral against Gaussian, brightness and contrast, PCA colour noise
+//! median and Gaussian blur, bilateral against its definition, brightness and contrast, PCA colour noise
 //! and erasing. The arithmetic is in the comments.
 
 mod common;
@@ -177,18 +177,87 @@ fn gaussian_blur_of_a_single_bright_pixel_spreads_the_kernel_outer_product() {
     assert_eq!(dst[0], 0.0);
 }
 
-#[test]
-fn bilateral_equals_gaussian_when_sigma_color_is_huge() {
-    // One, two (the generic path) and three channels.
-    for (channels, sigma) in [(1, 1.0), (2, 0.7), (3, 0.5), (3, 1.0)] {
-        let size = ImageSize::new(channels, 6, 7);
-        let src = ramp(size).into_vec();
-        let mut gaussian = vec![0.0; size.len()];
-        gaussian_blur(&src, size, &gaussian_kernel(sigma, auto_kernel_size(sigma)), &mut gaussian);
-        let mut bilateral = vec![0.0; size.len()];
-        bilateral_blur(&src, size, sigma, 1e6, &mut bilateral);
-        assert_close(&bilateral, &gaussian, 1e-5);
+/// The bilateral blur straight from its definition, in f64 with the exact exponential: the
+/// pixels of the disc dx² + dy² ≤ r² around each pixel (reflected at the border), weighted by
+/// the Gaussians of σ_space along each axis times exp(−Δ²/(2σ_color²)).
+fn bilateral_by_definition(src: &[f32], size: ImageSize, sigma_space: f32, sigma_color: f32) -> Vec<f32> {
+    let (c, h, w) = (size.channels, size.height as isize, size.width as isize);
+    let r = (auto_kernel_size(sigma_space) / 2) as isize;
+    let g = |d: isize| (-(d * d) as f64 / (2.0 * sigma_space as f64 * sigma_space as f64)).exp();
+    // Reflection without repeating the edge, folded as often as a small image needs.
+    let reflect = |i: isize, n: isize| {
+        let period = (2 * n - 2).max(1);
+        let m = i.rem_euclid(period);
+        if m < n { m } else { period - m }
+    };
+    let at = |ch: usize, y: isize, x: isize| {
+        src[ch * (h * w) as usize + (reflect(y, h) * w + reflect(x, w)) as usize] as f64
+    };
+    let mut out = vec![0.0; src.len()];
+    for y in 0..h {
+        for x in 0..w {
+            let (mut sums, mut total) = (vec![0.0f64; c], 0.0f64);
+            for dy in -r..=r {
+                for dx in (-r..=r).filter(|dx| dx * dx + dy * dy <= r * r) {
+                    let d2: f64 = (0..c).map(|ch| (at(ch, y + dy, x + dx) - at(ch, y, x)).powi(2)).sum();
+                    let weight = g(dy) * g(dx) * (-d2 / (2.0 * sigma_color as f64 * sigma_color as f64)).exp();
+                    total += weight;
+                    for (ch, s) in sums.iter_mut().enumerate() {
+                        *s += weight * at(ch, y + dy, x + dx);
+                    }
+                }
+            }
+            for (ch, s) in sums.iter().enumerate() {
+                out[ch * (h * w) as usize + (y * w + x) as usize] = (s / total) as f32;
+            }
+        }
     }
+    out
+}
+
+#[test]
+fn bilateral_is_its_definition() {
+    // One, two (the generic path) and three channels; widths below, at and past the blocks of
+    // eight and sixteen; values in [0, 1] (the loops leave out the exponent's clamp for one
+    // channel there) and in [−3, 3] (where they keep it); σ_color from tiny to huge, where the
+    // blur becomes a Gaussian over the disc.
+    let mut rng = Rng::seed(17);
+    for (channels, h, w) in [(1, 5, 3), (1, 9, 28), (2, 6, 11), (3, 7, 13), (1, 8, 37), (3, 5, 20)] {
+        let size = ImageSize::new(channels, h, w);
+        for (low, high) in [(0.0, 1.0), (-3.0, 3.0)] {
+            let src = rng.uniform_vec(size.len(), low, high);
+            for (sigma_space, sigma_color) in [(1.0, 0.1), (0.7, 0.3), (1.3, 0.05), (1.0, 1e6)] {
+                let want = bilateral_by_definition(&src, size, sigma_space, sigma_color);
+                let mut got = vec![0.0; size.len()];
+                bilateral_blur(&src, size, sigma_space, sigma_color, &mut got);
+                let scale = high - low;
+                assert_close(&got, &want, 2e-5 * scale);
+            }
+        }
+    }
+}
+
+#[test]
+fn bilateral_equals_a_gaussian_over_the_disc_when_sigma_color_is_huge() {
+    // At σ_space 1 the disc of radius 3 leaves out the square's corners. A delta in the middle of
+    // an 11×11 image: every pixel's weights sum to the disc's Σ g(dx)·g(dy) (reflection moves
+    // values, not weights), and a pixel at offset (dy, dx) from the delta gets g(dy)·g(dx) of it.
+    let size = ImageSize::new(1, 11, 11);
+    let mut src = vec![0.0; 121];
+    src[60] = 1.0;
+    let mut got = vec![0.0; 121];
+    bilateral_blur(&src, size, 1.0, 1e6, &mut got);
+    let g = |d: i32| (-(d * d) as f64 / 2.0).exp();
+    let disc: f64 = (-3..=3i32)
+        .flat_map(|dy| (-3..=3i32).map(move |dx| (dy, dx)))
+        .filter(|(dy, dx)| dx * dx + dy * dy <= 9)
+        .map(|(dy, dx)| g(dy) * g(dx))
+        .sum();
+    assert!((got[60] as f64 - 1.0 / disc).abs() < 1e-6, "centre {}", got[60]);
+    assert!((got[63] as f64 - g(3) / disc).abs() < 1e-6, "three to the right {}", got[63]);
+    assert!((got[60 - 22 + 1] as f64 - g(2) * g(1) / disc).abs() < 1e-6, "(−2, 1): {}", got[39]);
+    // (3, 3) and (3, 1) lie outside the disc (18 and 10 > 9): nothing of the delta reaches them.
+    assert!(got[60 - 33 - 3].abs() < 1e-9 && got[60 + 33 + 1].abs() < 1e-9, "{} {}", got[24], got[94]);
 }
 
 #[test]
