@@ -1,5 +1,5 @@
 //! Blurs: Gaussian (separable, σ and kernel size), median (k × k window) and bilateral (σ_space,
-//! σ_color). Gaussian and bilateral read past the border by reflection, median by repeating the
+//! σ_color; a disc of radius ⌈3σ_space⌉). Gaussian and bilateral read past the border by reflection, median by repeating the
 //! edge, so each preserves a constant image exactly.
 
 use std::cell::RefCell;
