@@ -1,6 +1,6 @@
 //! Blurs: Gaussian (separable, σ and kernel size), median (k × k window) and bilateral (σ_space,
-//! σ_color; a disc of radius ⌈3σ_space⌉). Gaussian and bilateral read past the border by reflection, median by repeating the
-//! edge, so each preserves a constant image exactly.
+//! σ_color, over a disc of radius ⌈3σ_space⌉). Gaussian and bilateral read past the border by
+//! reflection, median by repeating the edge, so each preserves a constant image exactly.
 
 use std::cell::RefCell;
 
