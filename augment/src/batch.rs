@@ -74,6 +74,11 @@ pub trait Pixel: Copy + Default + PartialEq + PartialOrd + Send + Sync + fmt::De
     }
     /// The sum of `to_unit` over `values`, in `f64` (exact for `u8`).
     fn unit_sum(values: &[Self]) -> f64;
+    /// The image as levels, for filters with a path of their own in integer arithmetic: `Some`
+    /// for `u8`, `None` for `f32`.
+    fn as_levels_mut(_image: &mut [Self]) -> Option<&mut [u8]> {
+        None
+    }
     /// Whether [`Pixel::box_halve`] has a path of its own (`u8`: integer arithmetic).
     fn box_halve_is_native() -> bool {
         false
@@ -130,6 +135,9 @@ impl Pixel for f32 {
 }
 
 impl Pixel for u8 {
+    fn as_levels_mut(image: &mut [u8]) -> Option<&mut [u8]> {
+        Some(image)
+    }
     #[inline(always)]
     fn to_unit(self) -> f32 {
         // A multiplication rather than a division, so that loops vectorise; within an ulp of
