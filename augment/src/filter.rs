@@ -633,8 +633,9 @@ fn pow2_from<const FMA: bool>(t: f32) -> f32 {
 /// e^x for x ≤ 0 as the bilateral blur computes it: 2^t for t = x·log₂e, with n the nearest
 /// integer to t (rounded by adding 1.5·2²³, whose low mantissa bits then hold n), 2^(t − n) by a
 /// polynomial of degree 4 fitted for the least largest relative error, and n added to the
-/// exponent field — operations that vectorise. Within 4·10⁻⁶ of e^x, relative for x ≥ −10 and absolute everywhere (the
-/// rounding of x·log₂e costs relative accuracy only where e^x is tiny); 2⁻¹²⁵ below x ≈ −86.6.
+/// exponent field — operations that vectorise. Within 4·10⁻⁶ of e^x, relative for x ≥ −10 and
+/// absolute everywhere (the rounding of x·log₂e costs relative accuracy only where e^x is tiny);
+/// 2⁻¹²⁵ below x ≈ −86.6.
 pub fn exp_nonpositive(x: f32) -> f32 {
     pow2_nonpositive::<false>(x * std::f32::consts::LOG2_E)
 }
@@ -783,10 +784,9 @@ fn needs_clamp(padded: &[f32], c: usize, n: &Neighbourhood<'_>) -> bool {
     !safe
 }
 
-/// The bilateral loops for the channel count, with or without fused multiply-adds and the
-/// clamp ([`needs_clamp`]). One channel goes sixteen pixels at a
-/// time (two vectors, whose exponentials overlap); three go eight at a time, which is all the
-/// registers hold.
+/// The bilateral loops for the channel count, with or without fused multiply-adds and the clamp
+/// ([`needs_clamp`]). One channel goes sixteen pixels at a time (two vectors, whose exponentials
+/// overlap); three go eight at a time, which is all the registers hold.
 #[inline(always)]
 fn bilateral_channels<T: Pixel, const FMA: bool>(
     padded: &[f32],
@@ -884,8 +884,8 @@ fn bilateral_store<T: Pixel, const C: usize, const L: usize, const FMA: bool, co
     x + L
 }
 
-/// `L` consecutive pixels of row `y` from column `x`, each channel's result in `out`; `CLAMP`
-/// as in [`bilateral_channels`].
+/// `L` consecutive pixels of row `y` from column `x`, each channel's result in `out`, the
+/// exponent clamped if `CLAMP` ([`needs_clamp`]).
 #[inline(always)]
 fn bilateral_block<const C: usize, const L: usize, const FMA: bool, const CLAMP: bool>(
     channels: &[&[f32]; C],
