@@ -49,14 +49,25 @@ thread_local! {
 /// further up the stack).
 #[inline(always)]
 fn with_scratch<R>(len: usize, f: impl FnOnce(&mut [f32]) -> R) -> R {
-    let mut buffer = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    with_buffer(&SCRATCH, len, f)
+}
+
+/// Runs `f` on `len` zeros from the buffer `key` holds for this thread, started on a 64-byte
+/// boundary: rows whose length is a multiple of a cache line's values then load in whole cache
+/// lines, never split across two.
+#[inline(always)]
+fn with_buffer<T: Copy + Default, R>(
+    key: &'static std::thread::LocalKey<RefCell<Vec<T>>>,
+    len: usize,
+    f: impl FnOnce(&mut [T]) -> R,
+) -> R {
+    let size = std::mem::size_of::<T>();
+    let mut buffer = key.with(|s| std::mem::take(&mut *s.borrow_mut()));
     buffer.clear();
-    // Start on a 64-byte boundary: rows whose length is a multiple of 16 values then load in
-    // whole cache lines, never split across two.
-    buffer.resize(len + 16, 0.0);
-    let skip = (64 - buffer.as_ptr() as usize % 64) % 64 / 4;
+    buffer.resize(len + 64 / size, T::default());
+    let skip = (64 - buffer.as_ptr() as usize % 64) % 64 / size;
     let result = f(&mut buffer[skip..skip + len]);
-    SCRATCH.with(|s| *s.borrow_mut() = buffer);
+    key.with(|s| *s.borrow_mut() = buffer);
     result
 }
 
@@ -262,13 +273,7 @@ thread_local! {
 /// [`with_scratch`] for 16-bit values.
 #[inline(always)]
 fn with_levels_scratch<R>(len: usize, f: impl FnOnce(&mut [u16]) -> R) -> R {
-    let mut buffer = LEVELS_SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    buffer.clear();
-    buffer.resize(len + 32, 0);
-    let skip = (64 - buffer.as_ptr() as usize % 64) % 64 / 2;
-    let result = f(&mut buffer[skip..skip + len]);
-    LEVELS_SCRATCH.with(|s| *s.borrow_mut() = buffer);
-    result
+    with_buffer(&LEVELS_SCRATCH, len, f)
 }
 
 /// The passes of [`gaussian_blur_in_place`] over each plane, with `across` (`h × w`) for the rows.
