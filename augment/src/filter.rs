@@ -43,6 +43,8 @@ thread_local! {
     /// A buffer each thread keeps between images, so that a blur neither allocates nor faults in
     /// fresh memory per image.
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// The same for the fixed-point blur of levels.
+    static LEVELS_SCRATCH: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `f` on `len` zeros from this thread's scratch buffer (a fresh one if the buffer is in use
@@ -151,7 +153,7 @@ fn gaussian_levels_on(isa: Isa, image: &mut [u8], size: ImageSize, q: &[u16]) {
     let (h, w, r) = (size.height, size.width, q.len() / 2);
     let cols = border_table(w, r, Fill::Reflect);
     let rows = border_table(h, r, Fill::Reflect);
-    with_levels_scratch(h * w + w + 2 * r, |scratch| {
+    with_buffer(&LEVELS_SCRATCH, h * w + w + 2 * r, |scratch| {
         let (across, padded) = scratch.split_at_mut(h * w);
         isa.run(
             #[inline(always)]
@@ -263,17 +265,6 @@ fn add_high_products<const B: usize>(isa: Isa, acc: &mut [u16; B], row: &[u16; B
     for (a, &v) in acc.iter_mut().zip(row) {
         *a = a.wrapping_add(((v as u32 * k as u32) >> 16) as u16);
     }
-}
-
-thread_local! {
-    /// [`SCRATCH`] for the fixed-point blur.
-    static LEVELS_SCRATCH: RefCell<Vec<u16>> = const { RefCell::new(Vec::new()) };
-}
-
-/// [`with_scratch`] for 16-bit values.
-#[inline(always)]
-fn with_levels_scratch<R>(len: usize, f: impl FnOnce(&mut [u16]) -> R) -> R {
-    with_buffer(&LEVELS_SCRATCH, len, f)
 }
 
 /// The passes of [`gaussian_blur_in_place`] over each plane, with `across` (`h × w`) for the rows.
