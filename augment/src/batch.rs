@@ -57,6 +57,10 @@ impl ImageSize {
 /// Every transform computes a `u8` result as it would the `f32` one, from level/255, and rounds
 /// it to the nearest level (clamping to 0..=255): [`Pixel::from_unit`].
 pub trait Pixel: Copy + Default + PartialEq + PartialOrd + Send + Sync + fmt::Debug + 'static + sealed::Sealed {
+    /// Whether the type holds levels (`u8`): results are rounded to steps of 1/255, so a filter
+    /// may compute them with arithmetic whose error stays far below half a step (stated where
+    /// it does).
+    const LEVELS: bool = false;
     /// The value in [0, 1] the pixel stands for.
     fn to_unit(self) -> f32;
     /// The pixel nearest to `v` (for `u8`: the level nearest to 255·v, halves to even, clamped to
@@ -135,6 +139,7 @@ impl Pixel for f32 {
 }
 
 impl Pixel for u8 {
+    const LEVELS: bool = true;
     fn as_levels_mut(image: &mut [u8]) -> Option<&mut [u8]> {
         Some(image)
     }

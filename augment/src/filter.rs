@@ -605,23 +605,38 @@ fn madd<const FMA: bool>(a: f32, b: f32, c: f32) -> f32 {
 /// as little); and n added to the exponent field.
 #[inline(always)]
 fn pow2_nonpositive<const FMA: bool>(t: f32) -> f32 {
-    pow2_from::<FMA>(t.max(LOWEST_POWER))
+    pow2_from::<FMA, false>(t.max(LOWEST_POWER))
 }
 
 /// The exponent below which [`pow2_nonpositive`] gives 2^LOWEST_POWER.
 const LOWEST_POWER: f32 = -125.0;
 
-/// [`pow2_nonpositive`] for t in [−125, 0] (below, the exponent field would wrap).
+/// [`pow2_nonpositive`] for t in [−125, 0] (below, the exponent field would wrap). With `COARSE`,
+/// q has degree 2, within 1.02·10⁻⁴ relative: one multiply-add fewer.
+///
+/// Where the instruction set has fused multiply-adds (AVX2, which brings SSE4.1's rounding
+/// instruction), n comes from rounding t itself: the same n, in a shorter chain of operations.
 #[inline(always)]
-fn pow2_from<const FMA: bool>(t: f32) -> f32 {
+fn pow2_from<const FMA: bool, const COARSE: bool>(t: f32) -> f32 {
     const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³
     // q's coefficients, from f⁰ up (near ln 2, ln²2/2, ln³2/6, ln⁴2/24, Taylor's).
     const Q: [f32; 4] = [0.693_124_2, 0.240_240_99, 0.055_906_43, 0.009_582_855];
-    let shifted = t + ROUND;
+    // The same fit of degree 2.
+    const Q_COARSE: [f32; 3] = [0.693_282_9, 0.242_211, 0.055_008_934];
     // shifted's bits are ROUND's plus n; ROUND's own bits vanish when shifted into the exponent.
+    let (f, shifted) = if FMA {
+        let n = t.round_ties_even();
+        (t - n, n + ROUND)
+    } else {
+        let shifted = t + ROUND;
+        (t - (shifted - ROUND), shifted)
+    };
     let exponent = shifted.to_bits() << 23;
-    let f = t - (shifted - ROUND);
-    let q = madd::<FMA>(f, madd::<FMA>(f, madd::<FMA>(f, Q[3], Q[2]), Q[1]), Q[0]);
+    let q = if COARSE {
+        madd::<FMA>(f, madd::<FMA>(f, Q_COARSE[2], Q_COARSE[1]), Q_COARSE[0])
+    } else {
+        madd::<FMA>(f, madd::<FMA>(f, madd::<FMA>(f, Q[3], Q[2]), Q[1]), Q[0])
+    };
     let p = madd::<FMA>(f, q, 1.0);
     f32::from_bits(p.to_bits().wrapping_add(exponent))
 }
@@ -640,7 +655,8 @@ pub fn exp_nonpositive(x: f32) -> f32 {
 /// (the disc dx² + dy² ≤ r², as OpenCV's window: 29 pixels at σ_space 1), weighted by
 /// exp(−d²/(2σ_space²)) for the distance d in pixels times exp(−Δ²/(2σ_color²)) for the colour
 /// difference Δ (Euclidean over the channels; the second factor by [`exp_nonpositive`]'s method,
-/// within 4·10⁻⁶). Reflects at the border. As σ_color → ∞ it becomes a Gaussian blur of σ_space
+/// within 4·10⁻⁶, or for `u8` levels by a polynomial of a degree less, within 1.02·10⁻⁴, which
+/// moves a result by at most 0.026 of a level before it is rounded). Reflects at the border. As σ_color → ∞ it becomes a Gaussian blur of σ_space
 /// over that disc. Where the CPU has AVX2 the loops use fused multiply-adds, so their results
 /// differ from the baseline's by rounding (a few units of 10⁻⁷).
 ///
@@ -671,10 +687,12 @@ fn bilateral_on<T: Pixel>(isa: Isa, image: &mut [T], size: ImageSize, sigma_spac
 struct Bilateral {
     size: ImageSize,
     taps: usize,
-    /// For each row of the window, its first column and its width.
-    spans: Vec<(usize, usize)>,
-    /// log₂ of the spatial weights of the window's pixels, row after row.
+    /// The window without its centre, as runs of one row: (row, first column, width).
+    runs: Vec<(usize, usize, usize)>,
+    /// log₂ of the spatial weights of the runs' pixels, run after run.
     log_spatial: Vec<f32>,
+    /// The centre's spatial weight, whose colour factor is always 1.
+    centre: f32,
     /// The scale of the values, √(log₂e/2)/σ_color.
     k: f32,
     /// The source column of each padded column, and the source row of each padded row.
@@ -689,19 +707,34 @@ impl Bilateral {
         let g = gaussian_kernel(sigma_space, taps);
         // The window is the disc of radius r (as OpenCV's): row dy − r of it spans the columns
         // r ± ⌊√(r² − (dy − r)²)⌋, 29 of the 49 pixels of the 7×7 square at σ_space 1.
-        let spans: Vec<(usize, usize)> = (0..taps).map(|dy| disc_span(r, dy)).collect();
-        let log_spatial = spans
-            .iter()
-            .zip(&g)
-            .flat_map(|(&(first, len), gy)| g[first..first + len].iter().map(move |gx| (gy * gx).log2()))
+        // The centre's row is two runs, left and right of it: the centre's own term needs no
+        // exponential (its colour distance is 0), so it starts the sums instead.
+        let runs: Vec<(usize, usize, usize)> = (0..taps)
+            .flat_map(|dy| {
+                let (first, len) = disc_span(r, dy);
+                if dy == r {
+                    [(dy, first, r - first), (dy, r + 1, r - first)]
+                } else {
+                    [(dy, first, len), (dy, first, 0)]
+                }
+            })
+            .filter(|&(_, _, len)| len > 0)
             .collect();
+        let log_spatial = runs
+            .iter()
+            .flat_map(|&(dy, first, len)| {
+                let gy = g[dy];
+                g[first..first + len].iter().map(move |gx| (gy * gx).log2())
+            })
+            .collect();
+        let centre = g[r] * g[r];
         // A tap's weight s · exp(−Δ²/(2σ²)) is one power of two, 2^(log₂s − Σ_c (k·v_c − k·v'_c)²)
         // with k² = log₂e/(2σ²): the values are read scaled by k, so that the exponent of each
         // tap costs one fused multiply-add per channel, and the sum is scaled back by 1/k.
         let k = ((std::f64::consts::LOG2_E / 2.0).sqrt() / sigma_color as f64) as f32;
         let cols = border_table(size.width, r, Fill::Reflect);
         let rows = border_table(size.height, r, Fill::Reflect);
-        Bilateral { size, taps, spans, log_spatial, k, cols, rows }
+        Bilateral { size, taps, runs, log_spatial, centre, k, cols, rows }
     }
 
     /// Blurs `image` (of the set-up's size) in place, with the loops compiled for `isa`.
@@ -717,8 +750,9 @@ impl Bilateral {
             w,
             pw,
             taps: self.taps,
-            spans: &self.spans,
+            runs: &self.runs,
             log_spatial: &self.log_spatial,
+            centre: self.centre,
             unscale: 1.0 / self.k,
         };
         // Each channel with r reflected rows and columns around it, in f32, so that the
@@ -728,7 +762,7 @@ impl Bilateral {
                 #[inline(always)]
                 || {
                     self.pad(image, padded);
-                    needs_clamp(padded, size.channels, &n)
+                    needs_clamp(image, size.channels, self.k, &n)
                 },
             );
             if isa.has_fma() {
@@ -746,20 +780,24 @@ impl Bilateral {
     }
 
     /// `image`'s values times k into `padded`, with the border reflected: each row's inside in
-    /// one run, its border through the column table.
+    /// one run and its border from those values through the column table, then the border rows
+    /// as copies of inside ones through the row table.
     #[inline(always)]
     fn pad<T: Pixel>(&self, image: &[T], padded: &mut [f32]) {
         let (h, w, r, k) = (self.size.height, self.size.width, self.taps / 2, self.k);
         let pw = w + 2 * r;
         for (plane, out) in image.chunks(self.size.plane()).zip(padded.chunks_mut((h + 2 * r) * pw)) {
-            for (&sy, line) in self.rows.iter().zip(out.chunks_mut(pw)) {
-                let source = &plane[sy * w..(sy + 1) * w];
+            for (source, line) in plane.chunks(w).zip(out[r * pw..].chunks_mut(pw)) {
                 for (v, s) in line[r..r + w].iter_mut().zip(source) {
                     *v = s.to_unit() * k;
                 }
                 for x in (0..r).chain(r + w..pw) {
-                    line[x] = source[self.cols[x]].to_unit() * k;
+                    line[x] = line[r + self.cols[x]];
                 }
+            }
+            for py in (0..r).chain(r + h..h + 2 * r) {
+                let from = (r + self.rows[py]) * pw;
+                out.copy_within(from..from + pw, py * pw);
             }
         }
     }
@@ -768,14 +806,31 @@ impl Bilateral {
 /// Whether a tap's exponent can fall below [`LOWEST_POWER`], so that the loops must clamp it.
 /// Where it cannot (the channels' ranges are small for σ_color, as they are for levels in [0, 1]
 /// and σ_color ≥ 0.1 on one channel), the loops leave the clamp out, which then changes nothing.
+///
+/// NaNs are left out of the range: a window holding one gives NaN with the clamp or without.
 #[inline(always)]
-fn needs_clamp(padded: &[f32], c: usize, n: &Neighbourhood<'_>) -> bool {
-    let (low, high) = padded.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+fn needs_clamp<T: Pixel>(image: &[T], c: usize, k: f32, n: &Neighbourhood<'_>) -> bool {
+    // Eight running minima and maxima, which vectorise (a fold through `f32::min` would not).
+    let mut low = [f32::INFINITY; LANES];
+    let mut high = [f32::NEG_INFINITY; LANES];
+    let mut extend = |values: &[T]| {
+        for (j, v) in values.iter().enumerate() {
+            let v = v.to_unit();
+            low[j] = if v < low[j] { v } else { low[j] };
+            high[j] = if v > high[j] { v } else { high[j] };
+        }
+    };
+    let chunks = image.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    chunks.for_each(&mut extend);
+    extend(rest);
+    let range =
+        k * (high.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) - low.iter().fold(f32::INFINITY, |m, &v| m.min(v)));
     let lowest_spatial = n.log_spatial.iter().fold(0.0f32, |m, &v| m.min(v));
-    // The distance is at most the range in every channel; the bound is kept one unit clear of
-    // the clamp, which covers the rounding of the exponent's own arithmetic.
-    let widest = c as f32 * (high - low) * (high - low);
-    // (A NaN range leaves `safe` false.)
+    // The distance is at most the range in every channel (values scaled by k); the bound is kept
+    // one unit clear of the clamp, which covers the rounding of the exponent's own arithmetic.
+    let widest = c as f32 * range * range;
+    // (An infinite range, or none for an image of NaNs, leaves `safe` false.)
     let safe = lowest_spatial - widest > LOWEST_POWER + 1.0;
     !safe
 }
@@ -818,10 +873,12 @@ struct Neighbourhood<'a> {
     /// Width of a padded row.
     pw: usize,
     taps: usize,
-    /// For each row of the window, its first column and its width.
-    spans: &'a [(usize, usize)],
-    /// log₂ of the spatial weights of the window's pixels, row after row.
+    /// The window without its centre, as runs of one row: (row, first column, width).
+    runs: &'a [(usize, usize, usize)],
+    /// log₂ of the spatial weights of the runs' pixels, run after run.
     log_spatial: &'a [f32],
+    /// The centre's spatial weight.
+    centre: f32,
     /// 1/k, for the values read scaled by k = √(log₂e/2)/σ_color.
     unscale: f32,
 }
@@ -870,7 +927,13 @@ fn bilateral_store<T: Pixel, const C: usize, const L: usize, const FMA: bool, co
 ) -> usize {
     let (h, w) = (n.h, n.w);
     let mut out = [[0.0f32; L]; C];
-    bilateral_block::<C, L, FMA, CLAMP>(channels, n, y, x, &mut out);
+    // Levels take the coarser exponential (`pow2_from`): its error of 1.02·10⁻⁴ moves a result by
+    // at most that fraction of the window's range, 0.026 of a level, before the rounding.
+    if T::LEVELS {
+        bilateral_block::<C, L, FMA, CLAMP, true>(channels, n, y, x, &mut out);
+    } else {
+        bilateral_block::<C, L, FMA, CLAMP, false>(channels, n, y, x, &mut out);
+    }
     for (ch, values) in out.iter().enumerate() {
         let row = &mut image[(ch * h + y) * w..(ch * h + y + 1) * w];
         for (d, &v) in row[x..x + L].iter_mut().zip(values) {
@@ -881,9 +944,10 @@ fn bilateral_store<T: Pixel, const C: usize, const L: usize, const FMA: bool, co
 }
 
 /// `L` consecutive pixels of row `y` from column `x`, each channel's result in `out`, the
-/// exponent clamped if `CLAMP` ([`needs_clamp`]).
+/// exponent clamped if `CLAMP` ([`needs_clamp`]), the exponential coarse if `COARSE`
+/// ([`pow2_from`]).
 #[inline(always)]
-fn bilateral_block<const C: usize, const L: usize, const FMA: bool, const CLAMP: bool>(
+fn bilateral_block<const C: usize, const L: usize, const FMA: bool, const CLAMP: bool, const COARSE: bool>(
     channels: &[&[f32]; C],
     n: &Neighbourhood<'_>,
     y: usize,
@@ -894,11 +958,11 @@ fn bilateral_block<const C: usize, const L: usize, const FMA: bool, const CLAMP:
     let centre_at = (y + r) * pw + x + r;
     let centre: [[f32; L]; C] =
         std::array::from_fn(|ch| channels[ch][centre_at..centre_at + L].try_into().expect("L values"));
-    let mut acc = [[0.0f32; L]; C];
-    let mut total = [0.0f32; L];
+    let mut acc: [[f32; L]; C] = std::array::from_fn(|ch| centre[ch].map(|v| n.centre * v));
+    let mut total = [n.centre; L];
     let mut log_spatial = n.log_spatial;
-    for (dy, &(first, len)) in n.spans.iter().enumerate() {
-        // The row of neighbours for all taps of this row of the window, sliced once.
+    for &(dy, first, len) in n.runs {
+        // The row of neighbours for all taps of this run, sliced once.
         let at = (y + dy) * pw + x + first;
         let rows: [&[f32]; C] = std::array::from_fn(|ch| &channels[ch][at..at + len - 1 + L]);
         let (row_weights, rest) = log_spatial.split_at(len);
@@ -911,7 +975,7 @@ fn bilateral_block<const C: usize, const L: usize, const FMA: bool, const CLAMP:
                     let d = value[ch][j] - centre[ch][j];
                     t = madd::<FMA>(-d, d, t);
                 }
-                let weight = pow2_from::<FMA>(if CLAMP { t.max(LOWEST_POWER) } else { t });
+                let weight = pow2_from::<FMA, COARSE>(if CLAMP { t.max(LOWEST_POWER) } else { t });
                 total[j] += weight;
                 for ch in 0..C {
                     acc[ch][j] = madd::<FMA>(weight, value[ch][j], acc[ch][j]);
@@ -940,10 +1004,12 @@ fn bilateral_any<T: Pixel, const FMA: bool>(padded: &[f32], c: usize, n: &Neighb
             for (ch, v) in centre.iter_mut().enumerate() {
                 *v = padded[ch * plane + (y + r) * pw + x + r];
             }
-            acc.fill(0.0);
-            let mut total = 0.0f32;
+            for (a, &v) in acc.iter_mut().zip(&centre) {
+                *a = n.centre * v;
+            }
+            let mut total = n.centre;
             let mut log_spatial = n.log_spatial.iter();
-            for (dy, &(first, len)) in n.spans.iter().enumerate() {
+            for &(dy, first, len) in n.runs {
                 for dx in first..first + len {
                     let q = (y + dy) * pw + x + dx;
                     let mut t = *log_spatial.next().expect("a weight per tap");

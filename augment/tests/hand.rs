@@ -238,6 +238,35 @@ fn bilateral_is_its_definition() {
 }
 
 #[test]
+fn bilateral_of_levels_is_the_definition_rounded() {
+    // Levels take a coarser exponential (10⁻⁴ relative instead of 3·10⁻⁶), which moves a result
+    // by at most 0.026 of a level before it is rounded: every level lies within 0.5 + 0.03 of
+    // the exact blur of level/255, and almost all are the exact blur rounded.
+    let mut rng = Rng::seed(23);
+    let (mut levels_seen, mut off_by_one) = (0, 0);
+    for (channels, h, w) in [(1, 28, 28), (1, 9, 13), (2, 6, 11), (3, 7, 13)] {
+        let size = ImageSize::new(channels, h, w);
+        let levels: Vec<u8> = (0..size.len()).map(|_| rng.below(256) as u8).collect();
+        let values: Vec<f32> = levels.iter().map(|&l| l as f32 / 255.0).collect();
+        for (sigma_space, sigma_color) in [(1.0, 0.1), (0.7, 0.3), (1.3, 0.05)] {
+            let want = bilateral_by_definition(&values, size, sigma_space, sigma_color);
+            let mut got = vec![0u8; size.len()];
+            bilateral_blur(&levels, size, sigma_space, sigma_color, &mut got);
+            for (i, (&level, &exact)) in got.iter().zip(&want).enumerate() {
+                let exact = exact as f64 * 255.0;
+                assert!(
+                    (level as f64 - exact).abs() <= 0.53,
+                    "{size:?}, σ {sigma_space}, {sigma_color}: {level} for {exact} at {i}"
+                );
+                levels_seen += 1;
+                off_by_one += usize::from(level as f64 != exact.round());
+            }
+        }
+    }
+    assert!(off_by_one * 1000 < levels_seen, "{off_by_one} of {levels_seen} levels are not the exact blur rounded");
+}
+
+#[test]
 fn bilateral_equals_a_gaussian_over_the_disc_when_sigma_color_is_huge() {
     // At σ_space 1 the disc of radius 3 leaves out the square's corners. A delta in the middle of
     // an 11×11 image: every pixel's weights sum to the disc's Σ g(dx)·g(dy) (reflection moves
