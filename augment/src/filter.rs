@@ -611,6 +611,13 @@ fn pow2_nonpositive<const FMA: bool>(t: f32) -> f32 {
 /// The exponent below which [`pow2_nonpositive`] gives 2^LOWEST_POWER.
 const LOWEST_POWER: f32 = -125.0;
 
+/// 1.5 · 2²³: a float below 2²² plus this has the nearest integer in its low mantissa bits.
+const ROUND: f32 = 12_582_912.0;
+/// q's coefficients in [`pow2_from`], from f⁰ up (near ln 2, ln²2/2, ln³2/6, ln⁴2/24, Taylor's).
+const Q: [f32; 4] = [0.693_124_2, 0.240_240_99, 0.055_906_43, 0.009_582_855];
+/// The same fit of degree 2, for `COARSE`.
+const Q_COARSE: [f32; 3] = [0.693_282_9, 0.242_211, 0.055_008_934];
+
 /// [`pow2_nonpositive`] for t in [−125, 0] (below, the exponent field would wrap). With `COARSE`,
 /// q has degree 2, within 1.02·10⁻⁴ relative: one multiply-add fewer.
 ///
@@ -618,11 +625,6 @@ const LOWEST_POWER: f32 = -125.0;
 /// instruction), n comes from rounding t itself: the same n, in a shorter chain of operations.
 #[inline(always)]
 fn pow2_from<const FMA: bool, const COARSE: bool>(t: f32) -> f32 {
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2²³
-    // q's coefficients, from f⁰ up (near ln 2, ln²2/2, ln³2/6, ln⁴2/24, Taylor's).
-    const Q: [f32; 4] = [0.693_124_2, 0.240_240_99, 0.055_906_43, 0.009_582_855];
-    // The same fit of degree 2.
-    const Q_COARSE: [f32; 3] = [0.693_282_9, 0.242_211, 0.055_008_934];
     // shifted's bits are ROUND's plus n; ROUND's own bits vanish when shifted into the exponent.
     let (f, shifted) = if FMA {
         let n = t.round_ties_even();
@@ -698,6 +700,9 @@ struct Bilateral {
     /// The source column of each padded column, and the source row of each padded row.
     cols: Vec<usize>,
     rows: Vec<usize>,
+    /// The vectors of the one-channel AVX2 kernel, for one channel of at least eight columns
+    /// ([`grey_vectors`]); empty otherwise.
+    grey: Vec<Lanes>,
 }
 
 impl Bilateral {
@@ -734,7 +739,8 @@ impl Bilateral {
         let k = ((std::f64::consts::LOG2_E / 2.0).sqrt() / sigma_color as f64) as f32;
         let cols = border_table(size.width, r, Fill::Reflect);
         let rows = border_table(size.height, r, Fill::Reflect);
-        Bilateral { size, taps, runs, log_spatial, centre, k, cols, rows }
+        let grey = if size.channels == 1 && size.width >= LANES { grey_vectors(size, taps / 2) } else { Vec::new() };
+        Bilateral { size, taps, runs, log_spatial, centre, k, cols, rows, grey }
     }
 
     /// Blurs `image` (of the set-up's size) in place, with the loops compiled for `isa`.
@@ -765,6 +771,14 @@ impl Bilateral {
                     needs_clamp(image, size.channels, self.k, &n)
                 },
             );
+            #[cfg(target_arch = "x86_64")]
+            if let (Isa::Avx2(v3), false) = (isa, self.grey.is_empty()) {
+                isa.run(
+                    #[inline(always)]
+                    || bilateral_grey(v3, padded, &self.grey, clamp, &n, image),
+                );
+                return;
+            }
             if isa.has_fma() {
                 isa.run(
                     #[inline(always)]
@@ -988,6 +1002,232 @@ fn bilateral_block<const C: usize, const L: usize, const FMA: bool, const CLAMP:
             out[ch][j] = acc[ch][j] / total[j] * n.unscale;
         }
     }
+}
+
+/// Eight pixels of one channel as the AVX2 kernel computes them: lanes 0..4 and 4..8 each from
+/// four consecutive pixels of a row, whose windows start at padded index `lo` and `hi` and whose
+/// results go to image index `out_lo` and `out_hi`. In a whole vector the halves are consecutive
+/// (`hi = lo + 4`); a split one holds the last four pixels of a row and of the row below.
+#[derive(Clone, Copy, Debug)]
+struct Lanes {
+    lo: usize,
+    hi: usize,
+    out_lo: usize,
+    out_hi: usize,
+    split: bool,
+}
+
+/// The vectors that cover an image of one channel (width ≥ 8), in pairs of rows: each row's whole
+/// vectors of eight, then its last pixels. A row that leaves one to four pixels shares a split
+/// vector with the row below, so that a row of 28 takes 3½ vectors instead of 4; otherwise (or
+/// for a last row without a partner) a vector ends at the row's end, overlapping the one before.
+fn grey_vectors(size: ImageSize, r: usize) -> Vec<Lanes> {
+    let (h, w) = (size.height, size.width);
+    let pw = w + 2 * r;
+    let whole = |y: usize, x: usize| Lanes {
+        lo: y * pw + x,
+        hi: y * pw + x + 4,
+        out_lo: y * w + x,
+        out_hi: y * w + x + 4,
+        split: false,
+    };
+    let rest = w % LANES;
+    let mut vectors = Vec::new();
+    for y in (0..h).step_by(2) {
+        let rows = y..(y + 2).min(h);
+        for y in rows.clone() {
+            vectors.extend((0..w - rest).step_by(LANES).map(|x| whole(y, x)));
+        }
+        if rest == 0 {
+            continue;
+        }
+        if rest <= 4 && rows.len() == 2 {
+            let x = w - 4;
+            vectors.push(Lanes {
+                lo: y * pw + x,
+                hi: (y + 1) * pw + x,
+                out_lo: y * w + x,
+                out_hi: (y + 1) * w + x,
+                split: true,
+            });
+        } else {
+            vectors.extend(rows.map(|y| whole(y, w - LANES)));
+        }
+    }
+    vectors
+}
+
+/// The bilateral blur of one channel with AVX2, two vectors of [`grey_vectors`] at a time (whose
+/// exponentials overlap), in explicit instructions: the same arithmetic as
+/// [`bilateral_block`] with fused multiply-adds, so the same bits.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn bilateral_grey<T: Pixel>(
+    v3: pulp::x86::V3,
+    padded: &[f32],
+    vectors: &[Lanes],
+    clamp: bool,
+    n: &Neighbourhood<'_>,
+    image: &mut [T],
+) {
+    match (clamp, T::LEVELS) {
+        (false, false) => grey_pairs::<T, false, false>(v3, padded, vectors, n, image),
+        (false, true) => grey_pairs::<T, false, true>(v3, padded, vectors, n, image),
+        (true, false) => grey_pairs::<T, true, false>(v3, padded, vectors, n, image),
+        (true, true) => grey_pairs::<T, true, true>(v3, padded, vectors, n, image),
+    }
+}
+
+/// [`bilateral_grey`] for the clamp and the exponential's degree.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn grey_pairs<T: Pixel, const CLAMP: bool, const COARSE: bool>(
+    v3: pulp::x86::V3,
+    padded: &[f32],
+    vectors: &[Lanes],
+    n: &Neighbourhood<'_>,
+    image: &mut [T],
+) {
+    for pair in vectors.chunks(2) {
+        match *pair {
+            [a, b] => {
+                let [ra, rb] = match (a.split, b.split) {
+                    (false, false) => grey_block::<2, false, false, CLAMP, COARSE>(v3, padded, [a, b], n),
+                    (false, true) => grey_block::<2, false, true, CLAMP, COARSE>(v3, padded, [a, b], n),
+                    (true, false) => grey_block::<2, true, false, CLAMP, COARSE>(v3, padded, [a, b], n),
+                    (true, true) => grey_block::<2, true, true, CLAMP, COARSE>(v3, padded, [a, b], n),
+                };
+                grey_store(image, a, ra);
+                grey_store(image, b, rb);
+            }
+            [a] => {
+                let [ra, _] = if a.split {
+                    grey_block::<1, true, false, CLAMP, COARSE>(v3, padded, [a, a], n)
+                } else {
+                    grey_block::<1, false, false, CLAMP, COARSE>(v3, padded, [a, a], n)
+                };
+                grey_store(image, a, ra);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The eight results of `lanes` into `image`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn grey_store<T: Pixel>(image: &mut [T], lanes: Lanes, values: [f32; LANES]) {
+    if lanes.split {
+        for (half, at) in [lanes.out_lo, lanes.out_hi].into_iter().enumerate() {
+            for (d, &v) in image[at..at + 4].iter_mut().zip(&values[4 * half..4 * half + 4]) {
+                *d = T::from_unit(v);
+            }
+        }
+    } else {
+        for (d, &v) in image[lanes.out_lo..lanes.out_lo + LANES].iter_mut().zip(&values) {
+            *d = T::from_unit(v);
+        }
+    }
+}
+
+/// The values of `lanes` from offset `at` of their windows' starts on, for `len` taps: the row
+/// for the first four lanes and the one for the last four (the same when not `SPLIT`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn grey_rows<const SPLIT: bool>(padded: &[f32], lanes: Lanes, at: usize, len: usize) -> [&[f32]; 2] {
+    if SPLIT {
+        [&padded[lanes.lo + at..lanes.lo + at + len - 1 + 4], &padded[lanes.hi + at..lanes.hi + at + len - 1 + 4]]
+    } else {
+        let row = &padded[lanes.lo + at..lanes.lo + at + len - 1 + LANES];
+        [row, row]
+    }
+}
+
+/// The eight values of [`grey_rows`] at tap `dx`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn grey_load<const SPLIT: bool>(v3: pulp::x86::V3, rows: [&[f32]; 2], dx: usize) -> std::arch::x86_64::__m256 {
+    if SPLIT {
+        let lo: [f32; 4] = rows[0][dx..dx + 4].try_into().expect("four");
+        let hi: [f32; 4] = rows[1][dx..dx + 4].try_into().expect("four");
+        v3.avx._mm256_insertf128_ps::<1>(v3.avx._mm256_castps128_ps256(pulp::cast(lo)), pulp::cast(hi))
+    } else {
+        let all: [f32; LANES] = rows[0][dx..dx + LANES].try_into().expect("eight");
+        pulp::cast(all)
+    }
+}
+
+/// [`bilateral_block`] for `V` (1 or 2) vectors of one channel, split or whole as `SA` and `SB`
+/// say: their results, the second meaningless for one.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn grey_block<const V: usize, const SA: bool, const SB: bool, const CLAMP: bool, const COARSE: bool>(
+    v3: pulp::x86::V3,
+    padded: &[f32],
+    lanes: [Lanes; 2],
+    n: &Neighbourhood<'_>,
+) -> [[f32; LANES]; 2] {
+    let (avx, fma) = (v3.avx, v3.fma);
+    let r = n.taps / 2;
+    // (No closures here: an intrinsic inside one stays a function call.)
+    let centre_at = r * n.pw + r;
+    let second = if V == 2 {
+        grey_load::<SB>(v3, grey_rows::<SB>(padded, lanes[1], centre_at, 1), 0)
+    } else {
+        avx._mm256_setzero_ps()
+    };
+    let centre = [grey_load::<SA>(v3, grey_rows::<SA>(padded, lanes[0], centre_at, 1), 0), second];
+    let s0 = avx._mm256_set1_ps(n.centre);
+    let mut acc = [avx._mm256_mul_ps(s0, centre[0]), avx._mm256_mul_ps(s0, centre[1])];
+    let mut total = [s0; 2];
+    let mut log_spatial = n.log_spatial;
+    for &(dy, first, len) in n.runs {
+        let (row_weights, rest) = log_spatial.split_at(len);
+        log_spatial = rest;
+        let at = dy * n.pw + first;
+        let rows = [grey_rows::<SA>(padded, lanes[0], at, len), grey_rows::<SB>(padded, lanes[V - 1], at, len)];
+        for (dx, &log_s) in row_weights.iter().enumerate() {
+            let log_s = avx._mm256_set1_ps(log_s);
+            for k in 0..V {
+                let value = if k == 0 { grey_load::<SA>(v3, rows[0], dx) } else { grey_load::<SB>(v3, rows[1], dx) };
+                let d = avx._mm256_sub_ps(value, centre[k]);
+                let t = fma._mm256_fnmadd_ps(d, d, log_s);
+                let weight = pow2_avx2::<CLAMP, COARSE>(v3, t);
+                total[k] = avx._mm256_add_ps(total[k], weight);
+                acc[k] = fma._mm256_fmadd_ps(weight, value, acc[k]);
+            }
+        }
+    }
+    let unscale = avx._mm256_set1_ps(n.unscale);
+    [
+        pulp::cast(avx._mm256_mul_ps(avx._mm256_div_ps(acc[0], total[0]), unscale)),
+        pulp::cast(avx._mm256_mul_ps(avx._mm256_div_ps(acc[1], total[1]), unscale)),
+    ]
+}
+
+/// [`pow2_from`] with fused multiply-adds and rounding, in AVX2 instructions (the exponent
+/// clamped first if `CLAMP`).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn pow2_avx2<const CLAMP: bool, const COARSE: bool>(
+    v3: pulp::x86::V3,
+    t: std::arch::x86_64::__m256,
+) -> std::arch::x86_64::__m256 {
+    let (avx, avx2, fma) = (v3.avx, v3.avx2, v3.fma);
+    let t = if CLAMP { avx._mm256_max_ps(t, avx._mm256_set1_ps(LOWEST_POWER)) } else { t };
+    let n = avx._mm256_round_ps::<0x08>(t); // to nearest, ties to even, no exceptions
+    let f = avx._mm256_sub_ps(t, n);
+    let exponent = avx2._mm256_slli_epi32::<23>(avx._mm256_cvtps_epi32(n));
+    let q = if COARSE {
+        let q = fma._mm256_fmadd_ps(f, avx._mm256_set1_ps(Q_COARSE[2]), avx._mm256_set1_ps(Q_COARSE[1]));
+        fma._mm256_fmadd_ps(f, q, avx._mm256_set1_ps(Q_COARSE[0]))
+    } else {
+        let q = fma._mm256_fmadd_ps(f, avx._mm256_set1_ps(Q[3]), avx._mm256_set1_ps(Q[2]));
+        let q = fma._mm256_fmadd_ps(f, q, avx._mm256_set1_ps(Q[1]));
+        fma._mm256_fmadd_ps(f, q, avx._mm256_set1_ps(Q[0]))
+    };
+    let p = fma._mm256_fmadd_ps(f, q, avx._mm256_set1_ps(1.0));
+    avx._mm256_castsi256_ps(avx2._mm256_add_epi32(avx._mm256_castps_si256(p), exponent))
 }
 
 /// The bilateral blur for any other channel count, one pixel at a time with the channels in a
@@ -1221,6 +1461,49 @@ mod tests {
                 bilateral_on(Isa::Avx2(v3), &mut wide, size, 1.0, 0.1);
                 let gap = base.iter().zip(&wide).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
                 assert!(gap < 1e-5, "bilateral {size:?}: levels differ by {gap}");
+            }
+        }
+    }
+
+    /// The explicit one-channel AVX2 kernel gives the bits of the generic loops compiled for
+    /// AVX2, on every way a width and height leave tails: whole rows of vectors, tails of one to
+    /// four shared by two rows (or not, for a last odd row), tails of five to seven; with and
+    /// without the clamp, on values and on levels.
+    #[test]
+    fn the_one_channel_avx2_kernel_is_the_generic_loops() {
+        let isa @ Isa::Avx2(_) = Isa::detect() else {
+            eprintln!("skipped: this CPU has no AVX2 (or NEURITE_SIMD=scalar), so there is one path only");
+            return;
+        };
+        fn both<T: Pixel>(
+            isa: Isa,
+            image: &[T],
+            size: ImageSize,
+            sigma_space: f32,
+            sigma_color: f32,
+        ) -> (Vec<T>, Vec<T>) {
+            let plan = Bilateral::new(size, sigma_space, sigma_color);
+            assert!(!plan.grey.is_empty(), "{size:?} takes the explicit kernel");
+            let mut explicit = image.to_vec();
+            plan.apply(isa, &mut explicit);
+            let generic_plan = Bilateral { grey: Vec::new(), ..plan };
+            let mut generic = image.to_vec();
+            generic_plan.apply(isa, &mut generic);
+            (explicit, generic)
+        }
+        let mut rng = neurite_core::Rng::seed(29);
+        for h in [1, 2, 3, 7, 8] {
+            for w in [8, 9, 11, 12, 13, 16, 20, 28, 37] {
+                let size = ImageSize::new(1, h, w);
+                for (low, high) in [(0.0, 1.0), (-3.0, 3.0)] {
+                    let src = rng.uniform_vec(size.len(), low, high);
+                    let (explicit, generic) = both(isa, &src, size, 1.0, 0.1);
+                    let same = explicit.iter().zip(&generic).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same, "{size:?} on [{low}, {high}]");
+                }
+                let levels: Vec<u8> = (0..size.len()).map(|_| rng.below(256) as u8).collect();
+                let (explicit, generic) = both(isa, &levels, size, 1.3, 0.2);
+                assert_eq!(explicit, generic, "{size:?} on levels");
             }
         }
     }
