@@ -1017,10 +1017,12 @@ struct Lanes {
     split: bool,
 }
 
-/// The vectors that cover an image of one channel (width ≥ 8), in pairs of rows: each row's whole
-/// vectors of eight, then its last pixels. A row that leaves one to four pixels shares a split
-/// vector with the row below, so that a row of 28 takes 3½ vectors instead of 4; otherwise (or
-/// for a last row without a partner) a vector ends at the row's end, overlapping the one before.
+/// The vectors that cover an image of one channel (width ≥ 8): each row's whole vectors of eight,
+/// then its last pixels. A row that leaves one to four pixels shares a split vector with the row
+/// below, so that a row of 28 takes 3½ vectors instead of 4; otherwise (or for a last row without
+/// a partner) a vector ends at the row's end, overlapping the one before. The whole vectors come
+/// first, then the split ones, each kind repeating its last vector up to a multiple of
+/// [`GREY_VECTORS`] (which computes those pixels twice, to the same bits).
 fn grey_vectors(size: ImageSize, r: usize) -> Vec<Lanes> {
     let (h, w) = (size.height, size.width);
     let pw = w + 2 * r;
@@ -1032,34 +1034,40 @@ fn grey_vectors(size: ImageSize, r: usize) -> Vec<Lanes> {
         split: false,
     };
     let rest = w % LANES;
-    let mut vectors = Vec::new();
-    for y in (0..h).step_by(2) {
-        let rows = y..(y + 2).min(h);
-        for y in rows.clone() {
-            vectors.extend((0..w - rest).step_by(LANES).map(|x| whole(y, x)));
-        }
+    let (mut vectors, mut split) = (Vec::new(), Vec::new());
+    for y in 0..h {
+        vectors.extend((0..w - rest).step_by(LANES).map(|x| whole(y, x)));
         if rest == 0 {
             continue;
         }
-        if rest <= 4 && rows.len() == 2 {
-            let x = w - 4;
-            vectors.push(Lanes {
+        let x = w - 4;
+        if rest > 4 || (y + 1 == h && h % 2 == 1) {
+            vectors.push(whole(y, w - LANES));
+        } else if y % 2 == 0 {
+            split.push(Lanes {
                 lo: y * pw + x,
                 hi: (y + 1) * pw + x,
                 out_lo: y * w + x,
                 out_hi: (y + 1) * w + x,
                 split: true,
             });
-        } else {
-            vectors.extend(rows.map(|y| whole(y, w - LANES)));
         }
     }
+    for kind in [&mut vectors, &mut split] {
+        if let Some(&last) = kind.last() {
+            kind.resize(kind.len().next_multiple_of(GREY_VECTORS), last);
+        }
+    }
+    vectors.append(&mut split);
     vectors
 }
 
-/// The bilateral blur of one channel with AVX2, two vectors of [`grey_vectors`] at a time (whose
-/// exponentials overlap), in explicit instructions: the same arithmetic as
-/// [`bilateral_block`] with fused multiply-adds, so the same bits.
+/// Vectors the one-channel AVX2 kernel computes side by side (their exponentials overlap).
+const GREY_VECTORS: usize = 2;
+
+/// The bilateral blur of one channel with AVX2, [`GREY_VECTORS`] vectors of [`grey_vectors`] at
+/// a time, in explicit instructions: the same arithmetic as [`bilateral_block`] with fused
+/// multiply-adds, so the same bits.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn bilateral_grey<T: Pixel>(
@@ -1071,44 +1079,32 @@ fn bilateral_grey<T: Pixel>(
     image: &mut [T],
 ) {
     match (clamp, T::LEVELS) {
-        (false, false) => grey_pairs::<T, false, false>(v3, padded, vectors, n, image),
-        (false, true) => grey_pairs::<T, false, true>(v3, padded, vectors, n, image),
-        (true, false) => grey_pairs::<T, true, false>(v3, padded, vectors, n, image),
-        (true, true) => grey_pairs::<T, true, true>(v3, padded, vectors, n, image),
+        (false, false) => grey_groups::<T, false, false>(v3, padded, vectors, n, image),
+        (false, true) => grey_groups::<T, false, true>(v3, padded, vectors, n, image),
+        (true, false) => grey_groups::<T, true, false>(v3, padded, vectors, n, image),
+        (true, true) => grey_groups::<T, true, true>(v3, padded, vectors, n, image),
     }
 }
 
 /// [`bilateral_grey`] for the clamp and the exponential's degree.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn grey_pairs<T: Pixel, const CLAMP: bool, const COARSE: bool>(
+fn grey_groups<T: Pixel, const CLAMP: bool, const COARSE: bool>(
     v3: pulp::x86::V3,
     padded: &[f32],
     vectors: &[Lanes],
     n: &Neighbourhood<'_>,
     image: &mut [T],
 ) {
-    for pair in vectors.chunks(2) {
-        match *pair {
-            [a, b] => {
-                let [ra, rb] = match (a.split, b.split) {
-                    (false, false) => grey_block::<2, false, false, CLAMP, COARSE>(v3, padded, [a, b], n),
-                    (false, true) => grey_block::<2, false, true, CLAMP, COARSE>(v3, padded, [a, b], n),
-                    (true, false) => grey_block::<2, true, false, CLAMP, COARSE>(v3, padded, [a, b], n),
-                    (true, true) => grey_block::<2, true, true, CLAMP, COARSE>(v3, padded, [a, b], n),
-                };
-                grey_store(image, a, ra);
-                grey_store(image, b, rb);
-            }
-            [a] => {
-                let [ra, _] = if a.split {
-                    grey_block::<1, true, false, CLAMP, COARSE>(v3, padded, [a, a], n)
-                } else {
-                    grey_block::<1, false, false, CLAMP, COARSE>(v3, padded, [a, a], n)
-                };
-                grey_store(image, a, ra);
-            }
-            _ => {}
+    for group in vectors.chunks_exact(GREY_VECTORS) {
+        let group: &[Lanes; GREY_VECTORS] = group.try_into().expect("a group");
+        let results = if group[0].split {
+            grey_block::<GREY_VECTORS, true, CLAMP, COARSE>(v3, padded, group, n)
+        } else {
+            grey_block::<GREY_VECTORS, false, CLAMP, COARSE>(v3, padded, group, n)
+        };
+        for (&lanes, values) in group.iter().zip(results) {
+            grey_store(image, lanes, values);
         }
     }
 }
@@ -1157,39 +1153,41 @@ fn grey_load<const SPLIT: bool>(v3: pulp::x86::V3, rows: [&[f32]; 2], dx: usize)
     }
 }
 
-/// [`bilateral_block`] for `V` (1 or 2) vectors of one channel, split or whole as `SA` and `SB`
-/// say: their results, the second meaningless for one.
+/// [`bilateral_block`] for `V` vectors of one channel, all split or all whole as `SPLIT` says:
+/// their results.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn grey_block<const V: usize, const SA: bool, const SB: bool, const CLAMP: bool, const COARSE: bool>(
+fn grey_block<const V: usize, const SPLIT: bool, const CLAMP: bool, const COARSE: bool>(
     v3: pulp::x86::V3,
     padded: &[f32],
-    lanes: [Lanes; 2],
+    lanes: &[Lanes; V],
     n: &Neighbourhood<'_>,
-) -> [[f32; LANES]; 2] {
+) -> [[f32; LANES]; V] {
     let (avx, fma) = (v3.avx, v3.fma);
     let r = n.taps / 2;
     // (No closures here: an intrinsic inside one stays a function call.)
     let centre_at = r * n.pw + r;
-    let second = if V == 2 {
-        grey_load::<SB>(v3, grey_rows::<SB>(padded, lanes[1], centre_at, 1), 0)
-    } else {
-        avx._mm256_setzero_ps()
-    };
-    let centre = [grey_load::<SA>(v3, grey_rows::<SA>(padded, lanes[0], centre_at, 1), 0), second];
     let s0 = avx._mm256_set1_ps(n.centre);
-    let mut acc = [avx._mm256_mul_ps(s0, centre[0]), avx._mm256_mul_ps(s0, centre[1])];
-    let mut total = [s0; 2];
+    let mut centre = [avx._mm256_setzero_ps(); V];
+    let mut acc = [avx._mm256_setzero_ps(); V];
+    for k in 0..V {
+        centre[k] = grey_load::<SPLIT>(v3, grey_rows::<SPLIT>(padded, lanes[k], centre_at, 1), 0);
+        acc[k] = avx._mm256_mul_ps(s0, centre[k]);
+    }
+    let mut total = [s0; V];
     let mut log_spatial = n.log_spatial;
+    let mut rows = [[&padded[..0]; 2]; V];
     for &(dy, first, len) in n.runs {
         let (row_weights, rest) = log_spatial.split_at(len);
         log_spatial = rest;
         let at = dy * n.pw + first;
-        let rows = [grey_rows::<SA>(padded, lanes[0], at, len), grey_rows::<SB>(padded, lanes[V - 1], at, len)];
+        for k in 0..V {
+            rows[k] = grey_rows::<SPLIT>(padded, lanes[k], at, len);
+        }
         for (dx, &log_s) in row_weights.iter().enumerate() {
             let log_s = avx._mm256_set1_ps(log_s);
             for k in 0..V {
-                let value = if k == 0 { grey_load::<SA>(v3, rows[0], dx) } else { grey_load::<SB>(v3, rows[1], dx) };
+                let value = grey_load::<SPLIT>(v3, rows[k], dx);
                 let d = avx._mm256_sub_ps(value, centre[k]);
                 let t = fma._mm256_fnmadd_ps(d, d, log_s);
                 let weight = pow2_avx2::<CLAMP, COARSE>(v3, t);
@@ -1199,10 +1197,11 @@ fn grey_block<const V: usize, const SA: bool, const SB: bool, const CLAMP: bool,
         }
     }
     let unscale = avx._mm256_set1_ps(n.unscale);
-    [
-        pulp::cast(avx._mm256_mul_ps(avx._mm256_div_ps(acc[0], total[0]), unscale)),
-        pulp::cast(avx._mm256_mul_ps(avx._mm256_div_ps(acc[1], total[1]), unscale)),
-    ]
+    let mut results = [[0.0f32; LANES]; V];
+    for k in 0..V {
+        results[k] = pulp::cast(avx._mm256_mul_ps(avx._mm256_div_ps(acc[k], total[k]), unscale));
+    }
+    results
 }
 
 /// [`pow2_from`] with fused multiply-adds and rounding, in AVX2 instructions (the exponent
