@@ -658,9 +658,10 @@ pub fn exp_nonpositive(x: f32) -> f32 {
 /// exp(−d²/(2σ_space²)) for the distance d in pixels times exp(−Δ²/(2σ_color²)) for the colour
 /// difference Δ (Euclidean over the channels; the second factor by [`exp_nonpositive`]'s method,
 /// within 4·10⁻⁶, or for `u8` levels by a polynomial of a degree less, within 1.02·10⁻⁴, which
-/// moves a result by at most 0.026 of a level before it is rounded). Reflects at the border. As σ_color → ∞ it becomes a Gaussian blur of σ_space
-/// over that disc. Where the CPU has AVX2 the loops use fused multiply-adds, so their results
-/// differ from the baseline's by rounding (a few units of 10⁻⁷).
+/// moves a result by at most 0.026 of a level before it is rounded). Reflects at the border. As
+/// σ_color → ∞ it becomes a Gaussian blur of σ_space over that disc. Where the CPU has AVX2 the
+/// loops use fused multiply-adds, so their results differ from the baseline's by rounding (a few
+/// units of 10⁻⁷).
 ///
 /// # Panics
 /// If the buffer lengths disagree with `size`.
