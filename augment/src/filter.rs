@@ -694,6 +694,8 @@ struct Bilateral {
     runs: Vec<(usize, usize, usize)>,
     /// log₂ of the spatial weights of the runs' pixels, run after run.
     log_spatial: Vec<f32>,
+    /// The least of them, for [`needs_clamp`].
+    lowest_spatial: f32,
     /// The centre's spatial weight, whose colour factor is always 1.
     centre: f32,
     /// The scale of the values, √(log₂e/2)/σ_color.
@@ -726,13 +728,14 @@ impl Bilateral {
             })
             .filter(|&(_, _, len)| len > 0)
             .collect();
-        let log_spatial = runs
+        let log_spatial: Vec<f32> = runs
             .iter()
             .flat_map(|&(dy, first, len)| {
                 let gy = g[dy];
                 g[first..first + len].iter().map(move |gx| (gy * gx).log2())
             })
             .collect();
+        let lowest_spatial = log_spatial.iter().fold(0.0f32, |m, &v| m.min(v));
         let centre = g[r] * g[r];
         // A tap's weight s · exp(−Δ²/(2σ²)) is one power of two, 2^(log₂s − Σ_c (k·v_c − k·v'_c)²)
         // with k² = log₂e/(2σ²): the values are read scaled by k, so that the exponent of each
@@ -741,7 +744,7 @@ impl Bilateral {
         let cols = border_table(size.width, r, Fill::Reflect);
         let rows = border_table(size.height, r, Fill::Reflect);
         let grey = if size.channels == 1 && size.width >= LANES { grey_vectors(size, taps / 2) } else { Vec::new() };
-        Bilateral { size, taps, runs, log_spatial, centre, k, cols, rows, grey }
+        Bilateral { size, taps, runs, log_spatial, lowest_spatial, centre, k, cols, rows, grey }
     }
 
     /// Blurs `image` (of the set-up's size) in place, with the loops compiled for `isa`.
@@ -769,7 +772,7 @@ impl Bilateral {
                 #[inline(always)]
                 || {
                     self.pad(image, padded);
-                    needs_clamp(image, size.channels, self.k, &n)
+                    needs_clamp(image, size.channels, self.k, self.lowest_spatial)
                 },
             );
             #[cfg(target_arch = "x86_64")]
@@ -818,13 +821,14 @@ impl Bilateral {
     }
 }
 
-/// Whether a tap's exponent can fall below [`LOWEST_POWER`], so that the loops must clamp it.
-/// Where it cannot (the channels' ranges are small for σ_color, as they are for levels in [0, 1]
-/// and σ_color ≥ 0.1 on one channel), the loops leave the clamp out, which then changes nothing.
+/// Whether a tap's exponent can fall below [`LOWEST_POWER`] (given the least log₂ of a spatial
+/// weight), so that the loops must clamp it. Where it cannot (the channels' ranges are small for
+/// σ_color, as they are for levels in [0, 1] and σ_color ≥ 0.1 on one channel), the loops leave
+/// the clamp out, which then changes nothing.
 ///
 /// NaNs are left out of the range: a window holding one gives NaN with the clamp or without.
 #[inline(always)]
-fn needs_clamp<T: Pixel>(image: &[T], c: usize, k: f32, n: &Neighbourhood<'_>) -> bool {
+fn needs_clamp<T: Pixel>(image: &[T], c: usize, k: f32, lowest_spatial: f32) -> bool {
     // Eight running minima and maxima, which vectorise (a fold through `f32::min` would not).
     let mut low = [f32::INFINITY; LANES];
     let mut high = [f32::NEG_INFINITY; LANES];
@@ -841,7 +845,6 @@ fn needs_clamp<T: Pixel>(image: &[T], c: usize, k: f32, n: &Neighbourhood<'_>) -
     extend(rest);
     let range =
         k * (high.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v)) - low.iter().fold(f32::INFINITY, |m, &v| m.min(v)));
-    let lowest_spatial = n.log_spatial.iter().fold(0.0f32, |m, &v| m.min(v));
     // The distance is at most the range in every channel (values scaled by k); the bound is kept
     // one unit clear of the clamp, which covers the rounding of the exponent's own arithmetic.
     let widest = c as f32 * range * range;
