@@ -1,19 +1,15 @@
-//! The command line of `neurite`: clap's description of every subcommand and flag, how the
-//! flags of `train` override a recipe, and how a clap error becomes the one line `main` prints.
-//! Setting values are checked by [`Recipe::validate`](crate::recipe::Recipe::validate), so a flag
-//! and a recipe key give the same message.
+//! The command line of `neurite`: clap's description of every subcommand and flag. The flags of
+//! `train` are `neurite_train::TrainConfig`'s own (its fields, their docs and their defaults), kept
+//! as given and laid over the recipe; a clap error becomes the one line `main` prints.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
-
-use crate::error::usage;
-use neurite_optim::ScheduleSpec;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use neurite_nn::Activation;
+use neurite_nn::models::{ModelKind, Widths};
+use neurite_train::TrainConfig;
 
 use crate::backend::BackendKind;
-use crate::recipe::{
-    ActivationKind, BatchSize, InitChoice, ModelKind, MonitorKind, OptimizerKind, Recipe, parse_hidden,
-};
 
 /// `neurite`: train, evaluate and explore neural networks on the CPU.
 #[derive(Debug, Parser)]
@@ -61,208 +57,107 @@ pub enum Command {
     },
 }
 
-/// Flags of `neurite train`. Each also has a recipe key (the flag's name without dashes); a
-/// flag given here overrides the recipe, and a flag given twice takes its last value.
+/// Flags of `neurite train`: every setting of `TrainConfig` (each also a recipe key: the flag's
+/// name without dashes, in its table), and how the run is shown.
 #[derive(Debug, Default, Args)]
 #[command(args_override_self = true)]
 pub struct TrainArgs {
     /// TOML recipe with any of the settings below (keys as the flags, without the dashes).
     #[arg(long, value_name = "FILE")]
     pub recipe: Option<PathBuf>,
-    /// Network [default: mlp].
-    #[arg(long, value_name = "KIND")]
-    pub model: Option<ModelKind>,
-    /// Hidden layer widths of the MLP, comma-separated [default: 512,256].
-    #[arg(long, value_name = "W,W,...")]
-    pub hidden: Option<String>,
-    /// Filters of each convolution block of the CNN, comma-separated [default: 16,32].
-    #[arg(long, value_name = "F,F,...")]
-    pub filters: Option<String>,
-    /// Convolutions in each block of the CNN, before its 2×2 max-pool [default: 1].
-    #[arg(long, value_name = "N")]
-    pub convs: Option<usize>,
-    /// Side of the CNN's convolution kernels, odd [default: 5].
-    #[arg(long, value_name = "K")]
-    pub kernel: Option<usize>,
-    /// Widths of the CNN's dense hidden layers before its classifier, comma-separated [default: none].
-    #[arg(long, value_name = "W,W,...")]
-    pub dense: Option<String>,
-    /// Hidden activation [default: relu].
+    /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
-    pub activation: Option<ActivationKind>,
-    /// Weight initializer: he, xavier, zeros or normal:STD [default: he].
-    #[arg(long, value_name = "NAME")]
-    pub init: Option<InitChoice>,
-    /// Optimizer [default: adam].
-    #[arg(long, value_name = "NAME")]
-    pub optimizer: Option<OptimizerKind>,
-    /// Learning rate, the base rate of a schedule [default: 0.001].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub lr: Option<f32>,
-    /// Learning-rate schedule.
-    #[arg(
-        long,
-        value_name = "SPEC",
-        help = "Learning-rate schedule by epoch: constant, step:EVERY,GAMMA, exp:GAMMA, cosine:MIN_LR or plateau:FACTOR,PATIENCE [default: constant]."
-    )]
-    pub schedule: Option<ScheduleSpec>,
-    /// Epochs of linear warm-up before the schedule [default: 0].
-    #[arg(long, value_name = "N")]
-    pub warmup: Option<usize>,
-    /// Momentum of momentum and nesterov [default: 0.9].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub momentum: Option<f32>,
-    /// Adam's and AdamW's beta1 [default: 0.9].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub beta1: Option<f32>,
-    /// Adam's and AdamW's beta2 [default: 0.999].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub beta2: Option<f32>,
-    /// The optimizer's weight decay (decoupled for adamw, whose default is 0.01) [default: 0].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub weight_decay: Option<f32>,
-    /// Clip the gradients' global norm to F.
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub clip_norm: Option<f32>,
-    /// Clip every gradient value to ±F.
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub clip_value: Option<f32>,
-    /// Samples per step, or `full` for full-batch gradient descent [default: 64].
-    #[arg(long, value_name = "N|full", allow_negative_numbers = true)]
-    pub batch_size: Option<BatchSize>,
-    /// Total passes over the training set (with --resume: the epoch to stop after) [default: 20].
-    #[arg(long, value_name = "N")]
-    pub epochs: Option<usize>,
-    /// Stop when --monitor has not improved for N epochs.
-    #[arg(long, value_name = "N")]
-    pub early_stopping: Option<usize>,
-    /// The metric --early-stopping and --keep-best watch [default: val-loss].
-    #[arg(long, value_name = "METRIC")]
-    pub monitor: Option<MonitorKind>,
-    /// Also write best.ckpt, the epoch with the best --monitor.
-    #[arg(long)]
-    pub keep_best: bool,
-    /// L1 penalty λ on the weights (λ·Σ|w|) [default: 0].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub l1: Option<f32>,
-    /// Apply --l1 as a soft-threshold step after each update, which sets small weights to exactly
-    /// zero, instead of by its subgradient λ·sign(w).
-    #[arg(long)]
-    pub l1_proximal: bool,
-    /// L2 penalty λ on the weights (λ/2·Σw²) [default: 0].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub l2: Option<f32>,
-    /// Dropout probability after each hidden block, before the CNN's classifier (0 = none) [default: 0.2].
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
-    pub dropout: Option<f32>,
-    /// Dropout probability on the input pixels, before the MLP's first layer (Srivastava et al.
-    /// drop 0.2 of MNIST's pixels) [default: 0].
-    #[arg(long, value_name = "P", allow_negative_numbers = true)]
-    pub input_dropout: Option<f32>,
-    /// Batch normalisation in each hidden block (after each convolution of the CNN).
-    #[arg(long)]
-    pub batch_norm: bool,
-    /// Draw each activation layer's outputs and gradients and its dead units after every epoch,
-    /// on up to 500 validation samples (histograms.png, histograms.csv).
-    #[arg(long)]
-    pub histograms: bool,
-    /// Augmentation ops for training. (The `--help` text is the `help` attribute: rustdoc would
-    /// read its brackets as links.)
-    #[arg(
-        long,
-        value_name = "LIST",
-        help = "Augmentation ops, comma-separated NAME[:ARGS][@P] (listed below; \"\" = none) [default: crop:pad=2]."
-    )]
-    pub augment: Option<String>,
-    /// Cut every batch into S shards whose gradients are summed in shard order: the numbers of
-    /// `--distributed` with S shards, in one process [default: whole batches; 4 with --distributed].
-    #[arg(long, value_name = "S")]
-    pub shards: Option<usize>,
+    pub backend: Option<BackendKind>,
     /// Data-parallel training on the processes `mpirun` started (`mpirun -np 4 neurite train
     /// --distributed …`; needs a build with `--features mpi`). Same numbers on any number of
     /// processes dividing --shards.
     #[arg(long)]
     pub distributed: bool,
-    /// Training data: IDX folder, image folder or CSV file [default: the embedded digits].
-    #[arg(long, value_name = "PATH")]
-    pub train_data: Option<PathBuf>,
-    /// Test data, evaluated once after training.
-    #[arg(long, value_name = "PATH")]
-    pub test_data: Option<PathBuf>,
-    /// Fraction of the training data held out for validation [default: 0.1].
-    #[arg(long, value_name = "F", allow_negative_numbers = true)]
-    pub val_split: Option<f32>,
-    /// Train a colour image folder as grey images.
-    #[arg(long)]
-    pub grey: bool,
-    /// Seed of everything random: initialisation, split, order, dropout, augmentation [default: 1].
-    #[arg(long, value_name = "N")]
-    pub seed: Option<u64>,
-    /// Backend [default: simd].
-    #[arg(long, value_name = "NAME")]
-    pub backend: Option<BackendKind>,
-    /// Output folder.
-    #[arg(
-        long,
-        value_name = "DIR",
-        help = "Output folder [default: runs/<timestamp>, or the checkpoint's folder with --resume]."
-    )]
-    pub out: Option<PathBuf>,
-    /// Continue the run saved in this checkpoint, exactly where it stopped.
-    #[arg(long, value_name = "CKPT")]
-    pub resume: Option<PathBuf>,
-    /// Worker threads [default: all cores].
-    #[arg(long, value_name = "N")]
-    pub threads: Option<usize>,
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// The settings given as flags.
+    #[command(flatten)]
+    pub settings: Settings,
 }
 
-impl TrainArgs {
-    /// Writes the flags that were given over `recipe`.
-    ///
-    /// # Errors
-    /// A usage error for a malformed `--hidden`.
-    pub fn apply(&self, recipe: &mut Recipe) -> anyhow::Result<()> {
-        for (flag, value, field) in [
-            ("--hidden", &self.hidden, &mut recipe.hidden),
-            ("--filters", &self.filters, &mut recipe.filters),
-            ("--dense", &self.dense, &mut recipe.dense),
-        ] {
-            if let Some(v) = value {
-                *field = parse_hidden(v).map_err(|e| usage(format!("{flag}: {e}")))?;
-            }
-        }
-        macro_rules! set {
-            ($($field:ident),*) => {$(
-                if let Some(v) = &self.$field {
-                    recipe.$field = v.clone();
-                }
-            )*};
-        }
-        set!(model, activation, init, optimizer, lr, schedule, warmup, momentum, beta1, beta2, batch_size, epochs);
-        set!(monitor, l1, l2, dropout, input_dropout, augment, val_split, seed, backend, convs, kernel);
-        macro_rules! set_some {
-            ($($field:ident),*) => {$(
-                if self.$field.is_some() {
-                    recipe.$field = self.$field.clone();
-                }
-            )*};
-        }
-        set_some!(weight_decay, clip_norm, clip_value, early_stopping, train_data, test_data, out, resume, threads);
-        set_some!(shards);
-        if self.distributed && recipe.shards.is_none() {
-            recipe.shards = Some(neurite_train::distributed::DEFAULT_SHARDS);
-        }
-        recipe.batch_norm |= self.batch_norm;
-        recipe.keep_best |= self.keep_best;
-        recipe.l1_proximal |= self.l1_proximal;
-        recipe.histograms |= self.histograms;
-        recipe.grey |= self.grey;
-        recipe.quiet |= self.quiet;
+/// The flags of `TrainConfig` as given, kept to be laid over a recipe by [`Settings::apply`]
+/// (clap would otherwise fill every setting the command line leaves out).
+#[derive(Clone, Debug, Default)]
+pub struct Settings(clap::ArgMatches);
+
+impl FromArgMatches for Settings {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Settings(matches.clone()))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.0 = matches.clone();
         Ok(())
     }
+}
+
+impl Args for Settings {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        TrainConfig::augment_args_for_update(cmd)
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        TrainConfig::augment_args_for_update(cmd)
+    }
+}
+
+impl Settings {
+    /// Writes the settings given as flags over `config`.
+    ///
+    /// # Errors
+    /// clap's message, if a value does not convert (it was checked when parsing).
+    pub fn apply(&self, config: &mut TrainConfig) -> anyhow::Result<()> {
+        config.update_from_arg_matches(&self.0).map_err(|e| anyhow::anyhow!(clap_error_line(&e)))
+    }
+}
+
+/// The command line, with the default of each `train` setting (those of `TrainConfig`) in its
+/// help.
+pub fn command() -> clap::Command {
+    let defaults = setting_defaults();
+    Cli::command().mut_subcommand("train", |train| {
+        defaults.iter().fold(train, |train, (id, value)| {
+            if !train.get_arguments().any(|a| a.get_id() == id) {
+                return train;
+            }
+            train.mut_arg(id, |arg| {
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                arg.help(format!("{help} [default: {value}]"))
+            })
+        })
+    })
+}
+
+/// Each setting of the default `TrainConfig` that has a value, under its flag's id, in the form
+/// a flag takes (`512,256`). The flag of a table's `type` is the table's name (`--model`).
+fn setting_defaults() -> Vec<(String, String)> {
+    let table: toml::Table = toml::from_str(&TrainConfig::default().to_toml()).expect("the default settings read back");
+    let text = |value: &toml::Value| match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Array(items) if items.is_empty() => None,
+        toml::Value::Array(items) => Some(items.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")),
+        toml::Value::Boolean(false) => None,
+        other => Some(other.to_string()),
+    };
+    let mut defaults = Vec::new();
+    for (key, value) in &table {
+        match value {
+            toml::Value::Table(inner) => {
+                for (field, value) in inner {
+                    let id = if field == "type" { key.clone() } else { field.replace('-', "_") };
+                    defaults.extend(text(value).map(|v| (id, v)));
+                }
+            }
+            value => defaults.extend(text(value).map(|v| (key.replace('-', "_"), v))),
+        }
+    }
+    defaults
 }
 
 /// Flags of `neurite eval`.
@@ -355,10 +250,10 @@ pub struct ImportArgs {
     pub model: ModelKind,
     /// Hidden layer widths of the MLP, comma-separated [default: 512,256].
     #[arg(long, value_name = "W,W,...")]
-    pub hidden: Option<String>,
+    pub hidden: Option<Widths>,
     /// Hidden activation.
     #[arg(long, value_name = "NAME", default_value = "relu")]
-    pub activation: ActivationKind,
+    pub activation: Activation,
     /// Dropout probability of the network's dropout layers (0 = it has none).
     #[arg(long, value_name = "P", default_value_t = 0.2)]
     pub dropout: f32,
@@ -490,63 +385,88 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
-        Cli::try_parse_from(std::iter::once("neurite").chain(args.iter().copied()))
+        let matches = command().try_get_matches_from(std::iter::once("neurite").chain(args.iter().copied()))?;
+        Cli::from_arg_matches(&matches)
+    }
+
+    fn train_args(args: &[&str]) -> TrainArgs {
+        let Command::Train(args) = parse(&[&["train"], args].concat()).expect("parses").command else {
+            panic!("not train")
+        };
+        args
     }
 
     #[test]
     fn flags_override_only_what_they_name() {
-        let Command::Train(args) =
-            parse(&["train", "--lr", "-1", "--hidden", "8,4", "--batch-size", "full"]).expect("parses").command
-        else {
-            panic!("not train")
-        };
-        let mut recipe = Recipe { seed: 9, ..Recipe::default() };
-        args.apply(&mut recipe).expect("applies");
+        let args = train_args(&["--lr", "-1", "--hidden", "8,4", "--batch-size", "full", "--batch-norm"]);
+        let mut config = TrainConfig { seed: 9, ..TrainConfig::default() };
+        config.model.dropout = 0.5;
+        config.data.grey = true;
+        args.settings.apply(&mut config).expect("applies");
         assert_eq!(
-            (recipe.lr, recipe.hidden.clone(), recipe.batch_size, recipe.seed),
-            (-1.0, vec![8, 4], BatchSize::Full, 9)
+            (config.optimizer.lr, config.model.hidden.0.clone(), config.batch_size, config.seed),
+            (-1.0, vec![8, 4], neurite_train::BatchSize::Full, 9)
         );
+        // Given: batch norm; not given: the base's dropout and grey stay.
+        assert_eq!((config.model.batch_norm, config.model.dropout, config.data.grey), (true, 0.5, true));
+        let args = train_args(&["--batch-norm=false", "--hidden", ""]);
+        args.settings.apply(&mut config).expect("applies");
+        assert_eq!((config.model.batch_norm, config.model.hidden.0.len()), (false, 0));
     }
 
     #[test]
-    fn train_help_states_the_recipe_defaults() {
-        use clap::CommandFactory;
-        let mut cli = Cli::command();
+    fn train_help_states_the_defaults_of_the_settings() {
+        let mut cli = command();
         let help = cli.find_subcommand_mut("train").expect("train").render_help().to_string();
-        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
-        let r = Recipe::default();
-        let hidden = r.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join(",");
-        for value in [
-            r.model.to_string(),
-            hidden,
-            r.activation.to_string(),
-            r.init.to_string(),
-            r.optimizer.to_string(),
-            r.lr.to_string(),
-            r.schedule.to_string(),
-            r.warmup.to_string(),
-            r.momentum.to_string(),
-            r.beta1.to_string(),
-            r.beta2.to_string(),
-            r.batch_size.to_string(),
-            r.epochs.to_string(),
-            r.monitor.to_string(),
-            r.dropout.to_string(),
-            r.augment,
-            r.val_split.to_string(),
-            r.seed.to_string(),
-            r.backend.to_string(),
+        // Each flag's entry: its line and the lines that continue it, up to the next flag's.
+        let entry = |flag: &str| -> String {
+            let lines: Vec<&str> = help.lines().collect();
+            let at = lines
+                .iter()
+                .position(|l| l.trim_start().starts_with(flag))
+                .unwrap_or_else(|| panic!("{flag} in\n{help}"));
+            let more = lines[at + 1..].iter().take_while(|l| !l.trim_start().starts_with('-'));
+            std::iter::once(lines[at])
+                .chain(more.copied())
+                .collect::<Vec<_>>()
+                .join(" ")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let c = TrainConfig::default();
+        for (flag, value) in [
+            ("--model <KIND>", c.model.kind.to_string()),
+            ("--hidden <W,W,...>", c.model.hidden.to_string()),
+            ("--activation <NAME>", c.model.activation.to_string()),
+            ("--init <NAME>", c.model.init.to_string()),
+            ("--optimizer <NAME>", c.optimizer.kind.to_string()),
+            ("--lr <F>", c.optimizer.lr.to_string()),
+            ("--schedule <SPEC>", c.optimizer.schedule.to_string()),
+            ("--momentum <F>", c.optimizer.momentum.to_string()),
+            ("--beta2 <F>", c.optimizer.beta2.to_string()),
+            ("--batch-size <N|full>", c.batch_size.to_string()),
+            ("--epochs <N>", c.epochs.to_string()),
+            ("--monitor <METRIC>", c.monitor.to_string()),
+            ("--dropout <P>", c.model.dropout.to_string()),
+            ("--augment <LIST>", c.augment.clone()),
+            ("--val-split <F>", c.data.val_split.to_string()),
+            ("--seed <N>", c.seed.to_string()),
+            ("--loss <NAME>", c.loss.to_string()),
         ] {
-            assert!(help.contains(&format!("[default: {value}]")), "[default: {value}] missing from\n{help}");
+            let entry = entry(flag);
+            assert!(
+                entry.contains(&format!("[default: {value}]")),
+                "{flag}: [default: {value}] missing from `{entry}`"
+            );
         }
     }
 
     #[test]
     fn a_train_flag_given_twice_takes_its_last_value() {
-        let Command::Train(args) = parse(&["train", "--epochs", "1", "--epochs", "3"]).expect("parses").command else {
-            panic!("not train")
-        };
-        assert_eq!(args.epochs, Some(3));
+        let mut config = TrainConfig::default();
+        train_args(&["--epochs", "1", "--epochs", "3"]).settings.apply(&mut config).expect("applies");
+        assert_eq!(config.epochs, 3);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The one place that names a backend. With both features compiled in (the default), a run picks
-//! one with `--backend cpu|simd`; `dispatch!` instantiates the generic code for each.
+//! one with `--backend cpu|simd`; `dispatch!` instantiates the generic code for each, and
+//! `register_layers` makes the custom layers this binary links buildable on each.
 
 /// The backends a binary may have (`--backend`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
@@ -61,9 +62,22 @@ impl std::fmt::Display for BackendKind {
 /// the same in every build.
 pub type Host = neurite_core::reference::ReferenceBackend;
 
+/// Makes the layers of other crates that this binary links loadable from checkpoints on every
+/// backend it has (see `neurite_nn::registry`): the Swish layer of `examples/custom-layer`.
+pub fn register_layers() {
+    #[cfg(feature = "swish")]
+    {
+        use neurite_example_custom_layer::register;
+        register::<Host>();
+        #[cfg(feature = "simd")]
+        register::<neurite_backend_simd::SimdBackend>();
+        #[cfg(feature = "cpu")]
+        register::<neurite_backend_cpu::CpuBackend>();
+    }
+}
+
 /// Runs a generic function on the chosen backend: `dispatch!(kind, run::<_>(args))` expands to a
 /// match that calls `run::<SimdBackend>` or `run::<CpuBackend>`.
-#[macro_export]
 macro_rules! dispatch {
     ($kind:expr, $f:ident :: <_> ( $($arg:expr),* $(,)? )) => {
         match $kind {
@@ -76,6 +90,8 @@ macro_rules! dispatch {
         }
     };
 }
+
+pub(crate) use dispatch;
 
 #[cfg(not(any(feature = "cpu", feature = "simd")))]
 compile_error!("neurite-cli needs a backend: enable the `cpu` or `simd` feature");

@@ -13,15 +13,13 @@ use serde::Serialize;
 
 use neurite_data::LoadOptions;
 use neurite_train::{
-    CLASSES_KEY, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, TrainedModel, confusion_table, evaluate,
-    metrics,
+    CLASSES_KEY, CrossEntropy, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, RECIPE_KEY, TrainedModel,
+    confusion_table, evaluate, metrics,
 };
 
 use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, InvertMode, PredictArgs};
-use crate::backend::{BackendKind, Host};
-use crate::dispatch;
+use crate::backend::{BackendKind, Host, dispatch};
 use crate::error::{UsageExt, usage};
-use crate::train::RECIPE_KEY;
 
 fn backend_of(kind: Option<BackendKind>) -> anyhow::Result<BackendKind> {
     kind.unwrap_or_else(BackendKind::default_kind).check_compiled_in().usage()
@@ -44,6 +42,8 @@ struct EvalReport<'a> {
     loss: f64,
     samples: usize,
     per_class_accuracy: Vec<Option<f64>>,
+    precision: Vec<f64>,
+    f1: Vec<f64>,
     confusion: &'a [Vec<usize>],
     classes: &'a [String],
     model: String,
@@ -67,16 +67,20 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     let data = neurite_data::load(&args.data, &LoadOptions::for_model(loaded.input, &loaded.class_names)).usage()?;
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
-    let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, Default::default());
+    let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, &CrossEntropy).usage()?;
+    let accuracy = e.accuracy.unwrap_or_default();
+    let report = e.class_report();
     if let Some(dir) = &args.plot {
         plot_evaluation::<B>(dir, &loaded, &data.dataset, &e)?;
     }
     if args.json {
         let report = EvalReport {
-            accuracy: e.accuracy,
+            accuracy,
             loss: e.loss,
             samples: e.samples,
             per_class_accuracy: e.per_class_accuracy(),
+            precision: report.iter().map(|r| r.0).collect(),
+            f1: report.iter().map(|r| r.2).collect(),
             confusion: &e.confusion,
             classes: &loaded.class_names,
             model: model_name,
@@ -90,15 +94,17 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     let ensemble = if names.len() > 1 { format!(", an ensemble of {}", names.len()) } else { String::new() };
     println!("model: {model_name} ({} classes{ensemble})", loaded.classes());
     println!("data: {} ({} samples)", data.origin, e.samples);
-    println!("accuracy: {:.4}", e.accuracy);
+    println!("accuracy: {accuracy:.4}");
     println!("loss: {:.4}", e.loss);
     println!();
-    println!("per-class accuracy:");
+    println!("per class (accuracy is the recall: of the class's samples, the fraction found):");
     let width = loaded.class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1).max(5);
-    println!("  {:>width$}  {:>7}  {:>8}", "class", "samples", "accuracy");
-    for ((name, row), acc) in loaded.class_names.iter().zip(&e.confusion).zip(e.per_class_accuracy()) {
+    println!("  {:>width$}  {:>7}  {:>8}  {:>9}  {:>6}", "class", "samples", "accuracy", "precision", "F1");
+    for (((name, row), acc), (precision, _, f1)) in
+        loaded.class_names.iter().zip(&e.confusion).zip(e.per_class_accuracy()).zip(&report)
+    {
         let acc = acc.map_or_else(|| "-".to_string(), |a| format!("{a:.4}"));
-        println!("  {name:>width$}  {:>7}  {acc:>8}", row.iter().sum::<usize>());
+        println!("  {name:>width$}  {:>7}  {acc:>8}  {precision:>9.4}  {f1:>6.4}", row.iter().sum::<usize>());
     }
     println!();
     println!("confusion matrix (rows: true class, columns: predicted class):");
@@ -195,17 +201,13 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
         images.push(values);
         inverted.push(invert);
     }
-    let batch = EVAL_BATCH.min(images.len());
-    loaded.check_batch(batch, budget).usage()?;
-    let mut probabilities = Vec::with_capacity(images.len() * loaded.classes());
-    for chunk in images.chunks(batch) {
-        probabilities.extend(no_grad(|| loaded.model.forward(&loaded.inputs(chunk)).softmax(1)).to_vec());
-    }
+    loaded.check_batch(EVAL_BATCH.min(images.len()), budget).usage()?;
+    let probabilities = loaded.predict(&images).usage()?;
     // Results only on stdout; what ran them goes to stderr.
     eprintln!("backend: {}", B::name());
     let k = loaded.classes();
     let name_width = args.images.iter().map(|p| p.display().to_string().chars().count()).max().unwrap_or(0);
-    for ((path, p), &inverted) in args.images.iter().zip(probabilities.chunks(k)).zip(&inverted) {
+    for ((path, p), &inverted) in args.images.iter().zip(&probabilities).zip(&inverted) {
         let mut order: Vec<usize> = (0..k).collect();
         order.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
         let class = &loaded.class_names[order[0]];
@@ -283,7 +285,8 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
         let val = r.val_acc.map_or_else(|| "none".to_string(), |a| format!("{a:.4}"));
         println!(
             "last epoch: train loss {:.4}, train accuracy {:.4}, validation accuracy {val}",
-            r.train_loss, r.train_acc
+            r.train_loss,
+            r.train_acc.unwrap_or_default()
         );
     }
     println!();

@@ -13,6 +13,7 @@ use neurite_augment::ImageSize;
 use neurite_core::TensorRecord;
 use neurite_nn::data::{Layout, Preprocessing};
 use neurite_nn::interchange::StateDict;
+use neurite_nn::models::ModelConfig;
 use neurite_nn::state::{compare_state, restore_state};
 use neurite_nn::{Checkpoint, Footprint, LayerSpec, Module};
 use neurite_train::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
@@ -20,8 +21,6 @@ use neurite_train::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
 use crate::args::ImportArgs;
 use crate::backend::Host;
 use crate::error::{UsageExt, usage};
-use crate::recipe::{Recipe, parse_hidden};
-use crate::train::Network;
 
 /// Runs `neurite import`.
 ///
@@ -35,15 +34,19 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     let dict = StateDict::read(&args.safetensors).usage()?;
     let origin = dict.origin.clone();
     let input = parse_input(&args.input)?;
-    let mut recipe =
-        Recipe { model: args.model, dropout: args.dropout, batch_norm: args.batch_norm, ..Recipe::default() };
+    let mut config = ModelConfig {
+        kind: args.model,
+        dropout: args.dropout,
+        batch_norm: args.batch_norm,
+        activation: args.activation,
+        ..ModelConfig::default()
+    };
     if let Some(hidden) = &args.hidden {
-        recipe.hidden = parse_hidden(hidden).map_err(|e| usage(format!("--hidden: {e}")))?;
+        config.hidden = hidden.clone();
     }
-    recipe.activation = args.activation;
-    recipe.validate().usage()?;
+    let dims = [input.channels, input.height, input.width];
     // The names do not depend on the class count; the last linear layer's weight tells it.
-    let probe = Network::of(&recipe, input, 1)?.architecture();
+    let probe = config.architecture(dims, 1).usage()?;
     let names = parameter_names(&probe);
     let tensors = rename(dict.tensors, &args.names, &names, &origin)?;
     let last = probe.iter().rposition(|l| matches!(l, LayerSpec::Linear { .. }));
@@ -51,11 +54,10 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         .and_then(|i| tensors.iter().find(|(n, _)| *n == format!("layers.{i}.weight")))
         .and_then(|(_, r)| r.shape.first().copied())
         .ok_or_else(|| usage(format!("{origin}: no weight for the network's last linear layer")))?;
-    let network = Network::of(&recipe, input, classes)?;
-    let dims = [1, input.channels, input.height, input.width];
-    let footprint = Footprint::of(&network.architecture(), &dims).usage_with(&origin)?;
+    let architecture = config.architecture(dims, classes).usage()?;
+    let footprint = Footprint::of(&architecture, &[1, dims[0], dims[1], dims[2]]).usage_with(&origin)?;
     crate::budget()?.check("the imported network on one image", footprint.inference_bytes(1)).usage()?;
-    let mut model = network.init::<Host>(recipe.seed)?;
+    let mut model = config.init::<Host>(dims, classes, 1).usage()?;
     compare_state(&model, &tensors).usage_with(&origin)?;
     restore_state(&mut model, &tensors).usage_with(&origin)?;
 
@@ -72,7 +74,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     let preprocessing =
         Preprocessing { scale: 1.0 / 255.0, mean: [args.mean; 3], std: [args.std; 3], layout: Layout::Nchw };
     let checkpoint = Checkpoint::from_module(&model)
-        .with_metadata(INPUT_KEY, serde_json::to_string(&dims[1..])?)
+        .with_metadata(INPUT_KEY, serde_json::to_string(&dims)?)
         .with_metadata(PREPROCESSING_KEY, serde_json::to_string(&preprocessing)?)
         .with_metadata(CLASSES_KEY, serde_json::to_string(&class_names)?);
     checkpoint.save(&args.out).usage()?;

@@ -1,11 +1,9 @@
-//! The library behind the `neurite` command: everything worth testing lives here, and
-//! `main.rs` only parses flags and turns errors into exit codes.
-//!
-//! [`run`] dispatches a parsed [`args::Cli`] to the commands: `train` (`train.rs`), `eval`,
-//! `predict`, `export`, `info` and `augment` (`commands.rs`), `experiment` (the
-//! `neurite-experiments` crate) and `xor` (`xor.rs`). Training, evaluation, data sets and plots
-//! are library code (`neurite-train`, `neurite-data`); this crate turns flags and recipes into
-//! calls and results into text.
+//! The `neurite` command, a thin shell over the libraries: [`main`] parses the flags, dispatches
+//! to the commands — `train` (`train.rs`), `eval`, `predict`, `export`, `info` and `augment`
+//! (`commands.rs`), `import`, `graph`, `experiment` (the `neurite-experiments` crate) and `xor`
+//! (`xor.rs`) — and turns an error into one line and an exit code. Training, evaluation, data
+//! sets, settings and plots are library code (`neurite-train`, `neurite-data`); this crate turns
+//! flags into calls and results into text. Nothing depends on it.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -25,36 +23,94 @@ macro_rules! say {
 static SILENCED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Whether output is silenced (see [`silence`]).
-pub fn silenced() -> bool {
+fn silenced() -> bool {
     SILENCED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// Silences (`true`) or restores (`false`) this process's output and error line.
-pub fn silence(on: bool) {
+fn silence(on: bool) {
     SILENCED.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-pub mod args;
-pub mod backend;
-pub mod commands;
-pub mod distributed;
-pub mod error;
-pub mod graph;
-pub mod import;
-pub mod recipe;
-pub mod report;
-pub mod train;
-pub mod xor;
+mod args;
+mod backend;
+mod commands;
+mod distributed;
+mod error;
+mod graph;
+mod import;
+mod train;
+mod xor;
 
-use args::{Cli, Command, ExperimentArgs, XorArgs};
-use backend::BackendKind;
-use error::{UsageExt, usage};
+use std::process::ExitCode;
+
+use args::{Cli, Command, ExperimentArgs, XorArgs, clap_error_line};
+use backend::{BackendKind, dispatch};
+use clap::FromArgMatches;
+use clap::error::ErrorKind;
+use error::{UsageExt, exit_code, render, usage};
+
+/// Keeps the exit-code contract (0, 1 or 2, one line on stderr) even when something panics.
+///
+/// - `println!` panics when standard output is a pipe whose reader has gone
+///   (`neurite experiment list | head -1`). Nobody is left to read, so stop quietly with exit 0,
+///   as other command-line tools do.
+/// - Any other panic is a bug: one line `error: internal error: …` and exit 1, from whichever
+///   thread it happened on. With `RUST_BACKTRACE` set, the standard report with its backtrace is
+///   printed first.
+fn exit_on_panic() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload.downcast_ref::<String>().map(String::as_str).or(payload.downcast_ref::<&str>().copied());
+        if message.is_some_and(|m| m.starts_with("failed printing to stdout") && m.contains("Broken pipe")) {
+            std::process::exit(0);
+        }
+        if std::env::var_os("RUST_BACKTRACE").is_some() {
+            default(info);
+        }
+        let place = info.location().map(|l| format!(" (at {}:{})", l.file(), l.line())).unwrap_or_default();
+        let text = error::one_line(message.unwrap_or("a panic without a message"));
+        eprintln!("error: internal error: {text}{place}; please report it");
+        std::process::exit(1);
+    }));
+}
+
+/// The `neurite` command: parses the process's arguments, runs the command, and turns an error
+/// into one line on stderr and exit code 2 (bad usage or input) or 1 (anything else).
+pub fn main() -> ExitCode {
+    exit_on_panic();
+    backend::register_layers();
+    // The contract above is tested end to end by making a worker thread panic on purpose.
+    if std::env::var_os("NEURITE_TEST_PANIC").is_some() {
+        let worker = std::thread::spawn(|| panic!("a deliberate panic\non two lines"));
+        let _ = worker.join();
+    }
+    let cli = match args::command().try_get_matches().and_then(|m| Cli::from_arg_matches(&m)) {
+        Ok(cli) => cli,
+        // --help and --version print and exit 0; a bare `neurite` prints the help and exits 2.
+        Err(e) if !e.use_stderr() || e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        Err(e) => {
+            eprintln!("{}", clap_error_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            if !silenced() {
+                eprintln!("error: {}", render(&err));
+            }
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
 
 /// Runs a parsed command line.
 ///
 /// # Errors
 /// Whatever the command reports; [`error::exit_code`] tells the exit code.
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(args) => train::run(&args),
         Command::Eval(args) => commands::eval(&args),
@@ -67,22 +123,19 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Experiment(args) => run_experiment(&args),
         Command::Xor(args) => run_xor(&args),
         Command::Completions { shell } => {
-            use clap::CommandFactory;
-            clap_complete::generate(shell, &mut Cli::command(), "neurite", &mut std::io::stdout());
+            clap_complete::generate(shell, &mut args::command(), "neurite", &mut std::io::stdout());
             Ok(())
         }
     }
 }
 
-/// The most worker threads a command starts (far more than any CPU this runs on has cores).
-pub const MAX_THREADS: usize = 256;
-
 /// Sizes rayon's global pool (once per process; absent = one thread per core).
 ///
 /// # Errors
-/// A usage error for 0 threads or more than [`MAX_THREADS`]; another if the pool was already
+/// A usage error for 0 threads or more than `MAX_THREADS`; another if the pool was already
 /// built.
-pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
+    use neurite_train::MAX_THREADS;
     match threads {
         Some(0) => Err(usage("--threads must be at least 1")),
         Some(n) if n > MAX_THREADS => Err(usage(format!("--threads {n}: at most {MAX_THREADS} are supported"))),
@@ -98,7 +151,7 @@ pub fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
 ///
 /// # Errors
 /// A usage error if the variable is set but is not a size.
-pub fn budget() -> anyhow::Result<neurite_nn::Budget> {
+fn budget() -> anyhow::Result<neurite_nn::Budget> {
     neurite_nn::Budget::from_env().map_err(usage)
 }
 

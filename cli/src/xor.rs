@@ -6,7 +6,7 @@ use neurite_core::{Backend, Tensor, no_grad};
 use neurite_nn::Module;
 use neurite_nn::models::MlpConfig;
 use neurite_optim::{Sgd, SgdConfig};
-use neurite_train::{Loss, StepSettings, train_step};
+use neurite_train::{Mse, StepSettings, train_step};
 
 /// Settings of the XOR run.
 pub struct XorConfig {
@@ -30,7 +30,7 @@ pub fn run<B: Backend>(config: &XorConfig) -> Result<usize, String> {
     let t = Tensor::<B>::from_vec(vec![0., 1., 1., 0.], [4, 1]);
     let mut model = MlpConfig::xor(config.hidden).init::<B>(config.seed);
     let mut gd = Sgd::new(SgdConfig { lr: config.lr, ..SgdConfig::default() }).map_err(|e| e.to_string())?;
-    let settings = StepSettings::new(Loss::Mse);
+    let settings = StepSettings::new(Mse);
     let every = (config.steps / 10).max(1);
     println!("backend: {}", B::name());
     println!("{:>6}  {:>10}", "step", "loss");

@@ -67,7 +67,7 @@ fn shards_that_would_be_empty_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(
         stderr(&o).trim(),
-        "error: --shards 100 is more than the batch size 64; every shard needs a sample (pass --shards 64 or fewer)"
+        "error: shards 100 is more than the batch size 64; every shard needs a sample (set shards to 64 or fewer)"
     );
 }
 

@@ -107,9 +107,12 @@ fn flags_override_the_recipe_file() {
         .expect("runs");
     assert_ok(&o);
     let written = std::fs::read_to_string(out.join("recipe.toml")).expect("recipe.toml");
-    for line in ["epochs = 2", "hidden = [8]", "optimizer = \"sgd\"", "lr = 0.05"] {
+    // The flat recipe was read into the tables of the written one, the flag laid over it.
+    for line in ["epochs = 2", "[model]", "hidden = [8]", "[optimizer]", "type = \"sgd\"", "lr = 0.05"] {
         assert!(written.lines().any(|l| l == line), "{line} missing from\n{written}");
     }
+    let read = neurite_train::TrainConfig::parse(&written).expect("the written recipe reads");
+    assert_eq!((read.epochs, read.model.hidden.0.clone(), read.optimizer.lr), (2, vec![8], 0.05));
 }
 
 #[test]

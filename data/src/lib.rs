@@ -149,6 +149,112 @@ pub fn load(path: &Path, options: &LoadOptions<'_>) -> Result<LabelledData, Load
     Ok(data)
 }
 
+/// Where a training run's data comes from, as a settings file's `[data]` table and the data
+/// flags of `neurite train` describe it. [`DataConfig::load`] reads it and splits off the
+/// validation samples.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize, smart_default::SmartDefault)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct DataConfig {
+    /// Training data: IDX folder, image folder or CSV file (none: the embedded digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "PATH"))]
+    pub train_data: Option<PathBuf>,
+    /// Test data, evaluated once after training.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "PATH"))]
+    pub test_data: Option<PathBuf>,
+    /// Fraction of the training data held out for validation.
+    #[default(0.1)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "F", allow_negative_numbers = true))]
+    pub val_split: f32,
+    /// Train a colour image folder as grey images.
+    #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
+    pub grey: bool,
+}
+
+/// The data of a training run, read and split.
+#[derive(Clone, Debug)]
+pub struct RunData {
+    /// Training samples.
+    pub train: Dataset,
+    /// Validation samples (none with a validation split of 0).
+    pub validation: Option<Dataset>,
+    /// Test data, evaluated after training.
+    pub test: Option<LabelledData>,
+    /// One name per class.
+    pub class_names: Vec<String>,
+    /// The size of one input image.
+    pub input: ImageSize,
+    /// Where the training data came from.
+    pub origin: String,
+}
+
+impl DataConfig {
+    /// Checks the settings that need no file.
+    ///
+    /// # Errors
+    /// A one-line message naming the setting.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
+            return Err(format!("val-split must be in [0, 1), got {}", self.val_split));
+        }
+        Ok(())
+    }
+
+    /// The same settings with the data paths made absolute, so that a recorded copy works from
+    /// any folder (paths that cannot be resolved are left as they are: reading them will say why).
+    pub fn resolved(&self) -> DataConfig {
+        let absolute = |p: &Option<PathBuf>| p.as_ref().map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()));
+        DataConfig { train_data: absolute(&self.train_data), test_data: absolute(&self.test_data), ..self.clone() }
+    }
+
+    /// Reads the training data (the embedded digits without a path), holds out
+    /// round(n · val-split) samples (at least one when the split is above 0) for validation by a
+    /// split seeded with `seed`, and reads the test data for the training data's input size and
+    /// classes.
+    ///
+    /// # Errors
+    /// [`LoadError`] naming the file for data that cannot be read or does not fit, and for a
+    /// split that leaves no training sample.
+    pub fn load(&self, seed: u64) -> Result<RunData, LoadError> {
+        self.check().map_err(invalid)?;
+        let all = match &self.train_data {
+            Some(path) => load(path, &LoadOptions::training(MNIST_SIZE.height, MNIST_SIZE.width, self.grey))?,
+            None => embedded()?,
+        };
+        let d = &all.dataset;
+        let input = ImageSize::new(d.channels(), d.rows(), d.cols());
+        let n = d.len();
+        let held_out =
+            if self.val_split > 0.0 { ((n as f64 * f64::from(self.val_split)).round() as usize).max(1) } else { 0 };
+        if held_out >= n {
+            return Err(invalid(format!(
+                "{}: {n} samples leave none for training after a validation split of {}",
+                all.origin, self.val_split
+            )));
+        }
+        let (train, validation) = d.split(held_out, seed)?;
+        let test = match &self.test_data {
+            Some(path) => {
+                let test = load(path, &LoadOptions::for_model(input, &all.class_names))?;
+                check_fits(&test, input, all.class_names.len())?;
+                Some(test)
+            }
+            None => None,
+        };
+        Ok(RunData {
+            train,
+            validation: (held_out > 0).then_some(validation),
+            test,
+            class_names: all.class_names,
+            input,
+            origin: all.origin,
+        })
+    }
+}
+
 /// Checks that `data` suits a model taking `input` images and giving `classes` scores.
 ///
 /// # Errors

@@ -15,7 +15,7 @@ use neurite_nn::regularization::Penalty;
 use neurite_nn::{Activation, Init, Module};
 use neurite_optim::Optimizer;
 use neurite_train::plot::{self, Panel};
-use neurite_train::{Loss, StepSettings, train_step};
+use neurite_train::{CrossEntropy, StepSettings, train_step};
 
 use crate::{ExperimentError, ExperimentOptions};
 
@@ -133,7 +133,7 @@ pub(crate) fn step<B: Backend>(
     labels: &Tensor<B>,
     l2: Option<f32>,
 ) -> f32 {
-    let mut settings = StepSettings::new(Loss::CrossEntropy);
+    let mut settings = StepSettings::new(CrossEntropy);
     if let Some(lambda) = l2 {
         settings = settings.penalize(Penalty::L2(lambda), &*model);
     }
@@ -150,9 +150,10 @@ pub(crate) fn evaluate<B: Backend>(
     data: &Dataset,
     preprocessing: Preprocessing,
 ) -> (f32, f32) {
-    let e = neurite_train::evaluate(model, data, preprocessing, Loss::CrossEntropy);
+    let e = neurite_train::evaluate(model, data, preprocessing, &CrossEntropy)
+        .expect("an experiment's network fits its digits, which are in memory");
     model.set_training(true);
-    (e.loss as f32, e.accuracy as f32)
+    (e.loss as f32, e.accuracy.unwrap_or_default() as f32)
 }
 
 /// Mini-batches without end: epoch after epoch of a shuffled loader, all of the same size.

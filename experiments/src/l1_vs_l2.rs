@@ -19,7 +19,7 @@ use neurite_nn::regularization::Penalty;
 use neurite_nn::{Activation, Init, Module};
 use neurite_optim::{Sgd, SgdConfig};
 use neurite_train::plot::{Panel, Series};
-use neurite_train::{Loss, StepSettings, train_step};
+use neurite_train::{CrossEntropy, StepSettings, train_step};
 
 use crate::common::{Digits, Endless, Run, Table, describe, evaluate, flat, mlp, pct};
 use crate::{ExperimentError, ExperimentOptions};
@@ -53,7 +53,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     for (k, (name, penalty)) in cases.into_iter().enumerate() {
         let mut model = mlp(1, 100, Activation::Relu, Init::He).init::<B>(run.seed());
         let mut sgd = Sgd::new(SgdConfig { lr: LR, ..Default::default() })?;
-        let mut settings = StepSettings::new(Loss::CrossEntropy);
+        let mut settings = StepSettings::new(CrossEntropy);
         if let Some(p) = penalty {
             settings = settings.penalize(p, &model);
         }

@@ -2,6 +2,9 @@
 //! ([`Activation`], for a [`crate::Sequential`]). Each op's derivative is core's: σ' = σ(1 − σ),
 //! tanh' = 1 − tanh², ReLU' = step, and so on.
 
+use std::fmt;
+use std::str::FromStr;
+
 use neurite_core::{Backend, BiasAct, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -43,8 +46,10 @@ pub fn softmax<B: Backend>(x: &Tensor<B>, axis: usize) -> Tensor<B> {
     x.softmax(axis)
 }
 
-/// An activation as a parameter-free layer.
+/// An activation as a parameter-free layer. Its text form (settings files, flags, serde) is a
+/// name with an optional argument: see [`ACTIVATION_FORMS`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Activation {
     /// The logistic sigmoid.
     Sigmoid,
@@ -87,6 +92,73 @@ impl Activation {
             Activation::Gelu => x.gelu(),
             Activation::Softmax(axis) => x.softmax(axis),
         }
+    }
+}
+
+/// The text forms of [`Activation`], for help texts and errors.
+pub const ACTIVATION_FORMS: &str = "relu, sigmoid, tanh, leaky-relu[:SLOPE], elu[:ALPHA], gelu or softmax[:DIM]";
+
+/// PyTorch's defaults, which the short names stand for.
+const LEAKY_SLOPE: f32 = 0.01;
+const ELU_ALPHA: f32 = 1.0;
+const SOFTMAX_DIM: usize = 1;
+
+impl FromStr for Activation {
+    type Err = String;
+
+    /// `relu`, `sigmoid`, `tanh`, `gelu`, `leaky-relu` (slope 0.01) or `leaky-relu:SLOPE`, `elu`
+    /// (α = 1) or `elu:ALPHA`, `softmax` (axis 1) or `softmax:DIM`.
+    fn from_str(text: &str) -> Result<Activation, String> {
+        let (name, arg) = match text.trim().split_once(':') {
+            Some((name, arg)) => (name.trim(), Some(arg.trim())),
+            None => (text.trim(), None),
+        };
+        let number = |default: f32| match arg {
+            None => Some(default),
+            Some(a) => a.parse::<f32>().ok().filter(|v| v.is_finite()),
+        };
+        let parsed = match (name, arg) {
+            ("relu", None) => Some(Activation::Relu),
+            ("sigmoid", None) => Some(Activation::Sigmoid),
+            ("tanh", None) => Some(Activation::Tanh),
+            ("gelu", None) => Some(Activation::Gelu),
+            ("leaky-relu", _) => number(LEAKY_SLOPE).map(Activation::LeakyRelu),
+            ("elu", _) => number(ELU_ALPHA).map(Activation::Elu),
+            ("softmax", None) => Some(Activation::Softmax(SOFTMAX_DIM)),
+            ("softmax", Some(dim)) => dim.parse().ok().map(Activation::Softmax),
+            _ => None,
+        };
+        parsed.ok_or_else(|| format!("unknown activation `{text}`; choose {ACTIVATION_FORMS}"))
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Activation::Relu => f.write_str("relu"),
+            Activation::Sigmoid => f.write_str("sigmoid"),
+            Activation::Tanh => f.write_str("tanh"),
+            Activation::Gelu => f.write_str("gelu"),
+            Activation::LeakyRelu(slope) if slope.to_bits() == LEAKY_SLOPE.to_bits() => f.write_str("leaky-relu"),
+            Activation::LeakyRelu(slope) => write!(f, "leaky-relu:{slope}"),
+            Activation::Elu(alpha) if alpha.to_bits() == ELU_ALPHA.to_bits() => f.write_str("elu"),
+            Activation::Elu(alpha) => write!(f, "elu:{alpha}"),
+            Activation::Softmax(SOFTMAX_DIM) => f.write_str("softmax"),
+            Activation::Softmax(dim) => write!(f, "softmax:{dim}"),
+        }
+    }
+}
+
+impl TryFrom<String> for Activation {
+    type Error = String;
+    fn try_from(text: String) -> Result<Activation, String> {
+        text.parse()
+    }
+}
+
+impl From<Activation> for String {
+    fn from(activation: Activation) -> String {
+        activation.to_string()
     }
 }
 

@@ -187,9 +187,10 @@ fn layer_output(index: &str, spec: &LayerSpec, input: &[usize]) -> Result<(Vec<u
         | LayerSpec::ELU { .. }
         | LayerSpec::GELU
         | LayerSpec::Softmax { .. } => input.to_vec(),
-        LayerSpec::Custom { name, .. } => {
-            return Err(SpecError::CustomLayer { index: index.parse().unwrap_or(0), name: name.clone() });
-        }
+        LayerSpec::Custom { name, settings } => match crate::registry::custom_output_shape(name, settings, input) {
+            Some(shape) => shape.map_err(fail)?,
+            None => return Err(SpecError::CustomLayer { index: index.parse().unwrap_or(0), name: name.clone() }),
+        },
         LayerSpec::Sequential { .. } => unreachable!("handled above"),
     };
     let held =

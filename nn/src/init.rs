@@ -2,13 +2,19 @@
 //! Xavier (randn/√n_in) and Glorot uniform, He (randn/√(n_in/2)) and He uniform. Layers take one
 //! for their weight and one for their bias (zeros by default).
 
+use std::fmt;
+use std::str::FromStr;
+
 use neurite_core::{Backend, Rng, Shape, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// How to fill a parameter tensor. `fan_in` is the number of inputs each output unit sees
 /// (`in` for a linear layer, `in·kh·kw` for a convolution), `fan_out` the number of outputs each
 /// input feeds.
+///
+/// Its text form (settings files, flags, serde) is one of [`INIT_FORMS`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(try_from = "String", into = "String")]
 pub enum Init {
     /// All zeros (the default for biases).
     Zeros,
@@ -36,6 +42,64 @@ pub enum Init {
     He,
     /// He uniform: U(±√(6/fan_in)), so Var(w) = 2/fan_in.
     HeUniform,
+}
+
+/// The text forms of [`Init`], for help texts and errors.
+pub const INIT_FORMS: &str =
+    "he, he-uniform, xavier, glorot-uniform, zeros, constant:C, normal:STD (STD > 0) or uniform:LO,HI (LO < HI)";
+
+impl FromStr for Init {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Init, String> {
+        let (name, args) = match text.trim().split_once(':') {
+            Some((name, args)) => (name.trim(), args.split(',').map(|a| a.trim().parse::<f32>()).collect()),
+            None => (text.trim(), Ok(Vec::new())),
+        };
+        let finite = |values: Vec<f32>| values.into_iter().all(f32::is_finite);
+        let parsed = match (name, args) {
+            ("zeros", Ok(a)) if a.is_empty() => Some(Init::Zeros),
+            ("xavier", Ok(a)) if a.is_empty() => Some(Init::Xavier),
+            ("glorot-uniform", Ok(a)) if a.is_empty() => Some(Init::GlorotUniform),
+            ("he", Ok(a)) if a.is_empty() => Some(Init::He),
+            ("he-uniform", Ok(a)) if a.is_empty() => Some(Init::HeUniform),
+            ("constant", Ok(a)) if a.len() == 1 && finite(a.clone()) => Some(Init::Constant(a[0])),
+            ("normal", Ok(a)) if a.len() == 1 && finite(a.clone()) && a[0] > 0.0 => Some(Init::Normal { std: a[0] }),
+            ("uniform", Ok(a)) if a.len() == 2 && finite(a.clone()) && a[0] < a[1] => {
+                Some(Init::Uniform { lo: a[0], hi: a[1] })
+            }
+            _ => None,
+        };
+        parsed.ok_or_else(|| format!("unknown init `{text}`; choose {INIT_FORMS}"))
+    }
+}
+
+impl fmt::Display for Init {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Init::Zeros => f.write_str("zeros"),
+            Init::Constant(c) => write!(f, "constant:{c}"),
+            Init::Normal { std } => write!(f, "normal:{std}"),
+            Init::Uniform { lo, hi } => write!(f, "uniform:{lo},{hi}"),
+            Init::Xavier => f.write_str("xavier"),
+            Init::GlorotUniform => f.write_str("glorot-uniform"),
+            Init::He => f.write_str("he"),
+            Init::HeUniform => f.write_str("he-uniform"),
+        }
+    }
+}
+
+impl TryFrom<String> for Init {
+    type Error = String;
+    fn try_from(text: String) -> Result<Init, String> {
+        text.parse()
+    }
+}
+
+impl From<Init> for String {
+    fn from(init: Init) -> String {
+        init.to_string()
+    }
 }
 
 impl Init {

@@ -37,6 +37,7 @@ pub mod loss;
 pub mod metrics;
 pub mod models;
 pub mod module;
+pub mod registry;
 pub mod regularization;
 pub mod spec;
 pub mod state;

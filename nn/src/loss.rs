@@ -1,7 +1,8 @@
 //! Losses, each a scalar tensor whose graph `backward` differentiates: mean squared error (the
 //! course's E = 1/(2N)·Σ‖d − y‖², or the plain mean), softmax cross-entropy fused with
-//! log-softmax (integer labels or one-hot/soft targets), and binary cross-entropy on
-//! probabilities (clamped) or on logits (stable through softplus).
+//! log-softmax (integer labels or one-hot/soft targets), binary cross-entropy on
+//! probabilities (clamped) or on logits (stable through softplus), and for regression the mean
+//! absolute error ([`l1`]) and the Huber loss ([`huber`]).
 
 use neurite_core::{Backend, Tensor};
 
@@ -110,4 +111,42 @@ pub fn bce_with_logits<B: Backend>(logits: &Tensor<B>, targets: &Tensor<B>) -> T
         targets.shape()
     );
     logits.softplus().sub(&targets.mul(logits)).mean()
+}
+
+/// Mean absolute error between `prediction` y and `target` d over every element, mean(|y − d|)
+/// (PyTorch's `L1Loss()`); its gradient is sign(y − d)/count.
+///
+/// # Panics
+/// If the shapes differ.
+#[track_caller]
+pub fn l1<B: Backend>(prediction: &Tensor<B>, target: &Tensor<B>) -> Tensor<B> {
+    assert_eq!(
+        prediction.shape(),
+        target.shape(),
+        "l1: prediction {} and target {} differ",
+        prediction.shape(),
+        target.shape()
+    );
+    prediction.sub(target).abs().mean()
+}
+
+/// The Huber loss with threshold δ > 0 over every element (PyTorch's `HuberLoss(delta)`):
+/// ½·e² where |e| ≤ δ, δ·(|e| − ½δ) beyond, for e = y − d, averaged. Quadratic near zero like
+/// the squared error, linear far out like the absolute error, so outliers pull less. Written as
+/// ½q² + δ·(|e| − q) with q = min(|e|, δ), which is both branches at once.
+///
+/// # Panics
+/// If the shapes differ.
+#[track_caller]
+pub fn huber<B: Backend>(prediction: &Tensor<B>, target: &Tensor<B>, delta: f32) -> Tensor<B> {
+    assert_eq!(
+        prediction.shape(),
+        target.shape(),
+        "huber: prediction {} and target {} differ",
+        prediction.shape(),
+        target.shape()
+    );
+    let a = prediction.sub(target).abs();
+    let q = a.minimum(&Tensor::full(a.dims().to_vec(), delta));
+    q.square().mul_scalar(0.5).add(&a.sub(&q).mul_scalar(delta)).mean()
 }

@@ -3,10 +3,19 @@
 //! command line, the course experiments, the benchmarks and the examples all build them here, so
 //! they train the same network from the same seed.
 //!
+//! [`ModelConfig`] is the one description of a built-in model that settings files and flags
+//! use: its kind and every setting of every kind, turned into an [`MlpConfig`] or a [`CnnConfig`]
+//! once the input size and the number of classes are known (from the data).
+//!
 //! Weights are drawn from stream [`Stream::Init`] of the seed, layer by layer in order; each
 //! dropout layer gets its own generator forked, in order, from stream [`Stream::Dropout`].
 
+use std::fmt;
+use std::str::FromStr;
+
 use neurite_core::{Backend, Rng, Stream};
+use serde::{Deserialize, Serialize};
+use smart_default::SmartDefault;
 
 use crate::activation::Activation;
 use crate::init::Init;
@@ -391,6 +400,200 @@ impl CnnConfig {
     }
 }
 
+/// Which built-in network a [`ModelConfig`] builds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum ModelKind {
+    /// Fully connected: flatten, hidden layers, one output per class (an `MlpConfig`).
+    Mlp,
+    /// Convolution blocks, each ending in a 2×2 max-pool, then dense layers (a `CnnConfig`).
+    Cnn,
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ModelKind::Mlp => "mlp",
+            ModelKind::Cnn => "cnn",
+        })
+    }
+}
+
+/// Layer widths written as `512,256` (flags) or `[512, 256]` (settings files); the empty text is
+/// no layer at all.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Widths(pub Vec<usize>);
+
+impl FromStr for Widths {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Widths, String> {
+        if text.trim().is_empty() {
+            return Ok(Widths(Vec::new()));
+        }
+        text.split(',')
+            .map(|w| {
+                let w = w.trim();
+                w.parse::<usize>().map_err(|_| format!("width `{w}` is not a whole number (e.g. 512,256)"))
+            })
+            .collect::<Result<_, _>>()
+            .map(Widths)
+    }
+}
+
+impl fmt::Display for Widths {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text: Vec<String> = self.0.iter().map(usize::to_string).collect();
+        f.write_str(&text.join(","))
+    }
+}
+
+impl<const N: usize> From<[usize; N]> for Widths {
+    fn from(widths: [usize; N]) -> Widths {
+        Widths(widths.to_vec())
+    }
+}
+
+/// A built-in model as settings: its kind and the settings of every kind (each kind reads its
+/// own and ignores the others). What a settings file's `[model]` table holds and what the
+/// model flags of `neurite train` set; [`ModelConfig::init`] builds it for an input size and a
+/// number of classes.
+///
+/// ```
+/// # fn demo<B: neurite_core::Backend>() -> Result<(), String> {
+/// use neurite_nn::{Module, models::{ModelConfig, ModelKind}};
+/// let cnn = ModelConfig { kind: ModelKind::Cnn, dropout: 0.25, ..ModelConfig::default() };
+/// let net = cnn.init::<B>([1, 28, 28], 10, 1)?;
+/// assert_eq!(net.output_shape(&[2, 1, 28, 28]), vec![2, 10]);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, SmartDefault)]
+#[cfg_attr(feature = "clap", derive(clap::Args))]
+#[serde(deny_unknown_fields, default, rename_all = "kebab-case")]
+pub struct ModelConfig {
+    /// Network.
+    #[serde(rename = "type")]
+    #[default(ModelKind::Mlp)]
+    #[cfg_attr(feature = "clap", arg(long = "model", id = "model", value_name = "KIND"))]
+    pub kind: ModelKind,
+    /// Hidden layer widths of the MLP, comma-separated.
+    #[default(Widths(vec![512, 256]))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "W,W,..."))]
+    pub hidden: Widths,
+    /// Filters of each convolution block of the CNN, comma-separated.
+    #[default(Widths(vec![16, 32]))]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "F,F,..."))]
+    pub filters: Widths,
+    /// Convolutions in each block of the CNN, before its 2×2 max-pool.
+    #[default(1)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
+    pub convs: usize,
+    /// Side of the CNN's convolution kernels, odd.
+    #[default(5)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "K"))]
+    pub kernel: usize,
+    /// Widths of the CNN's dense hidden layers before its classifier, comma-separated.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "W,W,..."))]
+    pub dense: Widths,
+    /// Hidden activation: relu, sigmoid, tanh, `leaky-relu[:SLOPE]`, `elu[:ALPHA]` or gelu.
+    #[default(Activation::Relu)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "NAME"))]
+    pub activation: Activation,
+    /// Weight initializer: he, he-uniform, xavier, glorot-uniform, zeros, `normal:STD`, `constant:C` or `uniform:LO,HI`.
+    #[default(Init::He)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "NAME"))]
+    pub init: Init,
+    /// Batch normalisation in each hidden block (after each convolution of the CNN).
+    #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
+    pub batch_norm: bool,
+    /// Dropout probability after each hidden block, before the CNN's classifier (0 = none).
+    #[default(0.2)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "P", allow_negative_numbers = true))]
+    pub dropout: f32,
+    /// Dropout probability on the input pixels, before the MLP's first layer (Srivastava et al.
+    /// drop 0.2 of MNIST's pixels).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "P", allow_negative_numbers = true))]
+    pub input_dropout: f32,
+}
+
+impl ModelConfig {
+    /// Checks every setting that can be checked without knowing the input.
+    ///
+    /// # Errors
+    /// A one-line message naming the setting and what it accepts.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, p) in [("dropout", self.dropout), ("input-dropout", self.input_dropout)] {
+            if !(p.is_finite() && (0.0..1.0).contains(&p)) {
+                return Err(format!("{name} must be in [0, 1), got {p}"));
+            }
+        }
+        match self.kind {
+            ModelKind::Mlp if self.hidden.0.contains(&0) => Err("hidden widths must be at least 1".into()),
+            ModelKind::Cnn if self.input_dropout > 0.0 => {
+                Err("input-dropout applies to the MLP (model type mlp) only".into())
+            }
+            // The CNN's checks that need no image size, on a size every pooling fits.
+            ModelKind::Cnn => self.cnn([1, usize::MAX, usize::MAX], 1).check().map_err(|e| format!("model cnn: {e}")),
+            ModelKind::Mlp => Ok(()),
+        }
+    }
+
+    /// The MLP these settings describe, for `inputs` features and `classes` outputs.
+    pub fn mlp(&self, inputs: usize, classes: usize) -> MlpConfig {
+        MlpConfig::new(inputs, &self.hidden.0, classes)
+            .with_activation(self.activation)
+            .with_init(self.init)
+            .with_batch_norm(self.batch_norm)
+            .with_dropout(self.dropout)
+            .with_input_dropout(self.input_dropout)
+    }
+
+    /// The CNN these settings describe, for `[channels, height, width]` images and `classes`
+    /// outputs.
+    pub fn cnn(&self, input: [usize; 3], classes: usize) -> CnnConfig {
+        CnnConfig::new(input, classes)
+            .with_filters(&self.filters.0, self.convs, self.kernel)
+            .with_dense(&self.dense.0)
+            .with_activation(self.activation)
+            .with_init(self.init)
+            .with_batch_norm(self.batch_norm)
+            .with_dropout(self.dropout)
+    }
+
+    /// The layers the model has for `[channels, height, width]` inputs and `classes` outputs, as
+    /// data: what a caller checks (shapes, memory) before building.
+    ///
+    /// # Errors
+    /// As [`ModelConfig::check`], and for images too small for the CNN's poolings.
+    pub fn architecture(&self, input: [usize; 3], classes: usize) -> Result<Vec<LayerSpec>, String> {
+        self.check()?;
+        match self.kind {
+            ModelKind::Mlp => Ok(self.mlp(input.iter().product(), classes).architecture()),
+            ModelKind::Cnn => {
+                let cnn = self.cnn(input, classes);
+                cnn.check().map_err(|e| format!("model cnn: {e}"))?;
+                Ok(cnn.architecture())
+            }
+        }
+    }
+
+    /// Builds the model for `[channels, height, width]` inputs and `classes` outputs, its
+    /// weights and dropout generators drawn from `seed`.
+    ///
+    /// # Errors
+    /// As [`ModelConfig::architecture`].
+    pub fn init<B: Backend>(&self, input: [usize; 3], classes: usize, seed: u64) -> Result<Sequential<B>, String> {
+        self.architecture(input, classes)?;
+        match self.kind {
+            ModelKind::Mlp => Ok(self.mlp(input.iter().product(), classes).init::<B>(seed)),
+            ModelKind::Cnn => self.cnn(input, classes).init::<B>(seed).map_err(|e| format!("model cnn: {e}")),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,6 +650,61 @@ mod tests {
         let zeros = dropped.iter().filter(|&&v| v == 0.0).count();
         assert!(dropped.iter().all(|&v| v == 0.0 || v == 2.0), "{dropped:?}");
         assert!((400..624).contains(&zeros), "{zeros} of 1024 dropped");
+    }
+
+    #[test]
+    fn a_model_config_builds_the_network_its_kind_describes() {
+        let mlp = ModelConfig::default();
+        assert_eq!(
+            mlp.architecture([1, 28, 28], 10),
+            Ok(MlpConfig::new(784, &[512, 256], 10).with_dropout(0.2).architecture())
+        );
+        let cnn = ModelConfig { kind: ModelKind::Cnn, dropout: 0.0, ..ModelConfig::default() };
+        assert_eq!(cnn.architecture([3, 32, 32], 4), Ok(CnnConfig::new([3, 32, 32], 4).architecture()));
+        let built = cnn.init::<R>([3, 32, 32], 4, 1).expect("builds");
+        assert_eq!(built.architecture(), CnnConfig::new([3, 32, 32], 4).architecture());
+        let tiny = cnn.architecture([1, 3, 3], 4).unwrap_err();
+        assert!(tiny.starts_with("model cnn: the CNN needs images of at least 4×4 pixels"), "{tiny}");
+    }
+
+    #[test]
+    fn model_settings_out_of_range_are_named() {
+        let check = |c: ModelConfig| c.check().unwrap_err();
+        assert_eq!(check(ModelConfig { dropout: 1.0, ..Default::default() }), "dropout must be in [0, 1), got 1");
+        assert_eq!(
+            check(ModelConfig { hidden: Widths(vec![8, 0]), ..Default::default() }),
+            "hidden widths must be at least 1"
+        );
+        let even = ModelConfig { kind: ModelKind::Cnn, kernel: 4, ..Default::default() };
+        assert!(check(even).starts_with("model cnn: the kernel side must be odd"));
+        let cnn = ModelConfig { kind: ModelKind::Cnn, input_dropout: 0.2, ..Default::default() };
+        assert_eq!(check(cnn), "input-dropout applies to the MLP (model type mlp) only");
+    }
+
+    #[test]
+    fn text_forms_of_settings_round_trip() {
+        assert_eq!("512, 256".parse(), Ok(Widths(vec![512, 256])));
+        assert_eq!("".parse(), Ok(Widths(vec![])));
+        assert!("512,x".parse::<Widths>().unwrap_err().contains("`x`"));
+        assert_eq!(Widths(vec![16, 32]).to_string(), "16,32");
+        for text in ["relu", "sigmoid", "tanh", "gelu", "leaky-relu", "leaky-relu:0.2", "elu", "elu:0.5", "softmax"] {
+            let activation: Activation = text.parse().expect(text);
+            assert_eq!(activation.to_string(), text);
+        }
+        assert_eq!("leaky-relu".parse(), Ok(Activation::LeakyRelu(0.01)));
+        assert!("swish".parse::<Activation>().unwrap_err().starts_with("unknown activation `swish`; choose relu"));
+        for text in
+            ["he", "he-uniform", "xavier", "glorot-uniform", "zeros", "constant:0.5", "normal:0.01", "uniform:-1,1"]
+        {
+            let init: Init = text.parse().expect(text);
+            assert_eq!(init.to_string(), text);
+        }
+        for bad in ["uniform", "normal:-1", "normal:x", "uniform:1,-1", "he:2"] {
+            assert!(bad.parse::<Init>().unwrap_err().starts_with(&format!("unknown init `{bad}`")), "{bad}");
+        }
+        let json = serde_json::to_string(&ModelConfig::default()).expect("serialises");
+        assert!(json.contains("\"type\":\"mlp\"") && json.contains("\"activation\":\"relu\""), "{json}");
+        assert_eq!(serde_json::from_str::<ModelConfig>(&json).expect("parses"), ModelConfig::default());
     }
 
     #[test]

@@ -201,8 +201,11 @@ impl fmt::Display for LayerSpec {
 /// A layer list that cannot be turned into layers.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SpecError {
-    /// A custom layer: only its own crate knows how to build it.
-    #[error("layer {index}: cannot build custom layer `{name}` from its description")]
+    /// A custom layer that no crate registered (see [`crate::registry`]): only its own crate
+    /// knows how to build it.
+    #[error(
+        "layer {index}: cannot build custom layer `{name}` from its description (this program has not registered it)"
+    )]
     CustomLayer {
         /// Position in the list.
         index: usize,
@@ -379,7 +382,10 @@ pub fn build_layer<B: Backend>(index: usize, spec: &LayerSpec, rng: &mut Rng) ->
             }
             Box::new(inner)
         }
-        LayerSpec::Custom { name, .. } => return Err(SpecError::CustomLayer { index, name: name.clone() }),
+        LayerSpec::Custom { name, settings } => match crate::registry::build_custom::<B>(name, settings) {
+            Some(built) => built.map_err(|reason| invalid(index, spec, &reason))?,
+            None => return Err(SpecError::CustomLayer { index, name: name.clone() }),
+        },
     };
     Ok(layer)
 }

@@ -214,6 +214,17 @@ fn bce_on_logits() {
 }
 
 #[test]
+fn mean_absolute_error_and_huber_away_from_their_kinks() {
+    // Differences of at least 0.1 in size, none near δ = 0.5, so the finite differences stay on
+    // one side of every kink.
+    let y = within(&[3, 2], 0.0..1.0, 51).require_grad();
+    let gaps = [0.3f32, -0.8, 0.15, -0.25, 1.1, -0.6];
+    let d = T::from_vec(y.to_vec().iter().zip(gaps).map(|(v, g)| v - g).collect(), [3, 2]).require_grad();
+    check_loss(|xs| loss::l1(&xs[0], &xs[1]), vec![y.clone(), d.clone()]);
+    check_loss(|xs| loss::huber(&xs[0], &xs[1], 0.5), vec![y, d]);
+}
+
+#[test]
 fn l1_and_l2_penalties() {
     for penalty in [Penalty::L2(0.3), Penalty::L1(0.3)] {
         let inputs = vec![smooth(&[3, 2], 49).require_grad(), smooth(&[4], 50).require_grad()];

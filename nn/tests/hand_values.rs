@@ -81,6 +81,22 @@ fn binary_cross_entropy_on_probabilities_and_logits() {
 }
 
 #[test]
+fn absolute_error_and_huber_by_hand() {
+    // e = y − d = [0.5, −2, 1]: mean |e| = 3.5/3.
+    let y = T::from_vec(vec![1.0, 0.0, 3.0], [3]).require_grad();
+    let d = T::from_vec(vec![0.5, 2.0, 2.0], [3]);
+    let l1 = loss::l1(&y, &d);
+    close(l1.item(), 3.5 / 3.0);
+    close_all(l1.backward().get(&y).expect("leaf").as_slice(), &[1.0 / 3.0, -1.0 / 3.0, 1.0 / 3.0]);
+    // δ = 1: ½·0.25 = 0.125 inside; 1·(2 − 0.5) = 1.5 and 1·(1 − 0.5) = 0.5 at and beyond δ
+    // (both branches agree at |e| = δ): (0.125 + 1.5 + 0.5)/3.
+    let huber = loss::huber(&y, &d, 1.0);
+    close(huber.item(), 2.125 / 3.0);
+    // ∂/∂y = e/3 inside, δ·sign(e)/3 beyond.
+    close_all(huber.backward().get(&y).expect("leaf").as_slice(), &[0.5 / 3.0, -1.0 / 3.0, 1.0 / 3.0]);
+}
+
+#[test]
 fn binary_cross_entropy_stays_finite_where_it_saturates() {
     // Confidently wrong: logits ±100 against the opposite targets cost 100 each, not infinity.
     let x = T::from_vec(vec![100.0, -100.0], [2]);

@@ -30,6 +30,7 @@
 mod adagrad;
 mod adam;
 mod clip;
+mod config;
 pub mod course;
 mod error;
 mod momentum;
@@ -44,6 +45,7 @@ pub use neurite_core as core;
 pub use adagrad::{AdaGrad, AdaGradConfig};
 pub use adam::{Adam, AdamConfig, AdamW, AdamWConfig};
 pub use clip::{Clipped, GradClip, clip_grad_norm, clip_grad_value, global_grad_norm};
+pub use config::{OptimizerConfig, OptimizerKind};
 pub use error::{
     OptimError, check_at_most, check_count, check_decay_factor, check_learning_rate, check_non_negative,
     check_positive, check_shrink_factor, check_unit_interval,

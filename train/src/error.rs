@@ -19,6 +19,9 @@ pub enum TrainError {
     /// A step's loss or gradient was not finite; the run stopped at once.
     #[error("{0}")]
     Diverged(Box<Diverged>),
+    /// A data source could not give its samples, or gave samples that do not fit the model.
+    #[error("{0}")]
+    Data(String),
     /// An output file could not be written (the previous one, if any, is intact).
     #[error("{path}: {message}")]
     Write {

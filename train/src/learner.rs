@@ -11,19 +11,22 @@ use std::time::Instant;
 
 use neurite_augment::{Pipeline, TransformExt};
 use neurite_core::{Backend, Rng, Stream};
-use neurite_nn::data::{BatchLoader, Dataset, Layout, Preprocessing};
+use neurite_nn::data::{Layout, Preprocessing};
 use neurite_nn::regularization::Penalty;
 use neurite_nn::{Checkpoint, Module};
 use neurite_optim::{GradClip, Optimizer, Schedule};
 use serde::{Deserialize, Serialize};
 
-use crate::callback::{BatchProgress, Callback, Saved};
+use crate::callback::{BatchProgress, Callback, Control, FitStart, Saved};
+use crate::callbacks::{EarlyStopping, KeepBest, Monitor, Progress};
 use crate::distributed::{self, DataParallel};
 use crate::error::{Diverged, TrainError};
 use crate::evaluate::evaluate;
+use crate::loss::{Loss, TargetForm, target_tensor};
 use crate::metrics::{self, EpochMetrics};
+use crate::source::{DataSource, Inputs, TargetKind, Targets, gives_pixels, input_tensor};
 use crate::state::{TrainState, json};
-use crate::step::{Loss, StepSettings, train_step};
+use crate::step::{StepSettings, train_step};
 use crate::trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
 
 /// The checkpoint of the last completed epoch, in the output folder.
@@ -94,73 +97,14 @@ impl fmt::Display for BatchSize {
     }
 }
 
-/// A validation metric to watch, for early stopping and for keeping the best checkpoint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Monitor {
-    /// Validation accuracy: higher is better.
-    ValAccuracy,
-    /// Validation loss: lower is better.
-    ValLoss,
-}
-
-impl Monitor {
-    fn value(self, m: &EpochMetrics) -> Option<f64> {
-        match self {
-            Monitor::ValAccuracy => m.val_acc,
-            Monitor::ValLoss => m.val_loss,
-        }
-    }
-
-    /// Whether `value` improves on `best` by more than `min_delta`.
-    fn improves(self, value: f64, best: f64, min_delta: f64) -> bool {
-        match self {
-            Monitor::ValAccuracy => value > best + min_delta,
-            Monitor::ValLoss => value < best - min_delta,
-        }
-    }
-
-    /// The first epoch of `history` with the best value (improvements of at most `min_delta`
-    /// do not count), and that value.
-    fn best(self, history: &[EpochMetrics], min_delta: f64) -> Option<(usize, f64)> {
-        let mut best: Option<(usize, f64)> = None;
-        for m in history {
-            let Some(v) = self.value(m) else { continue };
-            if best.is_none_or(|(_, b)| self.improves(v, b, min_delta)) {
-                best = Some((m.epoch, v));
-            }
-        }
-        best
-    }
-}
-
-/// Stop when the watched metric has not improved for `patience` epochs.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct EarlyStopping {
-    /// The metric.
-    pub monitor: Monitor,
-    /// Epochs without improvement before stopping (at least 1).
-    pub patience: usize,
-    /// The smallest change that counts as an improvement.
-    pub min_delta: f64,
-}
-
-impl EarlyStopping {
-    /// Stops after `patience` epochs without any improvement of `monitor`.
-    pub fn new(monitor: Monitor, patience: usize) -> Self {
-        EarlyStopping { monitor, patience, min_delta: 0.0 }
-    }
-}
-
 /// How [`Learner::fit`] ended.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FitReport {
     /// Epochs completed in all, those of a resumed checkpoint included.
     pub epochs: usize,
-    /// Whether early stopping ended the run before its last epoch.
-    pub stopped_early: bool,
-    /// The epoch with the best watched metric: the one in `best.ckpt` with `keep_best`, else the
-    /// one early stopping measured its patience from.
-    pub best_epoch: Option<usize>,
+    /// Why a callback ended the run before its last epoch (early stopping's reason names the
+    /// best epoch); `None` when it ran to the end.
+    pub stopped: Option<String>,
 }
 
 /// The seed of epoch `epoch`'s shuffling (stream `DataOrder`) and augmentation (stream
@@ -170,7 +114,11 @@ pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
-/// Trains a classifier: a model `M` on backend `B`, an optimizer, and the run's settings.
+/// Trains a model `M` on backend `B` with an optimizer and the run's settings.
+///
+/// The learning rate of every epoch is the schedule's ([`Learner::schedule`]; without one, the
+/// optimizer's rate when the learner was made) times the factor callbacks set through
+/// [`Control::scale_learning_rate`]; the learner sets it on the optimizer before each epoch.
 ///
 /// ```
 /// use neurite_core::reference::ReferenceBackend as R;
@@ -195,7 +143,9 @@ pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
 pub struct Learner<B: Backend, M: Module<B>> {
     model: M,
     optimizer: Box<dyn Optimizer<B>>,
-    step: StepSettings,
+    step: StepSettings<B>,
+    /// The rate of every epoch without a schedule: the optimizer's when the learner was made.
+    base_lr: f32,
     schedule: Option<Box<dyn Schedule>>,
     /// Epochs the schedule has been stepped through (replayed from the history on resume).
     schedule_calls: usize,
@@ -204,8 +154,7 @@ pub struct Learner<B: Backend, M: Module<B>> {
     epochs: usize,
     seed: u64,
     preprocessing: Preprocessing,
-    early_stopping: Option<EarlyStopping>,
-    keep_best: Option<Monitor>,
+    callbacks: Vec<Box<dyn Callback>>,
     out: Option<PathBuf>,
     extra_files: Vec<(String, String)>,
     title: String,
@@ -222,10 +171,19 @@ pub struct Learner<B: Backend, M: Module<B>> {
 /// output folder (if the learner writes one).
 pub type EpochHook<M> = dyn FnMut(&mut M, usize, Option<&Path>) -> Result<(), TrainError>;
 
+/// What [`Learner::fit`] found out about its data before the first step.
+struct Plan {
+    /// Outputs per sample.
+    width: usize,
+    /// The number of classes, for class targets (which have an accuracy).
+    classes: Option<usize>,
+}
+
 impl<B: Backend, M: Module<B>> Learner<B, M> {
-    /// A learner for `model` and `optimizer`, with the defaults of `neurite train`: softmax
-    /// cross-entropy, batches of 64, 20 epochs, seed 1, pixels scaled to [0, 1] as `[n, 1, h, w]`,
-    /// no penalty, schedule, clipping, augmentation, early stopping nor output folder.
+    /// A learner for `model` and `optimizer`, with these defaults: softmax cross-entropy,
+    /// batches of 64, 20 epochs, seed 1, pixels scaled to [0, 1] as `[n, c, h, w]`, the
+    /// optimizer's learning rate throughout, no penalty, clipping, augmentation, callback nor
+    /// output folder. (`TrainConfig`'s defaults are `neurite train`'s and set all of these.)
     pub fn new(model: M, optimizer: impl Optimizer<B> + 'static) -> Self {
         let optimizer: Box<dyn Optimizer<B>> = Box::new(optimizer);
         let state = TrainState {
@@ -234,8 +192,10 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             history: Vec::new(),
             optimizer: optimizer.state(),
             dropout: model.rng_states(),
+            lr_scale: 1.0,
         };
         Learner {
+            base_lr: optimizer.learning_rate(),
             model,
             optimizer,
             step: StepSettings::default(),
@@ -246,8 +206,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             epochs: 20,
             seed: 1,
             preprocessing: Preprocessing::default(),
-            early_stopping: None,
-            keep_best: None,
+            callbacks: Vec::new(),
             out: None,
             extra_files: Vec::new(),
             title: String::new(),
@@ -274,7 +233,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     /// Trains data-parallel: every global batch is cut into `parallel.shards()` shards, the
     /// ranks of its communicator share them, and their gradients are summed in shard order (see
     /// [`crate::distributed`]). Every rank runs the same learner on the same data; rank 0 alone
-    /// writes the output folder and reports batches and epochs to its callback. With the same
+    /// writes the output folder and reports batches and epochs to its callbacks. With the same
     /// seed, batch size and shards, the weights and metrics are bit-identical on any number of
     /// ranks that divides the shards, [`distributed::SingleProcess`] included.
     pub fn data_parallel(mut self, parallel: DataParallel) -> Self {
@@ -282,13 +241,25 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         self
     }
 
+    /// Sets the data-parallel setting of a learner already built (see [`Learner::data_parallel`]).
+    pub(crate) fn set_data_parallel(&mut self, parallel: DataParallel) {
+        self.parallel = Some(parallel);
+    }
+
     /// The data-parallel setting, with its communication figures so far.
     pub fn parallel(&self) -> Option<&DataParallel> {
         self.parallel.as_ref()
     }
 
-    /// The loss to minimise (the validation loss is the same one).
-    pub fn loss(mut self, loss: Loss) -> Self {
+    /// The loss to minimise (the validation loss is the same one): a built-in one
+    /// ([`crate::CrossEntropy`], [`crate::Mse`], …) or a user's own [`Loss`].
+    pub fn loss(mut self, loss: impl Loss<B> + 'static) -> Self {
+        self.step.loss = std::sync::Arc::new(loss);
+        self
+    }
+
+    /// The loss to minimise, shared (what [`crate::LossKind::build`] gives).
+    pub fn shared_loss(mut self, loss: std::sync::Arc<dyn Loss<B>>) -> Self {
         self.step.loss = loss;
         self
     }
@@ -311,6 +282,14 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     /// validation set) as its metric.
     pub fn schedule(mut self, schedule: impl Schedule + 'static) -> Self {
         self.schedule = Some(Box::new(schedule));
+        self.schedule_calls = 0;
+        self
+    }
+
+    /// Like [`Learner::schedule`], for a boxed schedule (what
+    /// [`neurite_optim::OptimizerConfig::schedule`] gives).
+    pub fn boxed_schedule(mut self, schedule: Box<dyn Schedule>) -> Self {
+        self.schedule = Some(schedule);
         self.schedule_calls = 0;
         self
     }
@@ -346,16 +325,28 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         self
     }
 
-    /// Stops when the watched validation metric stops improving.
-    pub fn early_stopping(mut self, early_stopping: EarlyStopping) -> Self {
-        self.early_stopping = Some(early_stopping);
+    /// Adds a callback that the learner keeps and calls in every [`Learner::fit`], before the
+    /// one `fit` is given. Callbacks are called in the order they were added.
+    pub fn callback(mut self, callback: impl Callback + 'static) -> Self {
+        self.callbacks.push(Box::new(callback));
         self
     }
 
-    /// Also writes [`BEST_FILE`] whenever `monitor` improves (needs an output folder).
-    pub fn keep_best(mut self, monitor: Monitor) -> Self {
-        self.keep_best = Some(monitor);
-        self
+    /// Shows a progress bar and a table of the epochs (the [`Progress`] callback).
+    pub fn progress(self) -> Self {
+        self.callback(Progress::new())
+    }
+
+    /// Stops when the watched validation metric stops improving (the [`EarlyStopping`]
+    /// callback).
+    pub fn early_stopping(self, early_stopping: EarlyStopping) -> Self {
+        self.callback(early_stopping)
+    }
+
+    /// Also writes [`BEST_FILE`] whenever `monitor` improves (the [`KeepBest`] callback; needs an
+    /// output folder).
+    pub fn keep_best(self, monitor: Monitor) -> Self {
+        self.callback(KeepBest::new(monitor))
     }
 
     /// Writes [`CHECKPOINT_FILE`], [`METRICS_FILE`], [`TIMING_FILE`], the [`Learner::output_file`]s
@@ -391,14 +382,23 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
     }
 
     /// Continues the run saved in `checkpoint` (written by a learner with the same model and
-    /// optimizer): weights, optimizer state, dropout generators, epochs and metrics. The
-    /// learning rate stays the one configured, unless a schedule sets it.
+    /// optimizer): weights, optimizer state, dropout generators, epochs, metrics and the
+    /// learning-rate factor. Reads the state with [`TrainState::read_from`]; a caller that has
+    /// read it already gives it to [`Learner::resume_with`].
     ///
     /// # Errors
-    /// [`TrainError::Invalid`] naming `origin` if the checkpoint is not of a training run or does
-    /// not fit the model or optimizer (the learner is dropped then).
-    pub fn resume(mut self, checkpoint: &Checkpoint, origin: &str) -> Result<Self, TrainError> {
-        let saved = TrainState::read_from(checkpoint, origin).map_err(TrainError::Invalid)?;
+    /// As [`Learner::resume_with`].
+    pub fn resume(self, checkpoint: &Checkpoint, origin: &str) -> Result<Self, TrainError> {
+        let state = TrainState::read_from(checkpoint, origin).map_err(TrainError::Invalid)?;
+        self.resume_with(checkpoint, state, origin)
+    }
+
+    /// Continues the run saved in `checkpoint`, whose training state `saved` was read from it.
+    ///
+    /// # Errors
+    /// [`TrainError::Invalid`] naming `origin` if the checkpoint does not fit the model or
+    /// optimizer (the learner is dropped then).
+    pub fn resume_with(mut self, checkpoint: &Checkpoint, saved: TrainState, origin: &str) -> Result<Self, TrainError> {
         let wanted = self.model.rng_states().len();
         if saved.dropout.len() != wanted {
             return Err(TrainError::Invalid(format!(
@@ -408,9 +408,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         }
         saved.optimizer.check_params(&self.model.params_mut()).map_err(|e| invalid(origin, e))?;
         checkpoint.restore(&mut self.model, origin)?;
-        let configured = self.optimizer.learning_rate();
         self.optimizer.load_state(saved.optimizer.clone()).map_err(|e| invalid(origin, e))?;
-        self.optimizer.set_learning_rate(configured);
         self.model.set_rng_states(&saved.dropout);
         self.state = saved;
         // A schedule is brought to this epoch again at the next `fit`.
@@ -442,6 +440,21 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         self.model
     }
 
+    /// The optimizer (its learning rate is the one of the last epoch trained).
+    pub fn optimizer(&self) -> &dyn Optimizer<B> {
+        self.optimizer.as_ref()
+    }
+
+    /// How pixels become inputs.
+    pub fn preprocessing_in_use(&self) -> Preprocessing {
+        self.preprocessing
+    }
+
+    /// The loss minimised.
+    pub fn loss_in_use(&self) -> &dyn Loss<B> {
+        self.step.loss.as_ref()
+    }
+
     /// One row per completed epoch.
     pub fn history(&self) -> &[EpochMetrics] {
         &self.state.history
@@ -457,56 +470,88 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         self.epochs
     }
 
-    /// Trains until the last epoch or early stopping, validating on `validation` after every
-    /// epoch if given, and reports each event to `callback`.
+    /// Trains until the last epoch or until a callback stops it, on batches of `train` drawn in a
+    /// seeded order, validating on `validation` after every epoch if given, and reports each
+    /// event to the learner's own callbacks, then to `callbacks`.
     ///
     /// # Errors
     /// [`TrainError::Invalid`] for settings that cannot train (an empty data set, a batch size of
-    /// 0, early stopping without a validation set), [`TrainError::Diverged`] as soon as a step's
-    /// loss or gradient is not finite (the checkpoint of the last completed epoch is kept), and
+    /// 0, a model that does not fit the data, early stopping without a validation set),
+    /// [`TrainError::Data`] if a source fails, [`TrainError::Diverged`] as soon as a step's loss
+    /// or gradient is not finite (the checkpoint of the last completed epoch is kept), and
     /// [`TrainError::Write`] if an output file cannot be written.
     pub fn fit(
         &mut self,
-        train: &Dataset,
-        validation: Option<&Dataset>,
-        callback: &mut dyn Callback,
+        train: &dyn DataSource,
+        validation: Option<&dyn DataSource>,
+        callbacks: &mut dyn Callback,
     ) -> Result<FitReport, TrainError> {
-        let classes = self.class_names.as_ref().map_or(train.classes(), Vec::len);
         // Ranks first agree that they run the same thing; then every check below gives the same
         // answer on each of them, and none is left waiting for another that stopped.
         self.check_parallel(train, validation)?;
         let writer = self.parallel.as_ref().is_none_or(|p| p.rank() == 0);
-        self.check(train, validation, classes, writer)?;
+        let plan = self.check(train, validation)?;
         self.merge_timing();
         self.replay_schedule();
+        let mut own = std::mem::take(&mut self.callbacks);
+        let fitted = self.run_epochs(train, validation, &mut (&mut own, callbacks), &plan, writer);
+        self.callbacks = own;
+        fitted
+    }
+
+    fn run_epochs(
+        &mut self,
+        train: &dyn DataSource,
+        validation: Option<&dyn DataSource>,
+        callbacks: &mut dyn Callback,
+        plan: &Plan,
+        writer: bool,
+    ) -> Result<FitReport, TrainError> {
         let n = train.len();
         let batch = match self.batch_size {
             BatchSize::Full => n,
             BatchSize::Samples(k) => k.min(n),
         };
-        let loss = self.step.loss;
-        let mut stopped_early = self.should_stop();
-        while !stopped_early && self.state.epoch < self.epochs {
+        let sample = train.sample_shape();
+        let form = self.step.loss.targets();
+        let data_error = |e: String| TrainError::Data(format!("training data: {e}"));
+        let out = self.out.clone().filter(|_| writer);
+        let start = FitStart {
+            epoch: self.state.epoch,
+            epochs: self.epochs,
+            samples: n,
+            validation: validation.is_some_and(|v| !v.is_empty()),
+            dir: out.as_deref(),
+            writer,
+        };
+        let mut control = Control::new(&self.state.history, self.optimizer.learning_rate(), self.state.lr_scale);
+        callbacks.on_fit_start(&start, &mut control)?;
+        let (scale, mut stopped) = control.into_parts();
+        self.state.lr_scale = scale;
+        while stopped.is_none() && self.state.epoch < self.epochs {
             let epoch = self.state.epoch + 1;
             self.step_schedule();
             let started = Instant::now();
             let seed = epoch_seed(self.seed, epoch);
-            let mut loader = BatchLoader::new(train, batch).with_preprocessing(self.preprocessing).shuffled(seed);
+            let order = Rng::stream(seed, Stream::DataOrder).permutation(n);
             let mut augment_rng = Rng::stream(seed, Stream::Augment);
             let traffic_before = self.parallel.as_ref().map(DataParallel::traffic);
             if writer {
-                callback.on_epoch_start(epoch, self.epochs, n);
+                callbacks.on_epoch_start(epoch, self.epochs, n);
             }
             let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
-            for (index, b) in loader.epoch::<B>().enumerate() {
+            for (index, indices) in order.chunks(batch).enumerate() {
                 self.state.step += 1;
+                let samples = train.get(indices).map_err(|e| data_error(e.to_string()))?;
+                let k = indices.len();
+                let inputs = input_tensor::<B>(samples.inputs, &sample, k, &self.preprocessing).map_err(data_error)?;
                 // Every rank of a data-parallel run augments the whole batch as a single
                 // process would, so that its shards are cut from the same images.
                 let x = match &self.pipeline {
-                    Some(p) => p.apply(&b.inputs, &mut augment_rng),
-                    None => b.inputs,
+                    Some(p) => p.apply(&inputs, &mut augment_rng),
+                    None => inputs,
                 };
-                let targets = if loss.takes_class_indices() { b.labels } else { b.labels.one_hot(classes) };
+                let targets = target_tensor::<B>(&samples.targets, form, plan.width).map_err(data_error)?;
                 let out = match self.parallel.as_mut() {
                     Some(parallel) => distributed::sharded_step(
                         &mut self.model,
@@ -519,7 +564,6 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                     None => train_step(&mut self.model, self.optimizer.as_mut(), &x, &targets, &self.step),
                 }
                 .map_err(|bad| self.diverged(epoch, index + 1, bad))?;
-                let k = b.label_indices.len();
                 seen += k;
                 correct += out.correct;
                 loss_sum += out.data_loss as f64 * k as f64;
@@ -529,24 +573,25 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                     seen,
                     samples: n,
                     loss: loss_sum / seen as f64,
-                    accuracy: correct as f64 / seen as f64,
+                    accuracy: plan.classes.map(|_| correct as f64 / seen as f64),
+                    lr: self.optimizer.learning_rate(),
                 };
                 if writer {
-                    callback.on_batch_end(&progress);
+                    callbacks.on_batch_end(&progress);
                 }
             }
-            let val = validation.map(|v| evaluate(&mut self.model, v, self.preprocessing, loss));
+            let val = match validation {
+                Some(v) => Some(evaluate(&mut self.model, v, self.preprocessing, self.step.loss.as_ref())?),
+                None => None,
+            };
             let row = EpochMetrics {
                 epoch,
                 train_loss: loss_sum / seen.max(1) as f64,
-                train_acc: correct as f64 / seen.max(1) as f64,
+                train_acc: plan.classes.map(|_| correct as f64 / seen.max(1) as f64),
                 val_loss: val.as_ref().map(|e| e.loss),
-                val_acc: val.as_ref().map(|e| e.accuracy),
+                val_acc: val.as_ref().and_then(|e| e.accuracy),
                 seconds: Some(started.elapsed().as_secs_f64()),
             };
-            if writer {
-                callback.on_epoch_end(&row);
-            }
             if let (Some(p), Some(before)) = (&self.parallel, traffic_before) {
                 let after = p.traffic();
                 let steps = (after.steps - before.steps).max(1);
@@ -559,16 +604,22 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             }
             self.state.epoch = epoch;
             self.state.history.push(row.as_recorded());
+            // The callbacks steer before the epoch is saved, so the checkpoint holds what they
+            // decided (a new learning-rate factor).
+            let recorded = self.state.history[epoch - 1].clone();
+            let mut control = Control::new(&self.state.history, self.optimizer.learning_rate(), self.state.lr_scale);
+            let mut finished = callbacks.on_epoch_end(&recorded, &mut control);
+            let (scale, stop) = control.into_parts();
+            (self.state.lr_scale, stopped) = self.agree(scale, stop);
             self.state.optimizer = self.optimizer.state();
             self.state.dropout = self.model.rng_states();
-            let mut finished = Ok(());
-            if let Some(dir) = self.out.clone().filter(|_| writer) {
-                finished = self.save(&dir, train, classes).map(|best| {
-                    callback.on_saved(&Saved { dir: &dir, epoch, best });
+            if let (Ok(()), Some(dir)) = (&finished, &out) {
+                finished = self.save(dir, train, plan.classes.unwrap_or(plan.width)).and_then(|bytes| {
+                    callbacks.on_saved(&Saved { dir, epoch, checkpoint: &bytes, history: &self.state.history })
                 });
             }
             if let (Ok(()), Some(hook)) = (&finished, self.after_epoch.as_mut()) {
-                finished = hook(&mut self.model, epoch, self.out.as_deref().filter(|_| writer));
+                finished = hook(&mut self.model, epoch, out.as_deref());
             }
             // Only rank 0 writes: if it could not, every rank stops, instead of waiting for it.
             if let Some(p) = &self.parallel {
@@ -581,73 +632,94 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                 }
             }
             finished?;
-            stopped_early = self.should_stop();
         }
         self.model.set_training(false);
-        let best_epoch = self.watched().and_then(|(m, d)| m.best(&self.state.history, d)).map(|(e, _)| e);
-        Ok(FitReport { epochs: self.state.epoch, stopped_early, best_epoch })
+        let report = FitReport { epochs: self.state.epoch, stopped };
+        callbacks.on_fit_end(&report);
+        Ok(report)
     }
 
-    fn check(
-        &self,
-        train: &Dataset,
-        validation: Option<&Dataset>,
-        classes: usize,
-        writer: bool,
-    ) -> Result<(), TrainError> {
-        if train.is_empty() {
-            return Err(TrainError::Invalid("the training set holds no samples".into()));
-        }
-        let size = |d: &Dataset| (d.channels(), d.rows(), d.cols());
-        if let Some(v) = validation.filter(|v| size(v) != size(train)) {
-            return Err(TrainError::Invalid(format!(
-                "validation images are {:?} (channels, rows, columns), training images {:?}",
-                size(v),
-                size(train)
-            )));
-        }
-        if train.classes() > classes {
-            return Err(TrainError::Invalid(format!(
-                "the data has {} classes but only {classes} class names",
-                train.classes()
-            )));
-        }
-        // The model must give one score per class for an input of the data's shape.
-        let input = match self.preprocessing.layout {
-            Layout::Nchw => vec![1, train.channels(), train.rows(), train.cols()],
-            Layout::Flat => vec![1, train.channels() * train.rows() * train.cols()],
+    /// The learning-rate factor and the decision to stop, the same on every rank of a
+    /// data-parallel run (rank 0's, whose callbacks saw what every rank's saw).
+    fn agree(&self, scale: f32, stop: Option<String>) -> (f32, Option<String>) {
+        let Some(p) = &self.parallel else { return (scale, stop) };
+        let mut decided = [u64::from(scale.to_bits()), u64::from(stop.is_some())];
+        p.comm.broadcast(&mut decided);
+        let stop = match (decided[1] != 0, stop) {
+            (true, Some(reason)) => Some(reason),
+            (true, None) => Some("rank 0 stopped the run".to_string()),
+            (false, _) => None,
         };
-        let output = self.model.output_shape(&input);
-        if output != [1, classes] {
-            return Err(TrainError::Invalid(format!(
-                "the model turns an input of shape {input:?} into {output:?}, not one score for each of {classes} classes"
-            )));
+        (f32::from_bits(decided[0] as u32), stop)
+    }
+
+    /// Checks that the learner can train on these sources before any step, and works out the
+    /// model's output width and whether the targets are classes.
+    fn check(&self, train: &dyn DataSource, validation: Option<&dyn DataSource>) -> Result<Plan, TrainError> {
+        let bad = |m: String| Err(TrainError::Invalid(m));
+        if train.is_empty() {
+            return bad("the training set holds no samples".into());
         }
         if self.batch_size == BatchSize::Samples(0) {
-            return Err(TrainError::Invalid("the batch size must be at least 1 (or `full`)".into()));
+            return bad("the batch size must be at least 1 (or `full`)".into());
         }
-        if validation.is_none_or(Dataset::is_empty) && (self.early_stopping.is_some() || self.keep_best.is_some()) {
-            return Err(TrainError::Invalid(
-                "early stopping and keeping the best checkpoint watch the validation set; give one".into(),
-            ));
+        let sample = train.sample_shape();
+        if let Some(v) = validation {
+            if v.sample_shape() != sample || v.target_kind() != train.target_kind() {
+                return bad(format!(
+                    "validation samples are {:?} with {:?} targets, training samples {sample:?} with {:?}",
+                    v.sample_shape(),
+                    v.target_kind(),
+                    train.target_kind()
+                ));
+            }
         }
-        // (Ranks of a data-parallel run other than 0 write nothing, so they need no folder.)
-        if writer && self.keep_best.is_some() && self.out.is_none() {
-            return Err(TrainError::Invalid("keeping the best checkpoint needs an output folder".into()));
-        }
-        if self.early_stopping.is_some_and(|e| e.patience == 0) {
-            return Err(TrainError::Invalid("early stopping needs a patience of at least 1 epoch".into()));
-        }
-        Ok(())
+        let pixels = gives_pixels(train).map_err(|e| TrainError::Data(format!("training data: {e}")))?;
+        let input: Vec<usize> = match (pixels, self.preprocessing.layout) {
+            (true, Layout::Flat) => vec![1, sample.iter().product()],
+            _ => std::iter::once(1).chain(sample.iter().copied()).collect(),
+        };
+        let output = self.model.output_shape(&input);
+        let (classes, width) = match train.target_kind() {
+            TargetKind::Classes(k) => {
+                let names = self.class_names.as_ref().map_or(k, Vec::len);
+                if k > names {
+                    return bad(format!("the data has {k} classes but only {names} class names"));
+                }
+                // One score per class, or a single one for two classes and a loss on values.
+                let single = names <= 2 && self.step.loss.targets() == TargetForm::Values;
+                if output != [1, names] && !(single && output == [1, 1]) {
+                    return bad(format!(
+                        "the model turns an input of shape {input:?} into {output:?}, not one score for each of {names} classes"
+                    ));
+                }
+                (Some(names), output[1])
+            }
+            TargetKind::Values(w) => {
+                if self.step.loss.targets() == TargetForm::ClassIndices {
+                    return bad(format!(
+                        "the loss {} takes class indices, but the data's targets are values",
+                        self.step.loss.name()
+                    ));
+                }
+                if output != [1, w] {
+                    return bad(format!(
+                        "the model turns an input of shape {input:?} into {output:?}, not {w} values per sample"
+                    ));
+                }
+                (None, w)
+            }
+        };
+        Ok(Plan { width, classes })
     }
 
     /// With data parallelism: the same settings, data and starting point on every rank (checked
     /// with a hash broadcast from rank 0), and a number of shards the ranks can share.
-    fn check_parallel(&self, train: &Dataset, validation: Option<&Dataset>) -> Result<(), TrainError> {
+    fn check_parallel(&self, train: &dyn DataSource, validation: Option<&dyn DataSource>) -> Result<(), TrainError> {
         let Some(p) = &self.parallel else { return Ok(()) };
         let (shards, ranks) = (p.shards(), p.size());
         let settings = format!(
-            "{:?} {} {} {} {shards} {:?} {:?} {:?} {:?} {:?}",
+            "{:?} {} {} {} {shards} {:?} {:?} {:?} {}",
             self.step,
             self.batch_size,
             self.epochs,
@@ -655,20 +727,26 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             self.preprocessing,
             self.metadata,
             self.pipeline.as_ref().map(|p| format!("{p:?}")),
-            self.early_stopping,
-            self.keep_best,
+            self.callbacks.len(),
         );
-        let data = |d: Option<&Dataset>| {
+        let data = |d: Option<&dyn DataSource>| -> Result<u64, TrainError> {
             let mut h = crc32fast::Hasher::new();
-            for d in d.into_iter() {
-                for size in [d.channels(), d.rows(), d.cols(), d.classes()] {
-                    h.update(&(size as u64).to_le_bytes());
+            if let Some(d) = d {
+                h.update(format!("{:?} {:?} {}", d.sample_shape(), d.target_kind(), d.len()).as_bytes());
+                let all: Vec<usize> = (0..d.len()).collect();
+                for chunk in all.chunks(1024) {
+                    let samples = d.get(chunk).map_err(|e| TrainError::Data(e.to_string()))?;
+                    match samples.inputs {
+                        Inputs::Pixels(p) => h.update(&p),
+                        Inputs::Values(v) => v.iter().for_each(|x| h.update(&x.to_bits().to_le_bytes())),
+                    }
+                    match samples.targets {
+                        Targets::Classes(c) => c.iter().for_each(|l| h.update(&(*l as u64).to_le_bytes())),
+                        Targets::Values(v) => v.iter().for_each(|x| h.update(&x.to_bits().to_le_bytes())),
+                    }
                 }
-                (0..d.len()).for_each(|i| h.update(d.image(i)));
-                h.update(d.labels());
-                h.update(&(d.len() as u64).to_le_bytes());
             }
-            u64::from(h.finalize())
+            Ok(u64::from(h.finalize()))
         };
         let mut weights: Vec<f32> = Vec::new();
         for (_, t) in self.model.params() {
@@ -679,14 +757,15 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         }
         let optimizer = self.optimizer.state();
         let mut state = format!(
-            "{} {} {:?} {} {} {} {}",
+            "{} {} {:?} {} {} {} {} {}",
             self.state.epoch,
             self.state.step,
             self.model.rng_states(),
             self.optimizer.learning_rate(),
             optimizer.optimizer,
             optimizer.lr,
-            optimizer.steps
+            optimizer.steps,
+            self.state.lr_scale
         );
         for (name, param) in &optimizer.params {
             for (buffer, values) in &param.buffers {
@@ -698,8 +777,8 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             p.comm.as_ref(),
             &[
                 ("settings", distributed::hash_bytes(settings.as_bytes())),
-                ("training data", data(Some(train))),
-                ("validation data", data(validation)),
+                ("training data", data(Some(train))?),
+                ("validation data", data(validation)?),
                 ("initial weights", distributed::hash_floats(&weights)),
                 ("training state", distributed::hash_bytes(state.as_bytes())),
             ],
@@ -713,39 +792,25 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         Ok(())
     }
 
-    /// The metric whose best epoch [`FitReport::best_epoch`] names: `keep_best`'s (the epoch in
-    /// `best.ckpt`), else early stopping's.
-    fn watched(&self) -> Option<(Monitor, f64)> {
-        match (self.keep_best, self.early_stopping) {
-            (Some(m), _) => Some((m, 0.0)),
-            (None, Some(e)) => Some((e.monitor, e.min_delta)),
-            (None, None) => None,
-        }
-    }
-
-    /// Whether early stopping's patience has run out on the history so far.
-    fn should_stop(&self) -> bool {
-        let Some(e) = self.early_stopping else { return false };
-        match e.monitor.best(&self.state.history, e.min_delta) {
-            Some((best, _)) => self.state.epoch - best >= e.patience,
-            None => false,
-        }
-    }
-
     /// The metric a schedule sees after `epoch`: its validation loss, else its training loss.
     fn schedule_metric(&self, epoch: usize) -> Option<f32> {
         let m = self.state.history.get(epoch.checked_sub(1)?)?;
         Some(m.val_loss.unwrap_or(m.train_loss) as f32)
     }
 
-    /// Steps the schedule for the next epoch and hands its rate to the optimizer.
+    /// Sets the next epoch's learning rate on the optimizer: the schedule's (stepped once) or the
+    /// base rate, times the callbacks' factor.
     fn step_schedule(&mut self) {
         let t = self.schedule_calls;
         let metric = self.schedule_metric(t);
-        if let Some(s) = &mut self.schedule {
-            self.optimizer.set_learning_rate(s.lr(t, metric));
-            self.schedule_calls += 1;
-        }
+        let lr = match &mut self.schedule {
+            Some(s) => {
+                self.schedule_calls += 1;
+                s.lr(t, metric)
+            }
+            None => self.base_lr,
+        };
+        self.optimizer.set_learning_rate(lr * self.state.lr_scale);
     }
 
     /// Brings a stateful schedule (reduce-on-plateau) to where it was after the epochs already
@@ -776,15 +841,16 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         }))
     }
 
-    /// Writes the epoch's files into `dir`; returns whether `best.ckpt` was written too.
-    fn save(&self, dir: &Path, train: &Dataset, classes: usize) -> Result<bool, TrainError> {
+    /// Writes the epoch's files into `dir` (`classes` names the outputs without class names);
+    /// returns the checkpoint's bytes.
+    fn save(&self, dir: &Path, train: &dyn DataSource, classes: usize) -> Result<Vec<u8>, TrainError> {
         let names = self.class_names.clone().unwrap_or_else(|| (0..classes).map(|c| c.to_string()).collect());
         let mut checkpoint = Checkpoint::from_module(&self.model);
         for (key, value) in &self.metadata {
             checkpoint = checkpoint.with_metadata(key.clone(), value.clone());
         }
         let mut checkpoint = checkpoint
-            .with_metadata(INPUT_KEY, json(&[train.channels(), train.rows(), train.cols()]))
+            .with_metadata(INPUT_KEY, json(&train.sample_shape()))
             .with_metadata(PREPROCESSING_KEY, json(&self.preprocessing))
             .with_metadata(CLASSES_KEY, json(&names));
         self.state.write_into(&mut checkpoint);
@@ -810,13 +876,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         let curves = dir.join(CURVES_FILE);
         metrics::save_curves(&curves, &self.state.history, self.step.loss.name(), &self.title)
             .map_err(|e| TrainError::Write { path: curves.display().to_string(), message: e.to_string() })?;
-        let improved = self
-            .keep_best
-            .is_some_and(|m| m.best(&self.state.history, 0.0).is_some_and(|(epoch, _)| epoch == self.state.epoch));
-        if improved {
-            write(BEST_FILE, &bytes)?;
-        }
-        Ok(improved)
+        Ok(bytes)
     }
 }
 

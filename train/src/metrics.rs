@@ -13,8 +13,9 @@ pub struct EpochMetrics {
     pub epoch: usize,
     /// Mean loss over the epoch's training batches (the data loss, penalties not included).
     pub train_loss: f64,
-    /// Fraction of training samples classified correctly as they were trained on.
-    pub train_acc: f64,
+    /// Fraction of training samples classified correctly as they were trained on (none for
+    /// value targets).
+    pub train_acc: Option<f64>,
     /// Mean loss on the validation set after the epoch (none without one).
     pub val_loss: Option<f64>,
     /// Validation accuracy after the epoch.
@@ -42,7 +43,7 @@ impl EpochMetrics {
         let round = |v: f64| format!("{v:.6}").parse::<f64>().expect("a formatted number parses");
         EpochMetrics {
             train_loss: round(self.train_loss),
-            train_acc: round(self.train_acc),
+            train_acc: self.train_acc.map(round),
             val_loss: self.val_loss.map(round),
             val_acc: self.val_acc.map(round),
             ..self.clone()
@@ -56,10 +57,10 @@ pub fn to_csv(rows: &[EpochMetrics]) -> String {
     let mut out = format!("{CSV_HEADER}\n");
     for r in rows {
         out.push_str(&format!(
-            "{},{:.6},{:.6},{},{}\n",
+            "{},{:.6},{},{},{}\n",
             r.epoch,
             r.train_loss,
-            r.train_acc,
+            optional(r.train_acc),
             optional(r.val_loss),
             optional(r.val_acc)
         ));
@@ -116,7 +117,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<EpochMetrics>, String> {
             Ok(EpochMetrics {
                 epoch: f[0].parse().map_err(|_| bad())?,
                 train_loss: num(f[1])?,
-                train_acc: num(f[2])?,
+                train_acc: opt(f[2])?,
                 val_loss: opt(f[3])?,
                 val_acc: opt(f[4])?,
                 seconds: if columns == 6 { opt(f[5])? } else { None },
@@ -125,8 +126,8 @@ pub fn parse_csv(text: &str) -> Result<Vec<EpochMetrics>, String> {
         .collect()
 }
 
-/// Draws loss (called `loss_name` on its axis) and accuracy (on [0, 1]) per epoch, training and
-/// validation, side by side into `path`, ticking whole epochs; `title` (the model and optimizer)
+/// Draws loss (called `loss_name` on its axis) and accuracy (on [0, 1], for class targets) per
+/// epoch, training and validation, side by side into `path`, ticking whole epochs; `title` (the model and optimizer)
 /// follows each panel's name.
 ///
 /// # Errors
@@ -138,14 +139,14 @@ pub fn save_curves(path: &Path, rows: &[EpochMetrics], loss_name: &str, title: &
     let series =
         |name: &str, pts: Vec<(f64, f64)>| Series { name: name.to_string(), points: pts, style: Style::LineMarkers };
     let mut loss = vec![series("train", points(&|r| Some(r.train_loss)))];
-    let mut acc = vec![series("train", points(&|r| Some(r.train_acc)))];
+    let mut acc = vec![series("train", points(&|r| r.train_acc))];
     if rows.iter().any(|r| r.val_loss.is_some()) {
         loss.push(series("validation", points(&|r| r.val_loss)));
         acc.push(series("validation", points(&|r| r.val_acc)));
     }
     let x_range = Some((0.5, rows.len().max(1) as f64 + 0.5));
     let titled = |what: &str| if title.is_empty() { what.to_string() } else { format!("{what}: {title}") };
-    let panels = [
+    let mut panels = vec![
         Panel {
             title: titled("loss"),
             integer_x: true,
@@ -166,7 +167,11 @@ pub fn save_curves(path: &Path, rows: &[EpochMetrics], loss_name: &str, title: &
             ..Panel::default()
         },
     ];
-    crate::plot::save(path, &panels, 2, (560, 400))
+    // A regression run has no accuracy to draw.
+    if rows.iter().all(|r| r.train_acc.is_none()) {
+        panels.pop();
+    }
+    crate::plot::save(path, &panels, panels.len(), (560, 400))
 }
 
 #[cfg(test)]
@@ -178,12 +183,19 @@ mod tests {
             EpochMetrics {
                 epoch: 1,
                 train_loss: 0.5,
-                train_acc: 0.8,
+                train_acc: Some(0.8),
                 val_loss: Some(0.4),
                 val_acc: Some(0.85),
                 seconds: Some(1.25),
             },
-            EpochMetrics { epoch: 2, train_loss: 0.25, train_acc: 0.9, val_loss: None, val_acc: None, seconds: None },
+            EpochMetrics {
+                epoch: 2,
+                train_loss: 0.25,
+                train_acc: Some(0.9),
+                val_loss: None,
+                val_acc: None,
+                seconds: None,
+            },
         ]
     }
 

@@ -5,7 +5,8 @@
 //!
 //! Layout inside a `neurite_nn::Checkpoint`: text entries [`EPOCH_KEY`], [`STEP_KEY`],
 //! [`METRICS_KEY`] (the `metrics.csv` text), [`OPTIMIZER_KEY`] (JSON: name, learning rate, step
-//! counts and buffer names per parameter) and [`DROPOUT_KEY`] (JSON list of generator states);
+//! counts and buffer names per parameter), [`DROPOUT_KEY`] (JSON list of generator states) and,
+//! once a callback has changed the learning rate, [`LR_SCALE_KEY`];
 //! each optimizer buffer is an extra tensor named `optimizer/{parameter}/{buffer}`.
 
 use std::collections::BTreeMap;
@@ -27,6 +28,8 @@ pub const METRICS_KEY: &str = "metrics";
 pub const OPTIMIZER_KEY: &str = "optimizer";
 /// Metadata key: the dropout layers' generator states, as JSON.
 pub const DROPOUT_KEY: &str = "dropout-rng";
+/// Metadata key: the factor callbacks set on the learning rate, when it is not 1.
+pub const LR_SCALE_KEY: &str = "lr-scale";
 
 /// The resumable state of a training run, besides the network's own tensors.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +44,8 @@ pub struct TrainState {
     pub optimizer: OptimizerState,
     /// The generator state of each dropout layer, in network order.
     pub dropout: Vec<RngState>,
+    /// The factor callbacks have set on the schedule's learning rate (1 when none has).
+    pub lr_scale: f32,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -90,6 +95,9 @@ impl TrainState {
             (OPTIMIZER_KEY.to_string(), json(&header)),
             (DROPOUT_KEY.to_string(), json(&self.dropout)),
         ]);
+        if self.lr_scale != 1.0 {
+            checkpoint.metadata.push((LR_SCALE_KEY.to_string(), json(&self.lr_scale)));
+        }
     }
 
     /// Reads the state back from a checkpoint; `origin` names it in errors.
@@ -114,6 +122,13 @@ impl TrainState {
             serde_json::from_str(entry(OPTIMIZER_KEY)?).map_err(|e| malformed(OPTIMIZER_KEY, e.to_string()))?;
         let dropout: Vec<RngState> =
             serde_json::from_str(entry(DROPOUT_KEY)?).map_err(|e| malformed(DROPOUT_KEY, e.to_string()))?;
+        let lr_scale = match checkpoint.metadata(LR_SCALE_KEY) {
+            None => 1.0,
+            Some(text) => serde_json::from_str::<f32>(text)
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .ok_or_else(|| malformed(LR_SCALE_KEY, "not a positive number".into()))?,
+        };
         let mut params = BTreeMap::new();
         for (path, p) in header.params {
             let mut buffers = BTreeMap::new();
@@ -130,7 +145,7 @@ impl TrainState {
             params.insert(path, ParamState { step: p.step, buffers });
         }
         let optimizer = OptimizerState { optimizer: header.optimizer, lr: header.lr, steps: header.steps, params };
-        Ok(TrainState { epoch, step, history, optimizer, dropout })
+        Ok(TrainState { epoch, step, history, optimizer, dropout, lr_scale })
     }
 }
 
@@ -155,13 +170,14 @@ mod tests {
             history: vec![EpochMetrics {
                 epoch: 1,
                 train_loss: 0.5,
-                train_acc: 0.75,
+                train_acc: Some(0.75),
                 val_loss: None,
                 val_acc: None,
                 seconds: None,
             }],
             optimizer: OptimizerState { optimizer: "adam".into(), lr: 1e-3, steps: 7, params },
             dropout: vec![Rng::stream(3, Stream::Dropout).state()],
+            lr_scale: 0.5,
         };
         let mut checkpoint = Checkpoint {
             architecture: neurite_nn::LayerSpec::Sequential { layers: vec![] },
@@ -186,7 +202,7 @@ mod tests {
         let row = |epoch| EpochMetrics {
             epoch,
             train_loss: 1.0,
-            train_acc: 0.5,
+            train_acc: Some(0.5),
             val_loss: None,
             val_acc: None,
             seconds: None,
@@ -197,6 +213,7 @@ mod tests {
             history: vec![row(1), row(3)],
             optimizer: OptimizerState::new("sgd", 0.1),
             dropout: vec![],
+            lr_scale: 1.0,
         };
         state.write_into(&mut checkpoint);
         let err = TrainState::read_from(&checkpoint, "m.ckpt").unwrap_err();

@@ -3,78 +3,21 @@
 //! course experiments, `neurite xor` and the benchmarks call [`train_step`] directly, so what is
 //! measured is what users run.
 
+use std::fmt;
+use std::sync::Arc;
+
 use neurite_core::{Backend, Gradients, Tensor};
+use neurite_nn::Module;
 use neurite_nn::regularization::{Penalty, penalised};
-use neurite_nn::{Module, loss};
 use neurite_optim::{GradClip, Optimizer};
 
-/// The loss a step minimises, and the targets it takes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Loss {
-    /// Softmax cross-entropy of `[n, classes]` scores; targets are class indices `[n]`.
-    #[default]
-    CrossEntropy,
-    /// The course's mean squared error E = 1/(2N)·Σ‖y − t‖²; targets have the output's shape
-    /// (one-hot rows for a classifier).
-    Mse,
-    /// Binary cross-entropy of probabilities in (0, 1); targets of the output's shape.
-    Bce,
-    /// Binary cross-entropy of logits (sigmoid folded in, stable); targets of the output's shape.
-    BceWithLogits,
-}
-
-impl Loss {
-    /// What the loss is called on a chart or in a table.
-    pub fn name(self) -> &'static str {
-        match self {
-            Loss::CrossEntropy => "cross-entropy",
-            Loss::Mse => "squared error",
-            Loss::Bce | Loss::BceWithLogits => "binary cross-entropy",
-        }
-    }
-
-    /// The loss of `outputs` against `targets`, a scalar in the graph.
-    ///
-    /// # Panics
-    /// If the targets do not have the shape this loss takes.
-    pub fn of<B: Backend>(self, outputs: &Tensor<B>, targets: &Tensor<B>) -> Tensor<B> {
-        match self {
-            Loss::CrossEntropy => loss::cross_entropy(outputs, targets),
-            Loss::Mse => loss::mse(outputs, targets, loss::MseReduction::HalfSumPerSample),
-            Loss::Bce => loss::bce(outputs, targets),
-            Loss::BceWithLogits => loss::bce_with_logits(outputs, targets),
-        }
-    }
-
-    /// Whether the targets are class indices (`[n]`) rather than values of the output's shape.
-    pub fn takes_class_indices(self) -> bool {
-        self == Loss::CrossEntropy
-    }
-
-    /// How many samples the outputs get right: the largest score at the class (class indices, or
-    /// the largest target entry of one-hot rows), or, for a single output per sample, the same
-    /// side of the decision threshold as the target (0.5 for probabilities, 0 for logits).
-    pub fn correct<B: Backend>(self, outputs: &Tensor<B>, targets: &Tensor<B>) -> usize {
-        let predicted = || outputs.argmax(1, false);
-        if self.takes_class_indices() {
-            let labels = targets.as_slice();
-            return predicted().as_slice().iter().zip(labels).filter(|(p, l)| p == l).count();
-        }
-        if outputs.rank() == 2 && outputs.dims()[1] > 1 {
-            let classes = targets.argmax(1, false);
-            return predicted().as_slice().iter().zip(classes.as_slice()).filter(|(p, c)| p == c).count();
-        }
-        let threshold = if self == Loss::BceWithLogits { 0.0 } else { 0.5 };
-        outputs.as_slice().iter().zip(targets.as_slice()).filter(|(y, t)| (**y > threshold) == (**t > 0.5)).count()
-    }
-}
+use crate::loss::{CrossEntropy, Loss, TargetForm, count_correct};
 
 /// How a step computes its loss and treats its gradients (everything but the model, the
 /// optimizer and the data).
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct StepSettings {
+pub struct StepSettings<B: Backend> {
     /// The data loss.
-    pub loss: Loss,
+    pub loss: Arc<dyn Loss<B>>,
     /// Penalties added to the data loss, in order.
     pub penalties: Vec<Penalty>,
     /// The parameters the penalties apply to (see [`StepSettings::penalize`]).
@@ -83,15 +26,49 @@ pub struct StepSettings {
     pub clip: Option<GradClip>,
 }
 
-impl StepSettings {
+impl<B: Backend> Clone for StepSettings<B> {
+    fn clone(&self) -> Self {
+        StepSettings {
+            loss: Arc::clone(&self.loss),
+            penalties: self.penalties.clone(),
+            penalised: self.penalised.clone(),
+            clip: self.clip,
+        }
+    }
+}
+
+impl<B: Backend> fmt::Debug for StepSettings<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StepSettings")
+            .field("loss", &self.loss.name())
+            .field("penalties", &self.penalties)
+            .field("penalised", &self.penalised)
+            .field("clip", &self.clip)
+            .finish()
+    }
+}
+
+impl<B: Backend> Default for StepSettings<B> {
+    /// Softmax cross-entropy, no penalty, no clipping.
+    fn default() -> Self {
+        StepSettings::new(CrossEntropy)
+    }
+}
+
+impl<B: Backend> StepSettings<B> {
     /// Steps minimising `loss`, with no penalty and no clipping.
-    pub fn new(loss: Loss) -> Self {
-        StepSettings { loss, ..StepSettings::default() }
+    pub fn new(loss: impl Loss<B> + 'static) -> Self {
+        Self::with_loss(Arc::new(loss))
+    }
+
+    /// Steps minimising a shared loss, with no penalty and no clipping.
+    pub fn with_loss(loss: Arc<dyn Loss<B>>) -> Self {
+        StepSettings { loss, penalties: Vec::new(), penalised: Vec::new(), clip: None }
     }
 
     /// Adds `penalty` over the weights of `model` (every `weight` but batch norm's, see
     /// [`neurite_nn::regularization::penalised`]). A penalty of strength 0 is left out.
-    pub fn penalize<B: Backend>(mut self, penalty: Penalty, model: &dyn Module<B>) -> Self {
+    pub fn penalize(mut self, penalty: Penalty, model: &dyn Module<B>) -> Self {
         if penalty.strength() != 0.0 {
             self.penalties.push(penalty);
             self.penalised = penalised(model);
@@ -104,6 +81,20 @@ impl StepSettings {
         self.clip = Some(clip);
         self
     }
+
+    /// How many samples of a batch the outputs get right, as [`Loss::predicted`] says, against
+    /// the classes its targets stand for: the indices themselves, the largest entry of one-hot
+    /// rows, or for a single value per sample, class 1 above 0.5.
+    pub fn correct(&self, outputs: &Tensor<B>, targets: &Tensor<B>) -> usize {
+        let labels: Vec<usize> = match self.loss.targets() {
+            TargetForm::ClassIndices => targets.as_slice().iter().map(|&l| l as usize).collect(),
+            TargetForm::Values if targets.rank() == 2 && targets.dims()[1] > 1 => {
+                targets.argmax(1, false).as_slice().iter().map(|&c| c as usize).collect()
+            }
+            TargetForm::Values => targets.as_slice().iter().map(|&t| usize::from(t > 0.5)).collect(),
+        };
+        count_correct(&self.loss.predicted(outputs), &labels)
+    }
 }
 
 /// What one step measured, before its update.
@@ -113,7 +104,7 @@ pub struct StepOutput {
     pub loss: f32,
     /// The data loss alone (what a training curve shows).
     pub data_loss: f32,
-    /// Samples the model got right (see [`Loss::correct`]).
+    /// Samples the model got right (see [`StepSettings::correct`]).
     pub correct: usize,
 }
 
@@ -134,13 +125,13 @@ pub struct NonFinite {
 /// use neurite_core::{Tensor, reference::ReferenceBackend as R};
 /// use neurite_nn::{Module, models::MlpConfig};
 /// use neurite_optim::{Sgd, SgdConfig};
-/// use neurite_train::{Loss, StepSettings, train_step};
+/// use neurite_train::{CrossEntropy, StepSettings, train_step};
 ///
 /// let mut model = MlpConfig::new(2, &[8], 2).init::<R>(1);
 /// let mut sgd = Sgd::new(SgdConfig { lr: 0.5, ..Default::default() })?;
 /// let x = Tensor::<R>::from_vec(vec![0.0, 1.0, 1.0, 0.0], [2, 2]);
 /// let labels = Tensor::<R>::from_vec(vec![1.0, 0.0], [2]);
-/// let settings = StepSettings::new(Loss::CrossEntropy);
+/// let settings = StepSettings::new(CrossEntropy);
 /// let first = train_step(&mut model, &mut sgd, &x, &labels, &settings).expect("finite");
 /// for _ in 0..20 {
 ///     train_step(&mut model, &mut sgd, &x, &labels, &settings).expect("finite");
@@ -160,7 +151,7 @@ pub fn train_step<B: Backend>(
     optimizer: &mut dyn Optimizer<B>,
     inputs: &Tensor<B>,
     targets: &Tensor<B>,
-    settings: &StepSettings,
+    settings: &StepSettings<B>,
 ) -> Result<StepOutput, NonFinite> {
     model.set_training(true);
     let (output, grads) = {
@@ -170,7 +161,7 @@ pub fn train_step<B: Backend>(
         let output = StepOutput {
             loss: total.item(),
             data_loss: data_loss.item(),
-            correct: settings.loss.correct(&outputs, targets),
+            correct: settings.correct(&outputs, targets),
         };
         (output, total.backward())
         // The graph, which holds clones of every parameter, ends here: the update below then
@@ -180,7 +171,11 @@ pub fn train_step<B: Backend>(
 }
 
 /// `loss` plus the settings' penalties over the model's weights, in the graph.
-pub(crate) fn add_penalties<B: Backend>(model: &dyn Module<B>, loss: Tensor<B>, settings: &StepSettings) -> Tensor<B> {
+pub(crate) fn add_penalties<B: Backend>(
+    model: &dyn Module<B>,
+    loss: Tensor<B>,
+    settings: &StepSettings<B>,
+) -> Tensor<B> {
     let mut total = loss;
     if !settings.penalties.is_empty() {
         let params = model.params();
@@ -200,7 +195,7 @@ pub(crate) fn update<B: Backend>(
     optimizer: &mut dyn Optimizer<B>,
     output: StepOutput,
     grads: &Gradients<B>,
-    settings: &StepSettings,
+    settings: &StepSettings<B>,
 ) -> Result<StepOutput, NonFinite> {
     let bad = first_non_finite(model, grads);
     if !output.loss.is_finite() || bad.is_some() {

@@ -115,6 +115,41 @@ impl<B: Backend> TrainedModel<B> {
         self.class_names.len()
     }
 
+    /// The class probabilities (softmax of the outputs) of images with values in [0, 1], each
+    /// `[channels, height, width]` of the model's input size, one row per image, computed in
+    /// batches of [`crate::EVAL_BATCH`] without a graph.
+    ///
+    /// ```no_run
+    /// # use neurite_core::reference::ReferenceBackend as R;
+    /// let model = neurite_train::TrainedModel::<R>::load("runs/x/model.ckpt".as_ref(), neurite_nn::Budget::from_env()?)?;
+    /// let blank = vec![0.0; model.input.len()];
+    /// let p = model.predict(&[blank])?;
+    /// assert_eq!(p[0].len(), model.classes());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`TrainError::Invalid`] for an image of another size.
+    pub fn predict(&self, images: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, TrainError> {
+        let size = self.input.len();
+        if let Some((i, image)) = images.iter().enumerate().find(|(_, image)| image.len() != size) {
+            return Err(invalid(format!(
+                "image {i} has {} values; the model takes {}×{} images with {} channel(s), {size} values",
+                image.len(),
+                self.input.width,
+                self.input.height,
+                self.input.channels
+            )));
+        }
+        let k = self.classes();
+        let mut rows = Vec::with_capacity(images.len());
+        for chunk in images.chunks(crate::EVAL_BATCH) {
+            let p = neurite_core::no_grad(|| self.model.forward(&self.inputs(chunk)).softmax(1)).to_vec();
+            rows.extend(p.chunks(k).map(<[f32]>::to_vec));
+        }
+        Ok(rows)
+    }
+
     /// A batch of `[n, c, h, w]` inputs from images with values in [0, 1], preprocessed as the
     /// model was trained.
     pub fn inputs(&self, images: &[Vec<f32>]) -> Tensor<B> {

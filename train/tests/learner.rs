@@ -16,8 +16,8 @@ use neurite_optim::{
     Adam, AdamConfig, GradClip, Optimizer, OptimizerState, PlateauConfig, ReduceOnPlateau, Sgd, SgdConfig,
 };
 use neurite_train::{
-    BEST_FILE, BatchProgress, BatchSize, CHECKPOINT_FILE, Callback, EarlyStopping, EpochMetrics, Learner, Loss,
-    METRICS_FILE, Monitor, Saved, TrainError, evaluate,
+    BEST_FILE, BatchProgress, BatchSize, CHECKPOINT_FILE, Callback, Control, CrossEntropy, EarlyStopping, EpochMetrics,
+    FitStart, Learner, METRICS_FILE, Monitor, Saved, TrainError, evaluate,
 };
 
 /// 270 training and 30 validation digits.
@@ -92,7 +92,9 @@ fn a_frozen_model_stops_after_its_patience_and_keeps_its_best_epoch() {
         .keep_best(Monitor::ValLoss)
         .output_dir(dir.path());
     let report = l.fit(&train, Some(&val), &mut ()).expect("trains");
-    assert_eq!((report.epochs, report.stopped_early, report.best_epoch), (3, true, Some(1)));
+    assert_eq!(report.epochs, 3);
+    let reason = "early stopping: val-loss did not improve for 2 epochs; stopped after epoch 3 (best: epoch 1)";
+    assert_eq!(report.stopped.as_deref(), Some(reason));
     let best = Checkpoint::load(dir.path().join(BEST_FILE)).expect("best.ckpt");
     assert_eq!(best.metadata("epoch"), Some("1"));
 
@@ -105,7 +107,7 @@ fn a_frozen_model_stops_after_its_patience_and_keeps_its_best_epoch() {
         .resume(&last, "model.ckpt")
         .expect("resumes");
     let report = again.fit(&train, Some(&val), &mut ()).expect("trains");
-    assert_eq!((report.epochs, report.stopped_early), (3, true));
+    assert_eq!((report.epochs, report.stopped.as_deref()), (3, Some(reason)));
 }
 
 #[test]
@@ -150,17 +152,27 @@ fn a_model_that_does_not_fit_the_data_is_refused_before_training() {
 struct Log(Vec<String>);
 
 impl Callback for Log {
+    fn on_fit_start(&mut self, start: &FitStart<'_>, _: &mut Control<'_>) -> Result<(), TrainError> {
+        self.0.push(format!("fit {}/{} {} {}", start.epoch, start.epochs, start.samples, start.validation));
+        Ok(())
+    }
     fn on_epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
         self.0.push(format!("start {epoch}/{epochs} {samples}"));
     }
     fn on_batch_end(&mut self, p: &BatchProgress) {
         self.0.push(format!("batch {}/{}", p.seen, p.samples));
     }
-    fn on_epoch_end(&mut self, m: &EpochMetrics) {
-        self.0.push(format!("end {}", m.epoch));
+    fn on_epoch_end(&mut self, m: &EpochMetrics, c: &mut Control<'_>) -> Result<(), TrainError> {
+        self.0.push(format!("end {} of {}", m.epoch, c.history().len()));
+        Ok(())
     }
-    fn on_saved(&mut self, s: &Saved<'_>) {
-        self.0.push(format!("saved {} {}", s.epoch, s.best));
+    fn on_saved(&mut self, s: &Saved<'_>) -> Result<(), TrainError> {
+        let written = std::fs::read(s.dir.join(CHECKPOINT_FILE)).expect("written");
+        self.0.push(format!("saved {} {}", s.epoch, written == s.checkpoint));
+        Ok(())
+    }
+    fn on_fit_end(&mut self, report: &neurite_train::FitReport) {
+        self.0.push(format!("done {}", report.epochs));
     }
 }
 
@@ -178,11 +190,13 @@ fn events_arrive_in_order() {
             "batch 100/270".into(),
             "batch 200/270".into(),
             "batch 270/270".into(),
-            format!("end {e}"),
-            format!("saved {e} false"),
+            format!("end {e} of {e}"),
+            format!("saved {e} true"),
         ]
     };
-    assert_eq!(log.0, [epoch(1), epoch(2)].concat());
+    let all = [vec!["fit 0/2 270 true".to_string()], epoch(1).to_vec(), epoch(2).to_vec(), vec!["done 2".to_string()]]
+        .concat();
+    assert_eq!(log.0, all);
 }
 
 /// Sign descent, θ ← θ − η·sign(g): an optimizer written outside `neurite-optim`.
@@ -220,7 +234,7 @@ impl Optimizer<B> for SignDescent {
 fn an_optimizer_from_another_crate_trains() {
     let (train, val) = digits();
     let model = MlpConfig::new(784, &[32], 10).init::<B>(3);
-    let mut l = Learner::new(model, SignDescent { lr: 1e-3, steps: 0 }).epochs(3).loss(Loss::CrossEntropy);
+    let mut l = Learner::new(model, SignDescent { lr: 1e-3, steps: 0 }).epochs(3).loss(CrossEntropy);
     l.fit(&train, Some(&val), &mut ()).expect("trains");
     let losses: Vec<f64> = l.history().iter().map(|m| m.train_loss).collect();
     assert!(losses[2] < losses[0], "{losses:?}");
@@ -233,10 +247,10 @@ fn evaluation_counts_as_computed_by_hand() {
     let data = Dataset::new(pixels, vec![0, 1, 1, 1], 1, 2, 2).expect("a data set");
     let identity = Linear::from_tensors(Tensor::<B>::from_vec(vec![1.0, 0.0, 0.0, 1.0], [2, 2]), None);
     let mut model = Sequential::<B>::new().with(Flatten).with(identity);
-    let e = evaluate(&mut model, &data, Default::default(), Loss::CrossEntropy);
+    let e = evaluate(&mut model, &data, Default::default(), &CrossEntropy).expect("evaluates");
     // Predictions 0, 1, 0, 1 for labels 0, 1, 1, 1.
     assert_eq!(e.confusion, vec![vec![1, 0], vec![1, 2]]);
-    assert_eq!((e.samples, e.accuracy), (4, 0.75));
+    assert_eq!((e.samples, e.accuracy), (4, Some(0.75)));
     assert_eq!(e.per_class_accuracy(), vec![Some(1.0), Some(2.0 / 3.0)]);
     // Scores (1, 0) or (0, 1): −ln softmax is ln(1 + e⁻¹) when right, ln(1 + e) when wrong.
     let (right, wrong) = ((1.0 + (-1.0f64).exp()).ln(), (1.0 + 1.0f64.exp()).ln());

@@ -13,7 +13,7 @@ use neurite_core::{Backend, Rng, Tensor, no_grad};
 use neurite_nn::models::{CnnConfig, MlpConfig};
 use neurite_nn::{Module, Sequential};
 use neurite_optim::{Sgd, SgdConfig};
-use neurite_train::{Loss, StepSettings, train_step};
+use neurite_train::{CrossEntropy, Loss, Mse, StepSettings, train_step};
 
 /// What one iteration of a workload counts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +67,7 @@ fn training<B: Backend, M: Module<B> + 'static>(
     mut model: M,
     lr: f32,
     (x, targets): (Tensor<B>, Tensor<B>),
-    loss: Loss,
+    loss: impl Loss<B> + 'static,
 ) -> Workload {
     let mut sgd = Sgd::new(SgdConfig { lr, ..SgdConfig::default() }).expect("a valid learning rate");
     let settings = StepSettings::new(loss);
@@ -99,7 +99,7 @@ fn mnist_mlp<B: Backend>(seed: u64) -> Sequential<B> {
 /// One SGD step (lr 0.05) of the 784-512-256-10 ReLU MLP with softmax cross-entropy, batch 128.
 pub fn mlp_train_step<B: Backend>() -> Workload {
     let batch = synthetic_batch::<B>(&[128, 784], 10, &mut Rng::seed(2));
-    training("mlp_train_step", "784-512-256-10xb128", mnist_mlp::<B>(2), 0.05, batch, Loss::CrossEntropy)
+    training("mlp_train_step", "784-512-256-10xb128", mnist_mlp::<B>(2), 0.05, batch, CrossEntropy)
 }
 
 /// Inference of the same MLP on a batch of 1,000, no graph.
@@ -125,7 +125,7 @@ pub fn mlp_infer<B: Backend>() -> Workload {
 pub fn cnn_train_step<B: Backend>() -> Workload {
     let cnn = CnnConfig::new([1, 28, 28], 10).init::<B>(4).expect("28×28 images fit the CNN");
     let batch = synthetic_batch::<B>(&[64, 1, 28, 28], 10, &mut Rng::seed(4));
-    training("cnn_train_step", "28x28x1-c16-c32-fc10xb64", cnn, 0.05, batch, Loss::CrossEntropy)
+    training("cnn_train_step", "28x28x1-c16-c32-fc10xb64", cnn, 0.05, batch, CrossEntropy)
 }
 
 /// One full-batch GD step of the course's 2-4-1 sigmoid XOR network (`neurite xor`): per-op
@@ -133,7 +133,7 @@ pub fn cnn_train_step<B: Backend>() -> Workload {
 pub fn tiny_mlp_train_step<B: Backend>() -> Workload {
     let x = Tensor::<B>::from_vec(vec![0., 0., 0., 1., 1., 0., 1., 1.], [4, 2]);
     let t = Tensor::<B>::from_vec(vec![0., 1., 1., 0.], [4, 1]);
-    training("tiny_mlp_train_step", "2-4-1xb4", MlpConfig::xor(4).init::<B>(5), 0.5, (x, t), Loss::Mse)
+    training("tiny_mlp_train_step", "2-4-1xb4", MlpConfig::xor(4).init::<B>(5), 0.5, (x, t), Mse)
 }
 
 /// Element-wise ReLU over `n` values.

@@ -193,7 +193,7 @@ pub(crate) fn sharded_step<B: Backend>(
     optimizer: &mut dyn Optimizer<B>,
     inputs: &Tensor<B>,
     targets: &Tensor<B>,
-    settings: &StepSettings,
+    settings: &StepSettings<B>,
     dp: &mut DataParallel,
 ) -> Result<StepOutput, NonFinite> {
     let n = inputs.dims()[0];
@@ -267,7 +267,7 @@ fn shard_record<B: Backend>(
     model: &mut dyn Module<B>,
     inputs: &Tensor<B>,
     targets: &Tensor<B>,
-    settings: &StepSettings,
+    settings: &StepSettings<B>,
     (range, n): (Range<usize>, usize),
     first: bool,
     out: &mut [f32],
@@ -279,7 +279,7 @@ fn shard_record<B: Backend>(
     let data_loss = settings.loss.of(&outputs, &t);
     let weighted = data_loss.mul_scalar(weight);
     let total = if first { add_penalties(model, weighted.clone(), settings) } else { weighted.clone() };
-    let correct = settings.loss.correct(&outputs, &t);
+    let correct = settings.correct(&outputs, &t);
     let grads = total.backward();
     let mut at = 0;
     for (_, p) in model.params() {

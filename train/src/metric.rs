@@ -1,0 +1,208 @@
+//! What an evaluation measures besides the loss: the [`Metric`] trait, counted batch by batch on
+//! the host from a model's outputs and the batch's targets, and the built-in metrics on it:
+//! [`Accuracy`], [`TopK`], [`MeanAbsoluteError`] and [`ClassReport`] (per-class precision,
+//! recall and F1 with their macro averages). [`crate::evaluate_with`] reports the ones it is
+//! given.
+
+use crate::source::Targets;
+
+/// A measure accumulated over the batches of an evaluation.
+pub trait Metric: Send {
+    /// The name of the metric (`top-5`).
+    fn name(&self) -> String;
+
+    /// Forgets every batch counted so far.
+    fn reset(&mut self);
+
+    /// Counts one batch: `outputs` holds `width` values per sample, row-major, and `targets`
+    /// the batch's targets. Targets a metric does not apply to (values for a class metric) are
+    /// left uncounted.
+    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets);
+
+    /// The values so far, each with its name (a metric may report several, one per class).
+    fn values(&self) -> Vec<(String, f64)>;
+}
+
+/// `part / whole`, 0 for an empty whole.
+fn ratio(part: usize, whole: usize) -> f64 {
+    if whole == 0 { 0.0 } else { part as f64 / whole as f64 }
+}
+
+/// The indices of a row's `k` largest values, the earlier index first among equals.
+fn top(row: &[f32], k: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..row.len()).collect();
+    order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+    order.truncate(k);
+    order
+}
+
+/// The predicted class of a row: the largest score, or for a single output, 1 above 0.5.
+fn predicted(row: &[f32]) -> usize {
+    match row {
+        [single] => usize::from(*single > 0.5),
+        _ => top(row, 1).first().copied().unwrap_or(0),
+    }
+}
+
+/// The fraction of class samples whose largest output is their class (for a single output: above
+/// 0.5 exactly for class 1).
+#[derive(Clone, Debug, Default)]
+pub struct Accuracy {
+    correct: usize,
+    total: usize,
+}
+
+impl Metric for Accuracy {
+    fn name(&self) -> String {
+        "accuracy".into()
+    }
+    fn reset(&mut self) {
+        *self = Accuracy::default();
+    }
+    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets) {
+        if let Targets::Classes(labels) = targets {
+            for (row, &label) in outputs.chunks(width.max(1)).zip(labels) {
+                self.correct += usize::from(predicted(row) == label);
+                self.total += 1;
+            }
+        }
+    }
+    fn values(&self) -> Vec<(String, f64)> {
+        vec![(self.name(), ratio(self.correct, self.total))]
+    }
+}
+
+/// The fraction of class samples whose class is among the `k` largest outputs (ties go to the
+/// lower class index).
+#[derive(Clone, Debug)]
+pub struct TopK {
+    k: usize,
+    hits: usize,
+    total: usize,
+}
+
+impl TopK {
+    /// Top-`k` accuracy.
+    pub fn new(k: usize) -> Self {
+        TopK { k, hits: 0, total: 0 }
+    }
+}
+
+impl Metric for TopK {
+    fn name(&self) -> String {
+        format!("top-{}", self.k)
+    }
+    fn reset(&mut self) {
+        (self.hits, self.total) = (0, 0);
+    }
+    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets) {
+        if let Targets::Classes(labels) = targets {
+            for (row, label) in outputs.chunks(width.max(1)).zip(labels) {
+                self.hits += usize::from(top(row, self.k).contains(label));
+                self.total += 1;
+            }
+        }
+    }
+    fn values(&self) -> Vec<(String, f64)> {
+        vec![(self.name(), ratio(self.hits, self.total))]
+    }
+}
+
+/// The mean of |output − target| over every target value.
+#[derive(Clone, Debug, Default)]
+pub struct MeanAbsoluteError {
+    sum: f64,
+    count: usize,
+}
+
+impl Metric for MeanAbsoluteError {
+    fn name(&self) -> String {
+        "mae".into()
+    }
+    fn reset(&mut self) {
+        *self = MeanAbsoluteError::default();
+    }
+    fn update(&mut self, outputs: &[f32], _width: usize, targets: &Targets) {
+        if let Targets::Values(values) = targets {
+            for (y, t) in outputs.iter().zip(values) {
+                self.sum += f64::from((y - t).abs());
+                self.count += 1;
+            }
+        }
+    }
+    fn values(&self) -> Vec<(String, f64)> {
+        vec![(self.name(), if self.count == 0 { 0.0 } else { self.sum / self.count as f64 })]
+    }
+}
+
+/// Per class c: precision (of the samples predicted c, the fraction that are c), recall (of the
+/// samples of class c, the fraction predicted c) and F1 (their harmonic mean), then the macro
+/// averages over the classes. A ratio with nothing to count is 0 (scikit-learn's
+/// `zero_division=0`).
+#[derive(Clone, Debug, Default)]
+pub struct ClassReport {
+    /// `confusion[true][predicted]`.
+    confusion: Vec<Vec<usize>>,
+}
+
+/// Per class, `(precision, recall, f1)` from a confusion matrix `confusion[true][predicted]`
+/// (see [`ClassReport`]).
+pub fn precision_recall_f1(confusion: &[Vec<usize>]) -> Vec<(f64, f64, f64)> {
+    let k = confusion.len();
+    (0..k)
+        .map(|c| {
+            let hits = confusion[c].get(c).copied().unwrap_or(0);
+            let predicted: usize = confusion.iter().map(|row| row.get(c).copied().unwrap_or(0)).sum();
+            let actual: usize = confusion[c].iter().sum();
+            let (p, r) = (ratio(hits, predicted), ratio(hits, actual));
+            let f1 = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
+            (p, r, f1)
+        })
+        .collect()
+}
+
+impl ClassReport {
+    /// The report so far, one `(precision, recall, f1)` per class.
+    pub fn per_class(&self) -> Vec<(f64, f64, f64)> {
+        precision_recall_f1(&self.confusion)
+    }
+}
+
+impl Metric for ClassReport {
+    fn name(&self) -> String {
+        "f1".into()
+    }
+    fn reset(&mut self) {
+        self.confusion.clear();
+    }
+    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets) {
+        let Targets::Classes(labels) = targets else { return };
+        let k = width.max(2);
+        if self.confusion.len() < k {
+            self.confusion.resize(k, Vec::new());
+        }
+        for row in &mut self.confusion {
+            row.resize(k, 0);
+        }
+        for (row, &label) in outputs.chunks(width.max(1)).zip(labels) {
+            if label < k {
+                self.confusion[label][predicted(row)] += 1;
+            }
+        }
+    }
+    fn values(&self) -> Vec<(String, f64)> {
+        let per_class = self.per_class();
+        let mut values = Vec::with_capacity(3 * per_class.len() + 3);
+        for (c, (p, r, f1)) in per_class.iter().enumerate() {
+            values.extend([(format!("precision[{c}]"), *p), (format!("recall[{c}]"), *r), (format!("f1[{c}]"), *f1)]);
+        }
+        let k = per_class.len().max(1) as f64;
+        let mean = |pick: fn(&(f64, f64, f64)) -> f64| per_class.iter().map(pick).sum::<f64>() / k;
+        values.extend([
+            ("macro-precision".to_string(), mean(|v| v.0)),
+            ("macro-recall".to_string(), mean(|v| v.1)),
+            ("macro-f1".to_string(), mean(|v| v.2)),
+        ]);
+        values
+    }
+}
