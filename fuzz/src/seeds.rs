@@ -16,14 +16,16 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use neurite_augment::ImageSize;
 use neurite_augment::io::encode_png;
-use neurite_cli::recipe::{BatchSize, Recipe};
 use neurite_core::reference::ReferenceBackend as R;
 use neurite_core::{Rng, Stream};
 use neurite_nn::data::{Layout, Preprocessing};
 use neurite_nn::interchange::to_safetensors_bytes;
+use neurite_nn::models::ModelKind;
 use neurite_nn::{
-    Activation, BatchNormConfig, Checkpoint, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d, Sequential,
+    Activation, BatchNormConfig, Checkpoint, Conv2dConfig, Dropout, Flatten, Init, LinearConfig, MaxPool2d, Sequential,
 };
+use neurite_optim::OptimizerKind;
+use neurite_train::{BatchSize, TrainConfig};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("seeds").join(target);
@@ -109,25 +111,27 @@ fn idx_files() {
 }
 
 fn recipes() {
-    write("recipe", "default.toml", Recipe::default().to_toml().as_bytes());
-    let cnn = Recipe {
-        model: neurite_cli::recipe::ModelKind::Cnn,
-        optimizer: neurite_cli::recipe::OptimizerKind::Sgd,
-        lr: 0.05,
+    write("recipe", "tables-default.toml", TrainConfig::default().to_toml().as_bytes());
+    let mut cnn = TrainConfig {
         batch_size: BatchSize::Full,
         epochs: 2,
         l2: 1e-4,
-        dropout: 0.0,
-        batch_norm: true,
         augment: "flip,crop:pad=2".into(),
-        init: neurite_cli::recipe::InitChoice::Normal(0.01),
-        schedule: "cosine:0.0001".parse().expect("a schedule"),
         early_stopping: Some(3),
-        train_data: Some("data/mnist".into()),
         threads: Some(2),
-        ..Recipe::default()
+        ..TrainConfig::default()
     };
-    write("recipe", "cnn.toml", cnn.to_toml().as_bytes());
+    cnn.model.kind = ModelKind::Cnn;
+    cnn.model.dropout = 0.0;
+    cnn.model.batch_norm = true;
+    cnn.model.init = Init::Normal { std: 0.01 };
+    cnn.optimizer.kind = OptimizerKind::Sgd;
+    cnn.optimizer.lr = 0.05;
+    cnn.optimizer.schedule = "cosine:0.0001".parse().expect("a schedule");
+    cnn.data.train_data = Some("data/mnist".into());
+    write("recipe", "tables-cnn.toml", cnn.to_toml().as_bytes());
+    // The flat form of earlier versions (the files `default.toml` and `cnn.toml` beside these
+    // were written by them), which still reads.
     write("recipe", "short.toml", b"epochs = 3\nbatch-size = 32\nhidden = [64]\nlr = 0.01\n");
 }
 
