@@ -547,3 +547,63 @@ fn train_l1_proximal_sets_weights_to_exactly_zero() {
     assert!(proximal > 0.5, "proximal: {proximal}");
     assert!(subgradient < 0.01, "subgradient: {subgradient}");
 }
+
+#[test]
+fn eval_predict_info_and_export_work_on_a_checkpoint_with_a_custom_layer() {
+    use neurite_backend_simd::SimdBackend as S;
+    use neurite_example_custom_layer::Swish;
+    use neurite_nn::{Flatten, LinearConfig, Module, Sequential};
+    // A 784-32-10 network with the Swish layer of examples/custom-layer, trained by the library
+    // for two epochs into a folder, as `neurite train` would write it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = dir.path().join("swish");
+    std::fs::create_dir_all(&out).expect("folder");
+    let mut rng = neurite_core::Rng::seed(5);
+    let model = Sequential::<S>::new()
+        .with(Flatten)
+        .with(LinearConfig::new(784, 32).init::<S>(&mut rng))
+        .with(Swish::<S>::new(1.0))
+        .with(LinearConfig::new(32, 10).init::<S>(&mut rng));
+    let (train, val) = digits().range(0..600).expect("digits").split(100, 1).expect("split");
+    let adam = neurite_optim::Adam::new(neurite_optim::AdamConfig { lr: 3e-3, ..Default::default() }).expect("adam");
+    let mut learner = neurite_train::Learner::new(model, adam).epochs(2).output_dir(&out);
+    learner.fit(&train, Some(&val), &mut ()).expect("trains");
+    let beta = learner.model().params().into_iter().find(|(n, _)| n == "layers.2.beta").expect("β").1.item();
+    assert_ne!(beta, 1.0, "β trained");
+    let checkpoint = out.join("model.ckpt");
+
+    let o = neurite().arg("info").arg("--checkpoint").arg(&checkpoint).output().expect("runs");
+    assert_ok(&o);
+    assert!(stdout(&o).contains("layers.2  Swish") && stdout(&o).contains("25451"), "{}", stdout(&o));
+
+    let test = write_idx(&dir.path().join("test"), "t10k-", 1000..1200);
+    let o = eval(&checkpoint, &test, true);
+    assert_ok(&o);
+    let report: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
+    let mut trained = learner.into_model();
+    let test_data = digits().range(1000..1200).expect("digits");
+    let e = neurite_train::evaluate(&mut trained, &test_data, Default::default(), &neurite_train::CrossEntropy)
+        .expect("evaluates");
+    assert_eq!(report["accuracy"].as_f64(), e.accuracy, "the command evaluates the network the library trained");
+
+    let png = dir.path().join("digit.png");
+    write_digit_png(&png, 1000, false, 28, 28, false);
+    let o = neurite().arg("predict").arg("--checkpoint").arg(&checkpoint).arg(&png).output().expect("runs");
+    assert_ok(&o);
+    assert!(stdout(&o).contains("class ") && stdout(&o).contains("top-3"), "{}", stdout(&o));
+
+    let exported = dir.path().join("swish.safetensors");
+    let o = neurite()
+        .arg("export")
+        .arg("--checkpoint")
+        .arg(&checkpoint)
+        .arg("--out")
+        .arg(&exported)
+        .output()
+        .expect("runs");
+    assert_ok(&o);
+    let bytes = std::fs::read(&exported).expect("written");
+    let tensors = safetensors::SafeTensors::deserialize(&bytes).expect("safetensors");
+    let beta_exported = tensors.tensor("layers.2.beta").expect("β exported");
+    assert_eq!(beta_exported.data(), beta.to_le_bytes());
+}

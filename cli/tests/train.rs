@@ -415,3 +415,19 @@ fn a_reader_that_goes_away_does_not_cut_a_run_short() {
     assert_eq!(metrics.lines().count(), 3, "both epochs ran: {metrics}");
     assert!(out.join("model.ckpt").is_file() && out.join("curves.png").is_file());
 }
+
+#[test]
+fn a_run_from_rust_writes_the_bytes_neurite_train_writes() {
+    // The default recipe (the course's MLP on the embedded digits) for two of its twenty epochs,
+    // once from the command line and once from Rust.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cli, library) = (dir.path().join("cli"), dir.path().join("library"));
+    assert_ok(&neurite().args(["train", "--epochs", "2", "--quiet", "--out"]).arg(&cli).output().expect("runs"));
+    let config = neurite_train::TrainConfig { epochs: 2, out: Some(library.clone()), ..Default::default() };
+    let mut run = config.init::<neurite_backend_simd::SimdBackend>().expect("initialises");
+    run.fit(&mut ()).expect("trains");
+    for file in ["model.ckpt", "metrics.csv", "recipe.toml"] {
+        let read = |d: &std::path::Path| std::fs::read(d.join(file)).expect(file);
+        assert!(read(&cli) == read(&library), "{file} differs");
+    }
+}

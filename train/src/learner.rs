@@ -24,7 +24,7 @@ use crate::error::{Diverged, TrainError};
 use crate::evaluate::evaluate;
 use crate::loss::{Loss, TargetForm, target_tensor};
 use crate::metrics::{self, EpochMetrics};
-use crate::source::{DataSource, Inputs, TargetKind, Targets, gives_pixels, input_tensor};
+use crate::source::{DataSource, Inputs, TargetKind, Targets, input_tensor};
 use crate::state::{TrainState, json};
 use crate::step::{StepSettings, train_step};
 use crate::trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
@@ -674,8 +674,7 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                 ));
             }
         }
-        let pixels = gives_pixels(train).map_err(|e| TrainError::Data(format!("training data: {e}")))?;
-        let input: Vec<usize> = match (pixels, self.preprocessing.layout) {
+        let input: Vec<usize> = match (train.gives_pixels(), self.preprocessing.layout) {
             (true, Layout::Flat) => vec![1, sample.iter().product()],
             _ => std::iter::once(1).chain(sample.iter().copied()).collect(),
         };

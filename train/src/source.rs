@@ -112,6 +112,12 @@ pub trait DataSource: Sync {
     /// What the targets are.
     fn target_kind(&self) -> TargetKind;
 
+    /// Whether the inputs are [`Inputs::Pixels`] (which the learner's preprocessing turns into
+    /// values and may lay out flat) rather than [`Inputs::Values`]. Default: values.
+    fn gives_pixels(&self) -> bool {
+        false
+    }
+
     /// The samples at `indices` (each below [`DataSource::len`]), in that order.
     ///
     /// # Errors
@@ -130,6 +136,10 @@ impl DataSource for Dataset {
 
     fn target_kind(&self) -> TargetKind {
         TargetKind::Classes(self.classes())
+    }
+
+    fn gives_pixels(&self) -> bool {
+        true
     }
 
     fn get(&self, indices: &[usize]) -> Result<Samples, SourceError> {
@@ -238,15 +248,6 @@ pub(crate) fn batch_shape(sample: &[usize], n: usize, preprocessing: &Preprocess
         (true, Layout::Flat) => vec![n, sample.iter().product()],
         _ => std::iter::once(n).chain(sample.iter().copied()).collect(),
     }
-}
-
-/// Whether the source gives pixels (asked of an empty batch would not tell, so of its first
-/// sample).
-pub(crate) fn gives_pixels(source: &dyn DataSource) -> Result<bool, SourceError> {
-    if source.is_empty() {
-        return Ok(false);
-    }
-    Ok(matches!(source.get(&[0])?.inputs, Inputs::Pixels(_)))
 }
 
 /// The input tensor of a batch: pixels preprocessed (x = (pixel·scale − meanᶜ)/stdᶜ), values
