@@ -499,7 +499,8 @@ impl TrainConfig {
         if config.histograms {
             learner = with_histograms(learner, &data, &preprocessing, kind)?;
         }
-        Ok(Plan { run: Run { learner, config, data, out, resumed_from, input } })
+        let dir = out.as_ref().map(|o| o.path().to_path_buf());
+        Ok(Plan { run: Run { learner, config, data, out, dir, resumed_from, input } })
     }
 }
 
@@ -646,6 +647,8 @@ pub struct Run<B: Backend> {
     /// The training, validation and test data.
     pub data: RunData,
     out: Option<OutputDir>,
+    /// The output folder's path (kept when the claim on it ends).
+    dir: Option<PathBuf>,
     resumed_from: Option<String>,
     input: ImageSize,
 }
@@ -662,7 +665,7 @@ pub struct RunReport {
 impl<B: Backend> Run<B> {
     /// The output folder (none on the ranks of a data-parallel run other than 0).
     pub fn output_dir(&self) -> Option<&Path> {
-        self.out.as_ref().map(OutputDir::path)
+        self.dir.as_deref()
     }
 
     /// The checkpoint the run continues, as given.
