@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::callback::{BatchProgress, Callback, Control, FitStart, Saved};
 use crate::callbacks::{EarlyStopping, KeepBest, Monitor, Progress};
+use crate::config::TrainConfig;
 use crate::distributed::{self, DataParallel};
 use crate::error::{Diverged, TrainError};
 use crate::evaluate::evaluate;
@@ -180,11 +181,12 @@ struct Plan {
 }
 
 impl<B: Backend, M: Module<B>> Learner<B, M> {
-    /// A learner for `model` and `optimizer`, with these defaults: softmax cross-entropy,
-    /// batches of 64, 20 epochs, seed 1, pixels scaled to [0, 1] as `[n, c, h, w]`, the
-    /// optimizer's learning rate throughout, no penalty, clipping, augmentation, callback nor
-    /// output folder. (`TrainConfig`'s defaults are `neurite train`'s and set all of these.)
+    /// A learner for `model` and `optimizer`: softmax cross-entropy, the batch size, epochs and
+    /// seed of [`TrainConfig`]'s defaults (64, 20, 1), pixels scaled to [0, 1] as
+    /// `[n, c, h, w]`, the optimizer's learning rate throughout, no penalty, clipping,
+    /// augmentation, callback nor output folder.
     pub fn new(model: M, optimizer: impl Optimizer<B> + 'static) -> Self {
+        let defaults = TrainConfig::default();
         let optimizer: Box<dyn Optimizer<B>> = Box::new(optimizer);
         let state = TrainState {
             epoch: 0,
@@ -202,9 +204,9 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             schedule: None,
             schedule_calls: 0,
             pipeline: None,
-            batch_size: BatchSize::Samples(64),
-            epochs: 20,
-            seed: 1,
+            batch_size: defaults.batch_size,
+            epochs: defaults.epochs,
+            seed: defaults.seed,
             preprocessing: Preprocessing::default(),
             callbacks: Vec::new(),
             out: None,

@@ -332,3 +332,48 @@ fn targets_that_do_not_fit_the_loss_are_refused_before_training() {
     let err = Learner::new(model, adam(0.01)).fit(&data, None, &mut ()).unwrap_err();
     assert_eq!(err.to_string(), "the loss cross-entropy takes class indices, but the data's targets are values");
 }
+
+#[test]
+fn the_csv_logger_writes_the_metrics_of_the_output_folder() {
+    let (train, val) = digits();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("log.csv");
+    let logger = neurite_train::CsvLogger::new(&log);
+    let mut l = Learner::new(mlp(), adam(1e-3)).epochs(2).output_dir(dir.path()).callback(logger);
+    l.fit(&train, Some(&val), &mut ()).expect("trains");
+    let read = |p: &Path| std::fs::read_to_string(p).expect("written");
+    assert_eq!(read(&log), read(&dir.path().join("metrics.csv")));
+    assert_eq!(read(&log).lines().count(), 3);
+}
+
+#[test]
+fn a_loaded_model_predicts_what_the_trained_one_computes() {
+    let (train, val) = digits();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut l = Learner::new(mlp(), adam(3e-3)).epochs(2).output_dir(dir.path());
+    l.fit(&train, Some(&val), &mut ()).expect("trains");
+    let mut trained = l.into_model();
+    trained.set_training(false);
+    let loaded = neurite_train::TrainedModel::<B>::load(
+        &dir.path().join(CHECKPOINT_FILE),
+        neurite_nn::Budget::from_env().expect("budget"),
+    )
+    .expect("loads");
+    let images: Vec<Vec<f32>> =
+        (0..val.len()).map(|i| val.image(i).iter().map(|&p| f32::from(p) / 255.0).collect()).collect();
+    let p = loaded.predict(&images).expect("predicts");
+    let (x, labels) = val.to_tensors::<B>(&Default::default());
+    let expected = neurite_core::no_grad(|| trained.forward(&x).softmax(1)).to_vec();
+    assert_eq!(p.concat(), expected, "the same probabilities, to the bit");
+    let right = p.iter().zip(&labels).filter(|(row, l)| (0..10).all(|c| row[c] <= row[**l])).count();
+    // The accuracy of the predictions is the run's last validation accuracy (recorded to 6 places).
+    assert!((right as f64 / labels.len() as f64 - last_val_acc(&dir)).abs() < 1e-6);
+    let err = loaded.predict(&[vec![0.0; 10]]).unwrap_err();
+    assert!(err.to_string().starts_with("image 0 has 10 values; the model takes 28×28 images"), "{err}");
+}
+
+/// The validation accuracy of the last epoch in a run folder's `metrics.csv`.
+fn last_val_acc(dir: &tempfile::TempDir) -> f64 {
+    let text = std::fs::read_to_string(dir.path().join("metrics.csv")).expect("written");
+    text.lines().last().and_then(|l| l.rsplit(',').next()).and_then(|v| v.parse().ok()).expect("a number")
+}
