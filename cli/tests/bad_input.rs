@@ -186,6 +186,7 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         train_case(&["--epochs", "0"], "epochs must be at least 1"),
         train_case(&["--val-split", "1"], "val-split must be in [0, 1), got 1"),
         train_case(&["--l2", "-0.1"], "l2 must be a non-negative number, got -0.1"),
+        train_case(&["--min-delta", "-1"], "min-delta must be a non-negative number, got -1"),
         train_case(&["--hidden", "0"], "hidden widths must be at least 1"),
         train_case(&["--model", "cnn", "--kernel", "4"], "model cnn: the kernel side must be odd"),
         train_case(&["--model", "cnn", "--filters", "8,8,8,8,8,8"], "needs images of at least 64×64 pixels"),

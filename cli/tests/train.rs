@@ -392,6 +392,23 @@ fn early_stopping_ends_a_run_that_stopped_improving_and_keeps_its_best_epoch() {
 }
 
 #[test]
+fn improvements_below_min_delta_do_not_count() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = write_idx(&dir.path().join("data"), "train-", 0..200);
+    // Adam at 0.003 improves the validation loss every epoch, by far less than 10.
+    let flags = ["--lr", "0.003", "--epochs", "6", "--early-stopping", "2"];
+    let o = train_tiny(&data, &dir.path().join("plain"), &flags);
+    assert_ok(&o);
+    assert!(!stdout(&o).contains("early stopping"), "{}", stdout(&o));
+    let o = train_tiny(&data, &dir.path().join("delta"), &[&flags[..], &["--min-delta", "10"]].concat());
+    assert_ok(&o);
+    let line = "early stopping: val-loss did not improve for 2 epochs; stopped after epoch 3 (best: epoch 1)";
+    assert!(stdout(&o).contains(line), "{}", stdout(&o));
+    let recipe = std::fs::read_to_string(dir.path().join("delta").join("recipe.toml")).expect("recipe.toml");
+    assert!(recipe.lines().any(|l| l == "min-delta = 10.0"), "{recipe}");
+}
+
+#[test]
 fn a_reader_that_goes_away_does_not_cut_a_run_short() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = write_idx(&dir.path().join("data"), "train-", 0..200);

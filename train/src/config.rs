@@ -110,6 +110,9 @@ pub struct TrainConfig {
     #[default(Monitor::ValLoss)]
     #[cfg_attr(feature = "clap", arg(long, value_name = "METRIC"))]
     pub monitor: Monitor,
+    /// The smallest change of the monitored metric that early-stopping counts as an improvement.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "F", allow_negative_numbers = true))]
+    pub min_delta: f64,
     /// Also write best.ckpt, the epoch with the best monitored metric.
     #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
         require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
@@ -281,6 +284,9 @@ impl TrainConfig {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(format!("{name} must be a non-negative number, got {v}"));
             }
+        }
+        if !(self.min_delta.is_finite() && self.min_delta >= 0.0) {
+            return Err(format!("min-delta must be a non-negative number, got {}", self.min_delta));
         }
         if self.early_stopping == Some(0) {
             return Err("early-stopping needs a patience of at least 1 epoch".into());
@@ -481,7 +487,10 @@ impl TrainConfig {
             learner = learner.clip(clip);
         }
         if let Some(patience) = config.early_stopping {
-            learner = learner.early_stopping(EarlyStopping::new(config.monitor, patience));
+            learner = learner.early_stopping(EarlyStopping {
+                min_delta: config.min_delta,
+                ..EarlyStopping::new(config.monitor, patience)
+            });
         }
         if config.keep_best {
             learner = learner.keep_best(config.monitor);
