@@ -62,7 +62,8 @@ pub enum Command {
 #[derive(Debug, Default, Args)]
 #[command(args_override_self = true)]
 pub struct TrainArgs {
-    /// TOML recipe with any of the settings below (keys as the flags, without the dashes).
+    /// TOML recipe with any of the settings below: keys as the flags without the dashes, those
+    /// under Data, Model and Optimizer in the tables [data], [model] and [optimizer].
     #[arg(long, value_name = "FILE")]
     pub recipe: Option<PathBuf>,
     /// Backend [default: simd].
