@@ -74,9 +74,6 @@ pub struct TrainArgs {
     /// processes dividing --shards.
     #[arg(long)]
     pub distributed: bool,
-    /// No progress bar.
-    #[arg(long)]
-    pub quiet: bool,
     /// The settings given as flags.
     #[command(flatten)]
     pub settings: Settings,

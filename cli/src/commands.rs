@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use neurite_data::LoadOptions;
 use neurite_train::{
-    CLASSES_KEY, CrossEntropy, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, RECIPE_KEY, TrainedModel,
-    confusion_table, evaluate, metrics,
+    CLASSES_KEY, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, RECIPE_KEY, TrainedModel, confusion_table,
+    evaluate, metrics,
 };
 
 use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, InvertMode, PredictArgs};
@@ -67,7 +67,8 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     let data = neurite_data::load(&args.data, &LoadOptions::for_model(loaded.input, &loaded.class_names)).usage()?;
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
-    let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, &CrossEntropy).usage()?;
+    let loss = loaded.loss.build::<B>();
+    let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, loss.as_ref()).usage()?;
     let accuracy = e.accuracy.unwrap_or_default();
     let report = e.class_report();
     if let Some(dir) = &args.plot {

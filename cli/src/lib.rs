@@ -132,19 +132,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 /// Sizes rayon's global pool (once per process; absent = one thread per core).
 ///
 /// # Errors
-/// A usage error for 0 threads or more than `MAX_THREADS`; another if the pool was already
-/// built.
+/// A usage error for 0 threads, too many, or a pool already built at another size.
 fn set_threads(threads: Option<usize>) -> anyhow::Result<()> {
-    use neurite_train::MAX_THREADS;
-    match threads {
-        Some(0) => Err(usage("--threads must be at least 1")),
-        Some(n) if n > MAX_THREADS => Err(usage(format!("--threads {n}: at most {MAX_THREADS} are supported"))),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .map_err(|e| anyhow::anyhow!("--threads {n}: {e}")),
-        None => Ok(()),
-    }
+    neurite_train::set_threads(threads).map_err(|e| usage(format!("--{e}")))
 }
 
 /// The memory budget of this command: `NEURITE_MEMORY_BUDGET`, else 4 GiB.

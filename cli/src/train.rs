@@ -7,10 +7,10 @@ use std::rc::Rc;
 
 use neurite_core::Backend;
 use neurite_nn::Module;
-use neurite_train::distributed::{Communicator, DEFAULT_SHARDS};
+use neurite_train::distributed::Communicator;
 use neurite_train::{
-    BEST_FILE, CHECKPOINT_FILE, CURVES_FILE, HISTOGRAMS_CSV, HISTOGRAMS_FILE, METRICS_FILE, Progress, RECIPE_FILE,
-    Resumed, TIMING_FILE, TrainConfig, TrainError,
+    BEST_FILE, CHECKPOINT_FILE, CURVES_FILE, HISTOGRAMS_CSV, HISTOGRAMS_FILE, METRICS_FILE, RECIPE_FILE, Resumed,
+    TIMING_FILE, TrainConfig, TrainError,
 };
 
 use crate::args::TrainArgs;
@@ -27,14 +27,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let ranks = crate::distributed::launch(args.distributed)?;
     let Some(comm) = ranks else {
         let (config, resumed, kind) = resolve(args)?;
-        return dispatch!(kind, train::<_>(config, resumed, None, args.quiet));
+        return dispatch!(kind, train::<_>(config, resumed, None));
     };
     // Rank 0 reports; the others print nothing unless they alone fail to start.
     let comm: Rc<dyn Communicator> = Rc::from(comm);
     crate::silence(comm.rank() != 0);
     let result = (|| {
         let (config, resumed, kind) = crate::distributed::agree(comm.as_ref(), resolve(args))?;
-        dispatch!(kind, train::<_>(config, resumed, Some(Box::new(Rc::clone(&comm))), args.quiet))
+        dispatch!(kind, train::<_>(config, resumed, Some(Box::new(Rc::clone(&comm)))))
     })();
     // The rank that reports prints its error before any rank exits: `mpirun` ends the job as
     // soon as one process exits with an error, and would cut the line short.
@@ -51,33 +51,15 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
 /// The run's settings, the checkpoint it continues (read once) and its backend.
 type Resolved = (TrainConfig, Option<Resumed>, BackendKind);
 
-/// Lays the recipe file and the flags over the defaults, or over the settings recorded in the
-/// checkpoint being resumed (named by `--resume`, else by the recipe).
+/// The settings laid as `TrainConfig::layered` lays them (recipe file and flags over the defaults
+/// or a resumed checkpoint's settings), and the backend: `--backend`, else the settings', else
+/// the default.
 ///
 /// # Errors
 /// A usage error naming the first problem.
 fn resolve(args: &TrainArgs) -> anyhow::Result<Resolved> {
-    let mut flags = TrainConfig::default();
-    args.settings.apply(&mut flags)?;
-    let resume = match (&flags.resume, &args.recipe) {
-        (Some(path), _) => Some(path.clone()),
-        (None, Some(file)) => TrainConfig::load(file).usage()?.resume,
-        (None, None) => None,
-    };
-    let resumed = resume.as_deref().map(Resumed::read).transpose().map_err(cli_error)?;
-    let mut config = resumed.as_ref().map_or_else(TrainConfig::default, |r| r.config.clone());
-    if let Some(file) = &args.recipe {
-        config = TrainConfig::load_over(&config, file).usage()?;
-    }
-    args.settings.apply(&mut config)?;
-    config.resume = resume;
-    if args.distributed && config.shards.is_none() {
-        config.shards = Some(DEFAULT_SHARDS);
-    }
-    config.validate().map_err(cli_error)?;
-    if let Some(file) = &args.recipe {
-        config.check_reads("--recipe", file).map_err(cli_error)?;
-    }
+    let (mut config, resumed) =
+        TrainConfig::layered(args.recipe.as_deref(), |c| args.settings.apply(c)).map_err(cli_error)?;
     let kind = match (args.backend, config.backend.as_deref()) {
         (Some(kind), _) => kind,
         (None, Some(name)) => <BackendKind as clap::ValueEnum>::from_str(name, false)
@@ -108,7 +90,6 @@ pub fn train<B: Backend>(
     config: TrainConfig,
     resumed: Option<Resumed>,
     ranks: Option<Box<dyn Communicator>>,
-    quiet: bool,
 ) -> anyhow::Result<()> {
     let mut run = config.init_with::<B>(resumed, ranks).map_err(cli_error)?;
     let c = &run.config;
@@ -134,7 +115,7 @@ pub fn train<B: Backend>(
         None => say!("writing to {shown}"),
     }
     say!();
-    let mut progress = if quiet { Progress::new().without_bar() } else { Progress::new() };
+    let mut progress = run.config.progress();
     let fitted = run.fit(&mut progress);
     progress.clear();
     let report = fitted.map_err(cli_error)?;

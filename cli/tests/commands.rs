@@ -549,6 +549,7 @@ fn train_l1_proximal_sets_weights_to_exactly_zero() {
 }
 
 #[test]
+#[cfg(all(feature = "swish", feature = "simd"))]
 fn eval_predict_info_and_export_work_on_a_checkpoint_with_a_custom_layer() {
     use neurite_backend_simd::SimdBackend as S;
     use neurite_example_custom_layer::Swish;

@@ -434,6 +434,7 @@ fn a_reader_that_goes_away_does_not_cut_a_run_short() {
 }
 
 #[test]
+#[cfg(feature = "simd")]
 fn a_run_from_rust_writes_the_bytes_neurite_train_writes() {
     // The default recipe (the course's MLP on the embedded digits) for two of its twenty epochs,
     // once from the command line and once from Rust.

@@ -530,6 +530,12 @@ impl ModelConfig {
                 return Err(format!("{name} must be in [0, 1), got {p}"));
             }
         }
+        if let Activation::Softmax(_) = self.activation {
+            return Err(format!(
+                "activation {}: a hidden activation works on each value alone; choose relu, sigmoid, tanh, leaky-relu, elu or gelu",
+                self.activation
+            ));
+        }
         match self.kind {
             ModelKind::Mlp if self.hidden.0.contains(&0) => Err("hidden widths must be at least 1".into()),
             ModelKind::Cnn if self.input_dropout > 0.0 => {
@@ -679,6 +685,8 @@ mod tests {
         assert!(check(even).starts_with("model cnn: the kernel side must be odd"));
         let cnn = ModelConfig { kind: ModelKind::Cnn, input_dropout: 0.2, ..Default::default() };
         assert_eq!(check(cnn), "input-dropout applies to the MLP (model type mlp) only");
+        let softmax = ModelConfig { activation: Activation::Softmax(5), ..Default::default() };
+        assert!(check(softmax).starts_with("activation softmax:5: a hidden activation works on each value alone"));
     }
 
     #[test]

@@ -82,8 +82,8 @@ impl<'a> Control<'a> {
         self.history
     }
 
-    /// The learning rate the last epoch trained with (for the first epoch of a run, the rate it
-    /// is about to train with).
+    /// The learning rate the last epoch trained with (when a fresh run starts, the optimizer's
+    /// initial rate).
     pub fn learning_rate(&self) -> f32 {
         self.lr
     }

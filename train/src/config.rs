@@ -148,6 +148,11 @@ pub struct TrainConfig {
     #[serde(skip_serializing)]
     #[cfg_attr(feature = "clap", arg(long, value_name = "CKPT"))]
     pub resume: Option<PathBuf>,
+    /// No progress bar (the table of epochs stays). Not recorded: display changes no number.
+    #[serde(skip_serializing)]
+    #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
+    pub quiet: bool,
     /// Where the data comes from.
     #[cfg_attr(feature = "clap", command(flatten, next_help_heading = "Data"))]
     pub data: DataConfig,
@@ -222,8 +227,19 @@ impl TrainConfig {
     /// As [`TrainConfig::parse`].
     pub fn parse_over(base: &TrainConfig, text: &str) -> Result<TrainConfig, String> {
         let table: toml::Table = toml::from_str(text).map_err(|e| toml_message(&e, text))?;
+        let sets = |key: &str| table.contains_key(key);
+        let (sets_threads, sets_out, sets_resume, sets_quiet) =
+            (sets("threads"), sets("out"), sets("resume"), sets("quiet"));
         if legacy::is_flat(&table) {
-            let flat: legacy::FlatRecipe = toml::from_str(text).map_err(|e| toml_message(&e, text))?;
+            let flat: legacy::FlatRecipe = toml::from_str(text).map_err(|e| {
+                let message = toml_message(&e, text);
+                if message.contains("unknown field") {
+                    // A key of a later version in a recipe of the flat form.
+                    format!("{message} (this recipe is in the flat form of earlier versions, which knows the settings of its time; write newer ones in the tables [data], [model] and [optimizer])")
+                } else {
+                    message
+                }
+            })?;
             return Ok(flat.over(base.clone()));
         }
         // Alone first, for messages that point at the text's lines.
@@ -232,10 +248,20 @@ impl TrainConfig {
         merge(&mut merged, table);
         let mut config: TrainConfig =
             toml::Value::Table(merged).try_into().map_err(|e: toml::de::Error| e.message().replace('\n', " "))?;
-        // What a file cannot hold (it is never recorded) stays the base's.
-        config.threads = base.threads;
-        config.out.clone_from(&base.out);
-        config.resume.clone_from(&base.resume);
+        // The settings that are never recorded (so the merged table lacks them) stay the base's,
+        // unless the file sets them.
+        if !sets_threads {
+            config.threads = base.threads;
+        }
+        if !sets_out {
+            config.out.clone_from(&base.out);
+        }
+        if !sets_resume {
+            config.resume.clone_from(&base.resume);
+        }
+        if !sets_quiet {
+            config.quiet = base.quiet;
+        }
         Ok(config)
     }
 
@@ -262,7 +288,7 @@ impl TrainConfig {
         toml::to_string(self).expect("settings always serialise")
     }
 
-    /// Checks every setting that can be checked without data, in the order of the file.
+    /// Checks every setting that can be checked without data.
     ///
     /// # Errors
     /// [`TrainError::Invalid`] naming the setting and what it accepts.
@@ -279,6 +305,11 @@ impl TrainConfig {
         }
         if !self.augment.trim().is_empty() {
             neurite_augment::spec::parse_pipeline(&self.augment).map_err(|e| e.to_string())?;
+        }
+        if let LossKind::Huber(delta) = self.loss {
+            if !(delta.is_finite() && delta > 0.0) {
+                return Err(format!("loss huber:{delta}: the threshold must be a positive number"));
+            }
         }
         for (name, v) in [("l1", self.l1), ("l2", self.l2)] {
             if !(v.is_finite() && v >= 0.0) {
@@ -315,7 +346,7 @@ impl TrainConfig {
     }
 
     /// What a run records of its settings (`recipe.toml` and the checkpoint): everything that
-    /// changes its numbers, which leaves out `threads`, `out` and `resume`.
+    /// changes its numbers, which leaves out `threads`, `out`, `resume` and `quiet`.
     pub fn for_output(&self) -> String {
         self.to_toml()
     }
@@ -328,6 +359,49 @@ impl TrainConfig {
             (None, Some(ckpt)) => Some(folder_of(ckpt).to_path_buf()),
             (None, None) => None,
         }
+    }
+
+    /// The [`Progress`](crate::Progress) callback these settings ask for: the bar and the table
+    /// of `neurite train`, without the bar when `quiet`.
+    pub fn progress(&self) -> crate::Progress {
+        if self.quiet { crate::Progress::new().without_bar() } else { crate::Progress::new() }
+    }
+
+    /// The settings of a run as `neurite train` lays them: the defaults — or, when the run
+    /// resumes a checkpoint (`resume` given by `overrides` or by the recipe file), the settings
+    /// that checkpoint recorded — then the keys of the recipe file, then `overrides` (the flags),
+    /// with the checkpoint read once; checked.
+    ///
+    /// # Errors
+    /// [`TrainError::Invalid`] for a recipe file or a checkpoint that cannot be read, for
+    /// overrides that fail, and for settings that do not pass [`TrainConfig::validate`].
+    pub fn layered<E: std::fmt::Display>(
+        recipe: Option<&Path>,
+        overrides: impl Fn(&mut TrainConfig) -> Result<(), E>,
+    ) -> Result<(TrainConfig, Option<Resumed>), TrainError> {
+        let failed = |e: E| TrainError::Invalid(e.to_string());
+        let mut flags = TrainConfig::default();
+        overrides(&mut flags).map_err(failed)?;
+        let text = recipe.map(read_text).transpose()?;
+        let shown = || recipe.map(|p| p.display().to_string()).unwrap_or_default();
+        let parse_error = |message: String| TrainError::from(ConfigError::Parse { path: shown(), message });
+        let resume = match (&flags.resume, &text) {
+            (Some(path), _) => Some(path.clone()),
+            (None, Some(text)) => TrainConfig::parse(text).map_err(parse_error)?.resume,
+            (None, None) => None,
+        };
+        let resumed = resume.as_deref().map(Resumed::read).transpose()?;
+        let mut config = resumed.as_ref().map_or_else(TrainConfig::default, |r| r.config.clone());
+        if let Some(text) = &text {
+            config = TrainConfig::parse_over(&config, text).map_err(parse_error)?;
+        }
+        overrides(&mut config).map_err(failed)?;
+        config.resume = resume;
+        config.validate()?;
+        if let Some(path) = recipe {
+            config.check_reads("--recipe", path)?;
+        }
+        Ok((config, resumed))
     }
 
     /// Checks that `path`, which the run reads (given as `what`), is not a file the run writes.
@@ -353,7 +427,29 @@ impl TrainConfig {
     /// As [`TrainConfig::init_with`], and for a checkpoint to resume that cannot be read.
     pub fn init<B: Backend>(&self) -> Result<Run<B>, TrainError> {
         let resumed = self.resume.as_deref().map(Resumed::read).transpose()?;
+        if let Some(r) = &resumed {
+            self.check_continues(r)?;
+        }
         self.init_with(resumed, None)
+    }
+
+    /// Checks that these settings continue the run `resumed` recorded: the same in everything
+    /// that changes the numbers but the number of epochs (and the backend, when these name none).
+    /// (A caller that means to change a setting on resuming starts from `resumed.config`, as
+    /// [`TrainConfig::layered`] does, and calls [`TrainConfig::init_with`].)
+    fn check_continues(&self, resumed: &Resumed) -> Result<(), TrainError> {
+        let comparable = |c: &TrainConfig| {
+            let c = TrainConfig { epochs: 0, backend: self.backend.clone(), data: c.data.resolved(), ..c.clone() };
+            toml::Table::try_from(c).unwrap_or_default()
+        };
+        match first_difference(&comparable(self), &comparable(&resumed.config), "") {
+            None => Ok(()),
+            Some(key) => Err(TrainError::Invalid(format!(
+                "`{key}` differs from the setting {} recorded; to resume, start from `Resumed::read(…).config` \
+                 (or `TrainConfig::layered`) and change what you mean to",
+                resumed.origin
+            ))),
+        }
     }
 
     /// Like [`TrainConfig::init`], continuing `resumed` (read once by the caller, who took its
@@ -369,10 +465,11 @@ impl TrainConfig {
         resumed: Option<Resumed>,
         ranks: Option<Box<dyn Communicator>>,
     ) -> Result<Run<B>, TrainError> {
-        let writer = ranks.as_ref().is_none_or(|c| c.rank() == 0);
         let threads = self.threads.or_else(|| ranks.as_ref().and_then(|_| distributed::threads_per_rank()));
-        let planned =
-            self.validate().and_then(|()| set_threads(threads)).and_then(|()| self.plan::<B>(resumed, writer));
+        let planned = self
+            .validate()
+            .and_then(|()| set_threads(threads))
+            .and_then(|()| self.plan::<B>(resumed, ranks.as_deref()));
         let Some(comm) = ranks else { return planned.map(|plan| plan.into_run(None)) };
         // Every rank has planned; all go on together, or all stop.
         match distributed::first_failure(comm.as_ref(), planned.is_err()) {
@@ -386,8 +483,16 @@ impl TrainConfig {
     }
 
     /// Everything a run needs, checked and built, before the learner trains.
-    fn plan<B: Backend>(&self, resumed: Option<Resumed>, writer: bool) -> Result<Plan<B>, TrainError> {
+    fn plan<B: Backend>(
+        &self,
+        resumed: Option<Resumed>,
+        ranks: Option<&dyn Communicator>,
+    ) -> Result<Plan<B>, TrainError> {
+        let writer = ranks.is_none_or(|c| c.rank() == 0);
         let mut config = self.clone();
+        if ranks.is_some() {
+            config.shards.get_or_insert(DEFAULT_SHARDS);
+        }
         config.validate()?;
         match &config.backend {
             Some(name) if name != B::name() => {
@@ -522,6 +627,7 @@ impl<B: Backend> Plan<B> {
     fn into_run(self, ranks: Option<Box<dyn Communicator>>) -> Run<B> {
         let mut run = self.run;
         let sharding = match (ranks, run.config.shards) {
+            // (`plan` set the default number of shards for a run on ranks.)
             (Some(comm), shards) => Some((comm, shards.unwrap_or(DEFAULT_SHARDS))),
             (None, Some(shards)) => Some((Box::new(SingleProcess) as Box<dyn Communicator>, shards)),
             (None, None) => None,
@@ -566,8 +672,15 @@ fn with_histograms<B: Backend>(
 
 /// Sizes rayon's global pool to `threads` (once per process; absent = one thread per core). A
 /// pool already built at that size is fine; at another, it is an error.
-fn set_threads(threads: Option<usize>) -> Result<(), TrainError> {
+///
+/// # Errors
+/// [`TrainError::Invalid`] for 0 threads, more than [`MAX_THREADS`], or a pool already built at
+/// another size.
+pub fn set_threads(threads: Option<usize>) -> Result<(), TrainError> {
     let Some(n) = threads else { return Ok(()) };
+    if n == 0 || n > MAX_THREADS {
+        return Err(TrainError::Invalid(format!("threads {n}: give 1 to {MAX_THREADS}")));
+    }
     match rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
         Ok(()) => Ok(()),
         Err(_) if rayon::current_num_threads() == n => Ok(()),
@@ -598,6 +711,19 @@ fn utc_stamp(t: std::time::SystemTime) -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, rem / 60 % 60, rem % 60)
+}
+
+/// The first key (`optimizer.lr`) whose value differs between two settings tables.
+fn first_difference(a: &toml::Table, b: &toml::Table, prefix: &str) -> Option<String> {
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter().find_map(|key| {
+        let name = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        match (a.get(key), b.get(key)) {
+            (Some(toml::Value::Table(x)), Some(toml::Value::Table(y))) => first_difference(x, y, &name),
+            (x, y) if x == y => None,
+            _ => Some(name),
+        }
+    })
 }
 
 /// Adds `overlay`'s keys to `base`, table into table.
@@ -709,7 +835,8 @@ impl<B: Backend> Run<B> {
             Some(test) => {
                 let preprocessing = self.learner.preprocessing_in_use();
                 let model = self.learner.model_mut();
-                Some(evaluate(model, &test.dataset, preprocessing, &crate::loss::CrossEntropy)?)
+                let loss = self.config.loss.build::<B>();
+                Some(evaluate(model, &test.dataset, preprocessing, loss.as_ref())?)
             }
             None => None,
         };
@@ -808,8 +935,6 @@ mod legacy {
         threads: Option<usize>,
         out: Option<PathBuf>,
         resume: Option<PathBuf>,
-        /// A display setting of the command line, which changes no number: read, and left to it.
-        #[allow(dead_code)]
         quiet: Option<bool>,
     }
 
@@ -839,7 +964,7 @@ mod legacy {
                 warmup => optimizer.warmup, momentum => optimizer.momentum, beta1 => optimizer.beta1,
                 beta2 => optimizer.beta2, batch_size => batch_size, epochs => epochs, monitor => monitor,
                 keep_best => keep_best, l1 => l1, l1_proximal => l1_proximal, l2 => l2, histograms => histograms,
-                augment => augment, val_split => data.val_split, grey => data.grey, seed => seed,
+                augment => augment, val_split => data.val_split, grey => data.grey, seed => seed, quiet => quiet,
             );
             set_some!(
                 weight_decay => optimizer.weight_decay, clip_norm => optimizer.clip_norm,
@@ -902,6 +1027,27 @@ mod tests {
     }
 
     #[test]
+    fn a_file_may_set_what_a_run_does_not_record() {
+        let base = TrainConfig { threads: Some(2), quiet: true, ..TrainConfig::default() };
+        let c =
+            TrainConfig::parse_over(&base, "out = \"runs/x\"\nresume = \"runs/x/model.ckpt\"\n[model]\nhidden = [4]\n")
+                .expect("parses");
+        assert_eq!((c.out, c.resume), (Some("runs/x".into()), Some("runs/x/model.ckpt".into())));
+        assert_eq!((c.threads, c.quiet), (Some(2), true), "the base's, where the file says nothing");
+        let c = TrainConfig::parse_over(&base, "threads = 1\nquiet = false\n[model]\nhidden = [4]\n").expect("parses");
+        assert_eq!((c.threads, c.quiet), (Some(1), false));
+        // The flat form reads them as before.
+        assert!(TrainConfig::parse("quiet = true\nhidden = [4]\n").expect("parses").quiet);
+    }
+
+    #[test]
+    fn a_newer_key_in_a_flat_recipe_says_why_it_is_unknown() {
+        let err = TrainConfig::parse("hidden = [4]\nmin-delta = 0.1\n").unwrap_err();
+        assert!(err.starts_with("line 2: unknown field `min-delta`"), "{err}");
+        assert!(err.contains("flat form of earlier versions"), "{err}");
+    }
+
+    #[test]
     fn validation_names_the_bad_setting() {
         let check = |c: TrainConfig| c.validate().unwrap_err().to_string();
         let mut c = TrainConfig::default();
@@ -920,6 +1066,10 @@ mod tests {
         assert_eq!(
             check(TrainConfig { augment: "flip,twirl".into(), ..Default::default() }).split(':').next(),
             Some("augment")
+        );
+        assert_eq!(
+            check(TrainConfig { loss: LossKind::Huber(-1.0), ..Default::default() }),
+            "loss huber:-1: the threshold must be a positive number"
         );
         assert!(TrainConfig::default().validate().is_ok());
     }

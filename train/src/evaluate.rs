@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::TrainError;
 use crate::loss::{Loss, target_tensor};
-use crate::metric::Metric;
+use crate::metric::{Metric, MetricBatch};
 use crate::source::{DataSource, TargetKind, Targets, input_tensor};
 
 /// Samples per forward pass during evaluation.
@@ -102,24 +102,32 @@ pub fn evaluate_with<B: Backend>(
             let x = input_tensor::<B>(samples.inputs, &sample, indices.len(), &preprocessing).map_err(failed)?;
             let outputs = model.forward(&x);
             let width = outputs.dims().get(1).copied().unwrap_or(1);
-            let targets = target_tensor::<B>(&samples.targets, loss.targets(), width).map_err(failed)?;
+            let targets = target_tensor::<B>(&samples.targets, loss.targets(), width, indices.len()).map_err(failed)?;
             loss_sum += f64::from(loss.of(&outputs, &targets).item()) * indices.len() as f64;
-            if let Targets::Classes(labels) = &samples.targets {
-                let k = width.max(2);
-                if confusion.is_empty() {
-                    confusion = vec![vec![0usize; k]; k];
-                }
-                for (&p, &label) in loss.predicted(&outputs).iter().zip(labels) {
-                    if label >= k {
-                        return Err(failed(format!("class {label} has no output among the model's {width}")));
+            let predicted = match &samples.targets {
+                Targets::Classes(labels) => {
+                    let k = width.max(2);
+                    if confusion.is_empty() {
+                        confusion = vec![vec![0usize; k]; k];
                     }
-                    correct += usize::from(p == label);
-                    confusion[label][p.min(k - 1)] += 1;
+                    let predicted = loss.predicted(&outputs);
+                    for (&p, &label) in predicted.iter().zip(labels) {
+                        correct += usize::from(p == label);
+                        confusion[label][p.min(k - 1)] += 1;
+                    }
+                    Some(predicted)
                 }
-            }
+                Targets::Values(_) => None,
+            };
             if !metrics.is_empty() {
-                let values = outputs.to_vec();
-                metrics.iter_mut().for_each(|m| m.update(&values, width, &samples.targets));
+                let outputs = outputs.to_vec();
+                let batch = MetricBatch {
+                    outputs: &outputs,
+                    width,
+                    targets: &samples.targets,
+                    predicted: predicted.as_deref(),
+                };
+                metrics.iter_mut().for_each(|m| m.update(&batch));
             }
         }
         Ok(())

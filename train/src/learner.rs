@@ -527,9 +527,11 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             writer,
         };
         let mut control = Control::new(&self.state.history, self.optimizer.learning_rate(), self.state.lr_scale);
-        callbacks.on_fit_start(&start, &mut control)?;
-        let (scale, mut stopped) = control.into_parts();
-        self.state.lr_scale = scale;
+        let ready = callbacks.on_fit_start(&start, &mut control);
+        let (scale, stop) = control.into_parts();
+        self.agreed(ready)?;
+        let mut stopped;
+        (self.state.lr_scale, stopped) = self.agree(scale, stop);
         while stopped.is_none() && self.state.epoch < self.epochs {
             let epoch = self.state.epoch + 1;
             self.step_schedule();
@@ -544,16 +546,20 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
             for (index, indices) in order.chunks(batch).enumerate() {
                 self.state.step += 1;
-                let samples = train.get(indices).map_err(|e| data_error(e.to_string()))?;
                 let k = indices.len();
-                let inputs = input_tensor::<B>(samples.inputs, &sample, k, &self.preprocessing).map_err(data_error)?;
+                let prepared = train.get(indices).map_err(|e| data_error(e.to_string())).and_then(|samples| {
+                    let targets = target_tensor::<B>(&samples.targets, form, plan.width, k).map_err(data_error)?;
+                    let inputs =
+                        input_tensor::<B>(samples.inputs, &sample, k, &self.preprocessing).map_err(data_error)?;
+                    Ok((inputs, targets))
+                });
+                let (inputs, targets) = self.agreed(prepared)?;
                 // Every rank of a data-parallel run augments the whole batch as a single
                 // process would, so that its shards are cut from the same images.
                 let x = match &self.pipeline {
                     Some(p) => p.apply(&inputs, &mut augment_rng),
                     None => inputs,
                 };
-                let targets = target_tensor::<B>(&samples.targets, form, plan.width).map_err(data_error)?;
                 let out = match self.parallel.as_mut() {
                     Some(parallel) => distributed::sharded_step(
                         &mut self.model,
@@ -583,7 +589,10 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                 }
             }
             let val = match validation {
-                Some(v) => Some(evaluate(&mut self.model, v, self.preprocessing, self.step.loss.as_ref())?),
+                Some(v) => {
+                    let evaluated = evaluate(&mut self.model, v, self.preprocessing, self.step.loss.as_ref());
+                    Some(self.agreed(evaluated)?)
+                }
                 None => None,
             };
             let row = EpochMetrics {
@@ -639,6 +648,20 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         let report = FitReport { epochs: self.state.epoch, stopped };
         callbacks.on_fit_end(&report);
         Ok(report)
+    }
+
+    /// `result`, once every rank of a data-parallel run has its own: if another rank failed,
+    /// this one stops too (instead of waiting for it in the next collective step).
+    fn agreed<T>(&self, result: Result<T, TrainError>) -> Result<T, TrainError> {
+        let Some(p) = &self.parallel else { return result };
+        let first = distributed::first_failure(p.comm.as_ref(), result.is_err());
+        match (result, first) {
+            (Err(e), _) => Err(e),
+            (Ok(value), None) => Ok(value),
+            (Ok(_), Some(rank)) => {
+                Err(TrainError::Invalid(format!("rank {rank} of {} could not go on; its error says why", p.size())))
+            }
+        }
     }
 
     /// The learning-rate factor and the decision to stop, the same on every rank of a

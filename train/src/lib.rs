@@ -66,7 +66,7 @@ pub use callback::{BatchProgress, Callback, Control, FitStart, OnEpochEnd, Saved
 pub use callbacks::{CsvLogger, EarlyStopping, KeepBest, LrOnPlateau, Monitor, Progress, table_header, table_row};
 pub use config::{
     ConfigError, HISTOGRAMS_CSV, HISTOGRAMS_FILE, MAX_RECIPE_BYTES, MAX_SHARDS, MAX_THREADS, RECIPE_FILE, RECIPE_KEY,
-    RUN_FILES, Resumed, Run, RunReport, TrainConfig,
+    RUN_FILES, Resumed, Run, RunReport, TrainConfig, set_threads,
 };
 pub use error::{Diverged, TrainError};
 pub use evaluate::{EVAL_BATCH, Evaluation, confusion_table, evaluate, evaluate_with};
@@ -75,7 +75,7 @@ pub use learner::{
     TRAFFIC_FILE, epoch_seed,
 };
 pub use loss::{Bce, BceWithLogits, CrossEntropy, Huber, L1, LOSS_FORMS, Loss, LossKind, Mse, TargetForm};
-pub use metric::{Accuracy, ClassReport, MeanAbsoluteError, Metric, TopK, precision_recall_f1};
+pub use metric::{Accuracy, ClassReport, MeanAbsoluteError, Metric, MetricBatch, TopK, precision_recall_f1};
 pub use metrics::EpochMetrics;
 pub use output::{LOCK_FILE, OutputDir, same_file};
 pub use source::{DataSource, Inputs, Samples, SourceError, TargetKind, Targets, TensorData};

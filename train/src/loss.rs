@@ -23,36 +23,36 @@ pub enum TargetForm {
     Values,
 }
 
-/// The targets of a batch as the tensor a loss of form `form` takes, for outputs of `width`
-/// values per sample.
+/// The targets of a batch of `n` samples as the tensor a loss of form `form` takes, for outputs
+/// of `width` values per sample.
 ///
 /// # Errors
 /// A message for value targets given to a loss that takes class indices, or targets that do not
-/// fit the outputs.
+/// fit the batch or the outputs (a class without an output, a count other than `n`).
 pub(crate) fn target_tensor<B: Backend>(
     targets: &Targets,
     form: TargetForm,
     width: usize,
+    n: usize,
 ) -> Result<Tensor<B>, String> {
+    let found = targets.len(width);
+    if found != n || (matches!(targets, Targets::Values(v) if v.len() != n * width)) {
+        return Err(format!("a batch of {n} samples came with targets for {found} (of {width} values each)"));
+    }
+    if let Targets::Classes(labels) = targets {
+        // A single output stands for two classes (its side of the loss's threshold).
+        let classes = if width == 1 && form == TargetForm::Values { 2 } else { width };
+        if let Some(l) = labels.iter().find(|&&l| l >= classes) {
+            return Err(format!("class {l} has no output among the model's {width}"));
+        }
+    }
+    let labels_tensor =
+        |labels: &[usize]| Tensor::<B>::from_vec(labels.iter().map(|&l| l as f32).collect(), [labels.len()]);
     match (targets, form) {
-        (Targets::Classes(labels), TargetForm::ClassIndices) => {
-            Ok(Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), [labels.len()]))
-        }
-        (Targets::Classes(labels), TargetForm::Values) if width == 1 => {
-            Ok(Tensor::from_vec(labels.iter().map(|&l| l as f32).collect(), [labels.len(), 1]))
-        }
-        (Targets::Classes(labels), TargetForm::Values) => {
-            if let Some(l) = labels.iter().find(|&&l| l >= width) {
-                return Err(format!("class {l} has no output among the model's {width}"));
-            }
-            Ok(Tensor::<B>::from_vec(labels.iter().map(|&l| l as f32).collect(), [labels.len()]).one_hot(width))
-        }
-        (Targets::Values(values), TargetForm::Values) => {
-            if width == 0 || !values.len().is_multiple_of(width) {
-                return Err(format!("{} target values do not fill rows of the model's {width} outputs", values.len()));
-            }
-            Ok(Tensor::from_vec(values.clone(), [values.len() / width, width]))
-        }
+        (Targets::Classes(labels), TargetForm::ClassIndices) => Ok(labels_tensor(labels)),
+        (Targets::Classes(labels), TargetForm::Values) if width == 1 => Ok(labels_tensor(labels).reshape([n, 1])),
+        (Targets::Classes(labels), TargetForm::Values) => Ok(labels_tensor(labels).one_hot(width)),
+        (Targets::Values(values), TargetForm::Values) => Ok(Tensor::from_vec(values.clone(), [n, width])),
         (Targets::Values(_), TargetForm::ClassIndices) => {
             Err("the loss takes class indices, but the data's targets are values".into())
         }

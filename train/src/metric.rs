@@ -6,6 +6,31 @@
 
 use crate::source::Targets;
 
+/// One batch as a metric sees it.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricBatch<'a> {
+    /// The model's outputs, `width` values per sample, row-major.
+    pub outputs: &'a [f32],
+    /// Outputs per sample.
+    pub width: usize,
+    /// The batch's targets.
+    pub targets: &'a Targets,
+    /// For class targets, the class of each sample as the loss predicts it
+    /// ([`crate::Loss::predicted`]: the largest score, or the side of the loss's threshold for a
+    /// single output).
+    pub predicted: Option<&'a [usize]>,
+}
+
+impl MetricBatch<'_> {
+    /// The predicted class of sample `i`: the loss's, or the largest output.
+    fn class(&self, i: usize) -> usize {
+        match self.predicted {
+            Some(p) => p[i],
+            None => predicted(&self.outputs[i * self.width..(i + 1) * self.width]),
+        }
+    }
+}
+
 /// A measure accumulated over the batches of an evaluation.
 pub trait Metric: Send {
     /// The name of the metric (`top-5`).
@@ -14,10 +39,9 @@ pub trait Metric: Send {
     /// Forgets every batch counted so far.
     fn reset(&mut self);
 
-    /// Counts one batch: `outputs` holds `width` values per sample, row-major, and `targets`
-    /// the batch's targets. Targets a metric does not apply to (values for a class metric) are
-    /// left uncounted.
-    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets);
+    /// Counts one batch. Targets a metric does not apply to (values for a class metric) are left
+    /// uncounted.
+    fn update(&mut self, batch: &MetricBatch<'_>);
 
     /// The values so far, each with its name (a metric may report several, one per class).
     fn values(&self) -> Vec<(String, f64)>;
@@ -36,7 +60,8 @@ fn top(row: &[f32], k: usize) -> Vec<usize> {
     order
 }
 
-/// The predicted class of a row: the largest score, or for a single output, 1 above 0.5.
+/// The predicted class of a row without a loss to ask: the largest score, or for a single
+/// output, 1 above 0.5.
 fn predicted(row: &[f32]) -> usize {
     match row {
         [single] => usize::from(*single > 0.5),
@@ -44,8 +69,7 @@ fn predicted(row: &[f32]) -> usize {
     }
 }
 
-/// The fraction of class samples whose largest output is their class (for a single output: above
-/// 0.5 exactly for class 1).
+/// The fraction of class samples predicted as their class.
 #[derive(Clone, Debug, Default)]
 pub struct Accuracy {
     correct: usize,
@@ -59,10 +83,10 @@ impl Metric for Accuracy {
     fn reset(&mut self) {
         *self = Accuracy::default();
     }
-    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets) {
-        if let Targets::Classes(labels) = targets {
-            for (row, &label) in outputs.chunks(width.max(1)).zip(labels) {
-                self.correct += usize::from(predicted(row) == label);
+    fn update(&mut self, batch: &MetricBatch<'_>) {
+        if let Targets::Classes(labels) = batch.targets {
+            for (i, &label) in labels.iter().enumerate() {
+                self.correct += usize::from(batch.class(i) == label);
                 self.total += 1;
             }
         }
@@ -95,9 +119,9 @@ impl Metric for TopK {
     fn reset(&mut self) {
         (self.hits, self.total) = (0, 0);
     }
-    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets) {
-        if let Targets::Classes(labels) = targets {
-            for (row, label) in outputs.chunks(width.max(1)).zip(labels) {
+    fn update(&mut self, batch: &MetricBatch<'_>) {
+        if let Targets::Classes(labels) = batch.targets {
+            for (row, label) in batch.outputs.chunks(batch.width.max(1)).zip(labels) {
                 self.hits += usize::from(top(row, self.k).contains(label));
                 self.total += 1;
             }
@@ -122,9 +146,9 @@ impl Metric for MeanAbsoluteError {
     fn reset(&mut self) {
         *self = MeanAbsoluteError::default();
     }
-    fn update(&mut self, outputs: &[f32], _width: usize, targets: &Targets) {
-        if let Targets::Values(values) = targets {
-            for (y, t) in outputs.iter().zip(values) {
+    fn update(&mut self, batch: &MetricBatch<'_>) {
+        if let Targets::Values(values) = batch.targets {
+            for (y, t) in batch.outputs.iter().zip(values) {
                 self.sum += f64::from((y - t).abs());
                 self.count += 1;
             }
@@ -175,18 +199,18 @@ impl Metric for ClassReport {
     fn reset(&mut self) {
         self.confusion.clear();
     }
-    fn update(&mut self, outputs: &[f32], width: usize, targets: &Targets) {
-        let Targets::Classes(labels) = targets else { return };
-        let k = width.max(2);
+    fn update(&mut self, batch: &MetricBatch<'_>) {
+        let Targets::Classes(labels) = batch.targets else { return };
+        let k = batch.width.max(2);
         if self.confusion.len() < k {
             self.confusion.resize(k, Vec::new());
         }
         for row in &mut self.confusion {
             row.resize(k, 0);
         }
-        for (row, &label) in outputs.chunks(width.max(1)).zip(labels) {
+        for (i, &label) in labels.iter().enumerate() {
             if label < k {
-                self.confusion[label][predicted(row)] += 1;
+                self.confusion[label][batch.class(i).min(k - 1)] += 1;
             }
         }
     }

@@ -11,7 +11,9 @@ use neurite_nn::data::{Layout, Preprocessing};
 use neurite_nn::interchange::StateDict;
 use neurite_nn::{Budget, Checkpoint, Footprint, LayerSpec, Module, Sequential};
 
+use crate::config::{RECIPE_KEY, TrainConfig};
 use crate::error::TrainError;
+use crate::loss::LossKind;
 
 pub use neurite_nn::interchange::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
 
@@ -29,6 +31,9 @@ pub struct TrainedModel<B: Backend> {
     pub class_names: Vec<String>,
     /// How u8 pixels become inputs.
     pub preprocessing: Preprocessing,
+    /// The loss it was trained with, as its recorded settings say (cross-entropy for a checkpoint
+    /// without them, and for an ensemble of several, whose output is log-probabilities).
+    pub loss: LossKind,
     /// What the network needs for one input (shapes, values per sample), as checked on loading.
     pub footprint: Footprint,
     /// The checkpoint as read.
@@ -98,7 +103,13 @@ impl<B: Backend> TrainedModel<B> {
         }
         let mut model = checkpoint.build_sequential::<B>(&origin)?;
         model.set_training(false);
-        Ok(TrainedModel { model, input, class_names, preprocessing, footprint, checkpoint })
+        // Settings that do not read (from elsewhere, or mangled) leave the default loss: the
+        // network itself does not depend on them.
+        let loss = checkpoint
+            .metadata(RECIPE_KEY)
+            .and_then(|text| TrainConfig::parse(text).ok())
+            .map_or(LossKind::CrossEntropy, |c| c.loss);
+        Ok(TrainedModel { model, input, class_names, preprocessing, loss, footprint, checkpoint })
     }
 
     /// Checks that running the network on `batch` inputs at once fits `budget`.
@@ -259,15 +270,16 @@ impl<B: Backend> TrainedModel<B> {
             }
             members.push(model.model);
         }
-        let model = match members.len() {
-            1 => members.pop().expect("one member"),
-            _ => Sequential::new().with(Ensemble { members }),
+        let (model, loss) = match members.len() {
+            1 => (members.pop().expect("one member"), first.loss),
+            _ => (Sequential::new().with(Ensemble { members }), LossKind::CrossEntropy),
         };
         Ok(TrainedModel {
             model,
             input: first.input,
             class_names: first.class_names,
             preprocessing: first.preprocessing,
+            loss,
             footprint,
             checkpoint: first.checkpoint,
         })

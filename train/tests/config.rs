@@ -123,3 +123,19 @@ fn a_checkpoint_of_an_earlier_version_resumes_to_the_bits_of_a_straight_run() {
     let weights = |d: &Path| Checkpoint::load(d.join(CHECKPOINT_FILE)).expect("written").tensors;
     assert_eq!(weights(&resumed_dir), weights(&straight_dir), "this version trains the numbers the earlier one did");
 }
+
+#[test]
+fn init_refuses_to_resume_with_other_settings_than_the_recorded_ones() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copy = dir.path().join(CHECKPOINT_FILE);
+    std::fs::copy(root().join(EARLIER), &copy).expect("copied");
+    // The defaults with `resume` set are not the settings the checkpoint was trained with.
+    let other = TrainConfig { resume: Some(copy.clone()), epochs: 2, ..TrainConfig::default() };
+    let err = other.init::<B>().err().expect("refused");
+    assert!(err.to_string().starts_with("`augment` differs from the setting"), "{err}");
+    // Its own settings, with more epochs, continue it.
+    let recorded = Resumed::read(&copy).expect("reads").config;
+    let mut run = TrainConfig { epochs: 2, ..recorded }.init::<B>().expect("initialises");
+    assert_eq!(run.resumed_from(), Some(copy.display().to_string().as_str()));
+    assert_eq!(run.fit(&mut ()).expect("trains").fit.epochs, 2);
+}

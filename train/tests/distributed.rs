@@ -2,7 +2,8 @@
 //! ranks gives the same weights, running statistics and metrics to the bit (with dropout, batch
 //! norm, augmentation, a penalty and clipping), a run resumed on another number of ranks
 //! continues it exactly, one rank with shards agrees with plain training to float tolerance (with
-//! dropout and augmentation), and settings the ranks cannot share are refused on every rank. The MPI communicator is checked
+//! dropout and augmentation), settings the ranks cannot share are refused on every rank, and a
+//! data source that fails on one rank stops them all. The MPI communicator is checked
 //! the same way by the CLI's test under `mpirun` (cargo feature `mpi`).
 
 use std::path::{Path, PathBuf};
@@ -175,4 +176,53 @@ fn shards_the_ranks_cannot_share_are_refused_on_every_rank() {
         assert_eq!(result.unwrap_err(), "3 shards cannot be shared by 2 ranks; use a multiple of 2");
     }
     assert!(!out.join(CHECKPOINT_FILE).exists());
+}
+
+/// A data set that fails to give samples on one rank only, from the second step on (a file gone
+/// on one machine, say).
+struct FailsOnRank {
+    data: Dataset,
+    failing: bool,
+    asked: std::sync::atomic::AtomicUsize,
+}
+
+impl neurite_train::DataSource for FailsOnRank {
+    fn len(&self) -> usize {
+        self.data.len()
+    }
+    fn sample_shape(&self) -> Vec<usize> {
+        neurite_train::DataSource::sample_shape(&self.data)
+    }
+    fn target_kind(&self) -> neurite_train::TargetKind {
+        self.data.target_kind()
+    }
+    fn gives_pixels(&self) -> bool {
+        true
+    }
+    fn get(&self, indices: &[usize]) -> Result<neurite_train::Samples, neurite_train::SourceError> {
+        let calls = self.asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if self.failing && calls >= 1 {
+            return Err("the disk went away".into());
+        }
+        self.data.get(indices)
+    }
+}
+
+#[test]
+fn a_source_that_fails_on_one_rank_stops_every_rank_instead_of_leaving_them_waiting() {
+    let handles: Vec<_> = ThreadGroup::new(2)
+        .into_iter()
+        .map(|comm| {
+            std::thread::spawn(move || {
+                let failing = comm.rank() == 1;
+                let mut learner = learner(2).data_parallel(DataParallel::new(Box::new(comm), 2));
+                let (train, _) = digits();
+                let source = FailsOnRank { data: train, failing, asked: Default::default() };
+                learner.fit(&source, None, &mut ()).map(|_| ()).map_err(|e| e.to_string())
+            })
+        })
+        .collect();
+    let results: Vec<Result<(), String>> = handles.into_iter().map(|h| h.join().expect("rank thread")).collect();
+    assert_eq!(results[0], Err("rank 1 of 2 could not go on; its error says why".to_string()));
+    assert_eq!(results[1], Err("training data: the disk went away".to_string()));
 }

@@ -377,3 +377,55 @@ fn last_val_acc(dir: &tempfile::TempDir) -> f64 {
     let text = std::fs::read_to_string(dir.path().join("metrics.csv")).expect("written");
     text.lines().last().and_then(|l| l.rsplit(',').next()).and_then(|v| v.parse().ok()).expect("a number")
 }
+
+/// A source whose labels are not below the number of classes it declares.
+struct Lying;
+
+impl DataSource for Lying {
+    fn len(&self) -> usize {
+        4
+    }
+    fn sample_shape(&self) -> Vec<usize> {
+        vec![2]
+    }
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Classes(3)
+    }
+    fn get(&self, indices: &[usize]) -> Result<Samples, SourceError> {
+        Ok(Samples {
+            inputs: Inputs::Values(vec![0.5; 2 * indices.len()]),
+            targets: Targets::Classes(vec![5; indices.len()]),
+        })
+    }
+}
+
+#[test]
+fn a_source_that_gives_labels_out_of_range_stops_the_run_with_an_error() {
+    let model = MlpConfig::new(2, &[4], 3).init::<B>(1);
+    let err = Learner::new(model, adam(0.01)).fit(&Lying, None, &mut ()).unwrap_err();
+    assert!(matches!(err, TrainError::Data(_)), "{err}");
+    assert_eq!(err.to_string(), "training data: class 5 has no output among the model's 3");
+    let mut model = MlpConfig::new(2, &[4], 3).init::<B>(1);
+    let err = evaluate(&mut model, &Lying, Default::default(), &CrossEntropy).unwrap_err();
+    assert_eq!(err.to_string(), "class 5 has no output among the model's 3");
+}
+
+#[test]
+fn metrics_count_the_classes_the_loss_predicts() {
+    // One logit per sample: class 1 above 0, as BceWithLogits predicts (not above 0.5).
+    let data = TensorData::classes(vec![0.3, -0.2, 0.7, 0.1], &[1], vec![1, 0, 1, 0], 2).expect("samples");
+    let mut model = identity(1);
+    let (mut accuracy, mut report) = (neurite_train::Accuracy::default(), ClassReport::default());
+    let e = evaluate_with(
+        &mut model,
+        &data,
+        Default::default(),
+        &neurite_train::BceWithLogits,
+        &mut [&mut accuracy, &mut report],
+    )
+    .expect("evaluates");
+    // Predicted 1, 0, 1, 1 for 1, 0, 1, 0.
+    assert_eq!((e.accuracy, e.metric("accuracy")), (Some(0.75), Some(0.75)));
+    assert_eq!(e.confusion, vec![vec![1, 1], vec![0, 2]]);
+    assert_eq!(report.per_class(), e.class_report());
+}
