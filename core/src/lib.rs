@@ -41,3 +41,25 @@ pub use record::{RecordError, TensorRecord};
 pub use rng::{Rng, RngState, Stream};
 pub use shape::Shape;
 pub use tensor::{NoGradGuard, Tensor, TensorId, is_grad_enabled, no_grad};
+
+/// The conversions through which serde reads and writes a settings type as its text form
+/// (`#[serde(try_from = "String", into = "String")]` on the type): `TryFrom<String>` by its
+/// `FromStr` (whose error is a `String`) and `From<T> for String` by its `Display`. Settings
+/// files and flags then spell a value the same way (`leaky-relu:0.1`, `cosine:0.0001`).
+#[macro_export]
+macro_rules! text_form_serde {
+    ($ty:ty) => {
+        impl TryFrom<String> for $ty {
+            type Error = String;
+            fn try_from(text: String) -> Result<$ty, String> {
+                text.parse()
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> String {
+                value.to_string()
+            }
+        }
+    };
+}

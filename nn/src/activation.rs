@@ -149,18 +149,7 @@ impl fmt::Display for Activation {
     }
 }
 
-impl TryFrom<String> for Activation {
-    type Error = String;
-    fn try_from(text: String) -> Result<Activation, String> {
-        text.parse()
-    }
-}
-
-impl From<Activation> for String {
-    fn from(activation: Activation) -> String {
-        activation.to_string()
-    }
-}
+neurite_core::text_form_serde!(Activation);
 
 impl<B: Backend> Module<B> for Activation {
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {

@@ -89,18 +89,7 @@ impl fmt::Display for Init {
     }
 }
 
-impl TryFrom<String> for Init {
-    type Error = String;
-    fn try_from(text: String) -> Result<Init, String> {
-        text.parse()
-    }
-}
-
-impl From<Init> for String {
-    fn from(init: Init) -> String {
-        init.to_string()
-    }
-}
+neurite_core::text_form_serde!(Init);
 
 impl Init {
     /// A tensor of `shape` drawn from this initializer.

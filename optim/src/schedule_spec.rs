@@ -132,18 +132,7 @@ impl fmt::Display for ScheduleSpec {
     }
 }
 
-impl TryFrom<String> for ScheduleSpec {
-    type Error = String;
-    fn try_from(text: String) -> Result<Self, String> {
-        text.parse()
-    }
-}
-
-impl From<ScheduleSpec> for String {
-    fn from(spec: ScheduleSpec) -> String {
-        spec.to_string()
-    }
-}
+neurite_core::text_form_serde!(ScheduleSpec);
 
 #[cfg(test)]
 mod tests {

@@ -175,47 +175,32 @@ pub trait Callback {
 
 impl Callback for () {}
 
-impl<C: Callback + ?Sized> Callback for &mut C {
-    fn on_fit_start(&mut self, start: &FitStart<'_>, control: &mut Control<'_>) -> Result<(), TrainError> {
-        (**self).on_fit_start(start, control)
-    }
-    fn on_epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
-        (**self).on_epoch_start(epoch, epochs, samples)
-    }
-    fn on_batch_end(&mut self, progress: &BatchProgress) {
-        (**self).on_batch_end(progress)
-    }
-    fn on_epoch_end(&mut self, metrics: &EpochMetrics, control: &mut Control<'_>) -> Result<(), TrainError> {
-        (**self).on_epoch_end(metrics, control)
-    }
-    fn on_saved(&mut self, saved: &Saved<'_>) -> Result<(), TrainError> {
-        (**self).on_saved(saved)
-    }
-    fn on_fit_end(&mut self, report: &FitReport) {
-        (**self).on_fit_end(report)
-    }
+/// A callback behind a reference or a box is the callback.
+macro_rules! forward_callback {
+    ($($pointer:ty),*) => {$(
+        impl<C: Callback + ?Sized> Callback for $pointer {
+            fn on_fit_start(&mut self, start: &FitStart<'_>, control: &mut Control<'_>) -> Result<(), TrainError> {
+                (**self).on_fit_start(start, control)
+            }
+            fn on_epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
+                (**self).on_epoch_start(epoch, epochs, samples)
+            }
+            fn on_batch_end(&mut self, progress: &BatchProgress) {
+                (**self).on_batch_end(progress)
+            }
+            fn on_epoch_end(&mut self, metrics: &EpochMetrics, control: &mut Control<'_>) -> Result<(), TrainError> {
+                (**self).on_epoch_end(metrics, control)
+            }
+            fn on_saved(&mut self, saved: &Saved<'_>) -> Result<(), TrainError> {
+                (**self).on_saved(saved)
+            }
+            fn on_fit_end(&mut self, report: &FitReport) {
+                (**self).on_fit_end(report)
+            }
+        }
+    )*};
 }
-
-impl<C: Callback + ?Sized> Callback for Box<C> {
-    fn on_fit_start(&mut self, start: &FitStart<'_>, control: &mut Control<'_>) -> Result<(), TrainError> {
-        (**self).on_fit_start(start, control)
-    }
-    fn on_epoch_start(&mut self, epoch: usize, epochs: usize, samples: usize) {
-        (**self).on_epoch_start(epoch, epochs, samples)
-    }
-    fn on_batch_end(&mut self, progress: &BatchProgress) {
-        (**self).on_batch_end(progress)
-    }
-    fn on_epoch_end(&mut self, metrics: &EpochMetrics, control: &mut Control<'_>) -> Result<(), TrainError> {
-        (**self).on_epoch_end(metrics, control)
-    }
-    fn on_saved(&mut self, saved: &Saved<'_>) -> Result<(), TrainError> {
-        (**self).on_saved(saved)
-    }
-    fn on_fit_end(&mut self, report: &FitReport) {
-        (**self).on_fit_end(report)
-    }
-}
+forward_callback!(&mut C, Box<C>);
 
 /// Several callbacks as one, called in order; the first error ends the event.
 impl<C: Callback> Callback for Vec<C> {

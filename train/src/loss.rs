@@ -293,18 +293,7 @@ impl fmt::Display for LossKind {
     }
 }
 
-impl TryFrom<String> for LossKind {
-    type Error = String;
-    fn try_from(text: String) -> Result<LossKind, String> {
-        text.parse()
-    }
-}
-
-impl From<LossKind> for String {
-    fn from(kind: LossKind) -> String {
-        kind.to_string()
-    }
-}
+neurite_core::text_form_serde!(LossKind);
 
 #[cfg(test)]
 mod tests {
