@@ -171,6 +171,10 @@ pub struct EvalArgs {
     /// Print exactly one JSON object on stdout instead of tables.
     #[arg(long)]
     pub json: bool,
+    /// Metrics to measure besides loss, accuracy, precision and F1, comma-separated: top-K, mae, f1
+    /// (with its macro averages).
+    #[arg(long, value_name = "LIST", default_value = "")]
+    pub metrics: neurite_train::MetricList,
     /// Also draw DIR/confusion.png (the confusion matrix) and DIR/worst.png (the worst-classified
     /// images with their true and predicted classes).
     #[arg(long, value_name = "DIR")]

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use neurite_data::LoadOptions;
 use neurite_train::{
-    CLASSES_KEY, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, RECIPE_KEY, TrainedModel, confusion_table,
-    evaluate, metrics,
+    CLASSES_KEY, EPOCH_KEY, EVAL_BATCH, Evaluation, INPUT_KEY, METRICS_KEY, Metric, RECIPE_KEY, TrainedModel,
+    confusion_table, evaluate_with, metrics,
 };
 
 use crate::args::{AugmentArgs, EvalArgs, ExportArgs, InfoArgs, InvertMode, PredictArgs};
@@ -44,6 +44,7 @@ struct EvalReport<'a> {
     per_class_accuracy: Vec<Option<f64>>,
     precision: Vec<f64>,
     f1: Vec<f64>,
+    metrics: std::collections::BTreeMap<&'a str, f64>,
     confusion: &'a [Vec<usize>],
     classes: &'a [String],
     model: String,
@@ -68,7 +69,10 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
     let loss = loaded.loss.build::<B>();
-    let e: Evaluation = evaluate(&mut loaded.model, &data.dataset, loaded.preprocessing, loss.as_ref()).usage()?;
+    let mut metrics = args.metrics.build();
+    let mut metrics: Vec<&mut dyn Metric> = metrics.iter_mut().map(|m| m.as_mut() as _).collect();
+    let e: Evaluation =
+        evaluate_with(&mut loaded.model, &data.dataset, loaded.preprocessing, loss.as_ref(), &mut metrics).usage()?;
     let accuracy = e.accuracy.unwrap_or_default();
     let report = e.class_report();
     if let Some(dir) = &args.plot {
@@ -82,6 +86,7 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
             per_class_accuracy: e.per_class_accuracy(),
             precision: report.iter().map(|r| r.0).collect(),
             f1: report.iter().map(|r| r.2).collect(),
+            metrics: e.metrics.iter().map(|(n, v)| (n.as_str(), *v)).collect(),
             confusion: &e.confusion,
             classes: &loaded.class_names,
             model: model_name,
@@ -97,6 +102,9 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     println!("data: {} ({} samples)", data.origin, e.samples);
     println!("accuracy: {accuracy:.4}");
     println!("loss: {:.4}", e.loss);
+    if let Some(line) = metrics_line(&e.metrics) {
+        println!("{line}");
+    }
     println!();
     println!("per class (accuracy is the recall: of the class's samples, the fraction found):");
     let width = loaded.class_names.iter().map(|n| n.chars().count()).max().unwrap_or(1).max(5);
@@ -111,6 +119,14 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     println!("confusion matrix (rows: true class, columns: predicted class):");
     println!("{}", confusion_table(&e, &loaded.class_names));
     Ok(())
+}
+
+/// The metrics of an evaluation on one line (`top-5 0.9960, macro-f1 0.9712`), leaving out the
+/// per-class values (the per-class table has them); `None` without metrics.
+pub fn metrics_line(metrics: &[(String, f64)]) -> Option<String> {
+    let shown: Vec<String> =
+        metrics.iter().filter(|(name, _)| !name.contains('[')).map(|(name, v)| format!("{name} {v:.4}")).collect();
+    (!shown.is_empty()).then(|| shown.join(", "))
 }
 
 /// The worst-classified images shown by `eval --plot`.

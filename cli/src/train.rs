@@ -135,6 +135,9 @@ pub fn train<B: Backend>(
     if let (Some(e), Some(test)) = (&report.test, &run.data.test) {
         let accuracy = e.accuracy.unwrap_or_default();
         say!("test accuracy: {accuracy:.4} (loss {:.4}, {} samples of {})", e.loss, e.samples, test.origin);
+        if let Some(line) = crate::commands::metrics_line(&e.metrics) {
+            say!("test {line}");
+        }
     }
     let c = &run.config;
     let best = if c.keep_best { format!(", {BEST_FILE}") } else { String::new() };

@@ -608,3 +608,33 @@ fn eval_predict_info_and_export_work_on_a_checkpoint_with_a_custom_layer() {
     let beta_exported = tensors.tensor("layers.2.beta").expect("β exported");
     assert_eq!(beta_exported.data(), beta.to_le_bytes());
 }
+
+#[test]
+fn eval_measures_the_metrics_asked_for() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let model = trained_checkpoint(dir.path());
+    let test = write_idx(&dir.path().join("test"), "t10k-", 300..420);
+    let run = |json: bool| {
+        let mut cmd = neurite();
+        cmd.arg("eval").arg("--checkpoint").arg(&model).arg("--data").arg(&test).args(["--metrics", "top-1,top-10,f1"]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().expect("runs")
+    };
+    let o = run(true);
+    assert_ok(&o);
+    let report: serde_json::Value = serde_json::from_str(stdout(&o).trim()).expect("one JSON object");
+    let metrics = &report["metrics"];
+    // Top-1 is the accuracy; all ten classes are in the top ten.
+    assert_eq!(metrics["top-1"], report["accuracy"]);
+    assert_eq!(metrics["top-10"].as_f64(), Some(1.0));
+    // The macro F1 is the mean of the per-class F1 the report lists.
+    let f1: Vec<f64> = report["f1"].as_array().expect("f1").iter().filter_map(|v| v.as_f64()).collect();
+    let mean = f1.iter().sum::<f64>() / f1.len() as f64;
+    assert!((metrics["macro-f1"].as_f64().expect("macro-f1") - mean).abs() < 1e-12, "{metrics}");
+    let o = run(false);
+    assert_ok(&o);
+    let line = stdout(&o).lines().find(|l| l.starts_with("top-1 ")).expect("a line of metrics").to_string();
+    assert!(line.contains(", top-10 1.0000, macro-precision ") && !line.contains('['), "{line}");
+}

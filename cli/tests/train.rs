@@ -248,7 +248,7 @@ fn test_data_is_evaluated_after_training() {
         .arg(&data)
         .arg("--test-data")
         .arg(&data)
-        .args(["--epochs", "1", "--hidden", "16", "--quiet", "--out"])
+        .args(["--epochs", "1", "--hidden", "16", "--metrics", "top-1,top-10", "--quiet", "--out"])
         .arg(dir.path().join("run"))
         .output()
         .expect("runs");
@@ -257,6 +257,9 @@ fn test_data_is_evaluated_after_training() {
     assert!(text.contains("180 training and 20 validation samples"), "{text}");
     assert!(text.contains("test accuracy: ") && text.contains("100 samples of"), "{text}");
     assert!(text.contains("t10k-images-idx3-ubyte"), "{text}");
+    // The metrics asked for: top-1 is the accuracy, and all ten classes are in the top ten.
+    let accuracy = text.split("test accuracy: ").nth(1).and_then(|t| t.get(..6)).expect("an accuracy");
+    assert!(text.contains(&format!("test top-1 {accuracy}, top-10 1.0000")), "{text}");
 }
 
 #[test]

@@ -28,10 +28,11 @@ use crate::callback::Callback;
 use crate::callbacks::{EarlyStopping, Monitor};
 use crate::distributed::{self, Communicator, DEFAULT_SHARDS, DataParallel, SingleProcess};
 use crate::error::TrainError;
-use crate::evaluate::{EVAL_BATCH, Evaluation, evaluate};
+use crate::evaluate::{EVAL_BATCH, Evaluation, evaluate_with};
 use crate::histograms::Recorder;
 use crate::learner::{BatchSize, FitReport, Learner};
 use crate::loss::LossKind;
+use crate::metric::MetricList;
 use crate::output::OutputDir;
 use crate::state::TrainState;
 
@@ -88,6 +89,10 @@ pub struct TrainConfig {
     /// The loss: cross-entropy, mse (the course's 1/2N), bce, bce-with-logits, l1 or `huber[:DELTA]`.
     #[cfg_attr(feature = "clap", arg(long, value_name = "NAME"))]
     pub loss: LossKind,
+    /// Metrics the test data is measured with besides loss and accuracy, comma-separated:
+    /// accuracy, top-K, mae, f1.
+    #[cfg_attr(feature = "clap", arg(long, value_name = "LIST"))]
+    pub metrics: MetricList,
     /// Augmentation ops for training, comma-separated `NAME[:ARGS][@P]` (listed below; "" = none).
     #[default("crop:pad=2".to_string())]
     #[cfg_attr(feature = "clap", arg(long, value_name = "LIST"))]
@@ -836,7 +841,9 @@ impl<B: Backend> Run<B> {
                 let preprocessing = self.learner.preprocessing_in_use();
                 let model = self.learner.model_mut();
                 let loss = self.config.loss.build::<B>();
-                Some(evaluate(model, &test.dataset, preprocessing, loss.as_ref())?)
+                let mut metrics = self.config.metrics.build();
+                let mut metrics: Vec<&mut dyn crate::Metric> = metrics.iter_mut().map(|m| m.as_mut() as _).collect();
+                Some(evaluate_with(model, &test.dataset, preprocessing, loss.as_ref(), &mut metrics)?)
             }
             None => None,
         };

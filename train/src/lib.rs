@@ -75,7 +75,10 @@ pub use learner::{
     TRAFFIC_FILE, epoch_seed,
 };
 pub use loss::{Bce, BceWithLogits, CrossEntropy, Huber, L1, LOSS_FORMS, Loss, LossKind, Mse, TargetForm};
-pub use metric::{Accuracy, ClassReport, MeanAbsoluteError, Metric, MetricBatch, TopK, precision_recall_f1};
+pub use metric::{
+    Accuracy, ClassReport, METRIC_FORMS, MeanAbsoluteError, Metric, MetricBatch, MetricKind, MetricList, TopK,
+    precision_recall_f1,
+};
 pub use metrics::EpochMetrics;
 pub use output::{LOCK_FILE, OutputDir, same_file};
 pub use source::{DataSource, Inputs, Samples, SourceError, TargetKind, Targets, TensorData};

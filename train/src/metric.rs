@@ -4,6 +4,11 @@
 //! recall and F1 with their macro averages). [`crate::evaluate_with`] reports the ones it is
 //! given.
 
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
 use crate::source::Targets;
 
 /// One batch as a metric sees it.
@@ -228,5 +233,104 @@ impl Metric for ClassReport {
             ("macro-f1".to_string(), mean(|v| v.2)),
         ]);
         values
+    }
+}
+
+/// A built-in metric by name: `accuracy`, `top-K` (K ≥ 1), `mae` or `f1` (per-class precision,
+/// recall and F1 with their macro averages).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum MetricKind {
+    /// [`Accuracy`].
+    Accuracy,
+    /// [`TopK`] with this k.
+    TopK(usize),
+    /// [`MeanAbsoluteError`].
+    Mae,
+    /// [`ClassReport`].
+    F1,
+}
+
+/// The text forms of [`MetricKind`], for help texts and errors.
+pub const METRIC_FORMS: &str = "accuracy, top-K, mae or f1";
+
+impl MetricKind {
+    /// The metric itself, counting nothing yet.
+    pub fn build(self) -> Box<dyn Metric> {
+        match self {
+            MetricKind::Accuracy => Box::new(Accuracy::default()),
+            MetricKind::TopK(k) => Box::new(TopK::new(k)),
+            MetricKind::Mae => Box::new(MeanAbsoluteError::default()),
+            MetricKind::F1 => Box::new(ClassReport::default()),
+        }
+    }
+}
+
+impl FromStr for MetricKind {
+    type Err = String;
+    fn from_str(text: &str) -> Result<MetricKind, String> {
+        let parsed = match text.trim() {
+            "accuracy" => Some(MetricKind::Accuracy),
+            "mae" => Some(MetricKind::Mae),
+            "f1" => Some(MetricKind::F1),
+            other => other.strip_prefix("top-").and_then(|k| k.parse().ok()).filter(|&k| k > 0).map(MetricKind::TopK),
+        };
+        parsed.ok_or_else(|| format!("unknown metric `{text}`; choose {METRIC_FORMS}"))
+    }
+}
+
+impl fmt::Display for MetricKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetricKind::Accuracy => f.write_str("accuracy"),
+            MetricKind::TopK(k) => write!(f, "top-{k}"),
+            MetricKind::Mae => f.write_str("mae"),
+            MetricKind::F1 => f.write_str("f1"),
+        }
+    }
+}
+
+neurite_core::text_form_serde!(MetricKind);
+
+/// Metrics named in a list: `top-5,f1` (a flag) or `["top-5", "f1"]` (a settings file).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MetricList(pub Vec<MetricKind>);
+
+impl MetricList {
+    /// The metrics themselves.
+    pub fn build(&self) -> Vec<Box<dyn Metric>> {
+        self.0.iter().map(|m| m.build()).collect()
+    }
+}
+
+impl FromStr for MetricList {
+    type Err = String;
+    fn from_str(text: &str) -> Result<MetricList, String> {
+        if text.trim().is_empty() {
+            return Ok(MetricList::default());
+        }
+        text.split(',').map(str::parse).collect::<Result<_, _>>().map(MetricList)
+    }
+}
+
+impl fmt::Display for MetricList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&names.join(","))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names_round_trip() {
+        let list: MetricList = "accuracy,top-5,mae,f1".parse().expect("parses");
+        assert_eq!(list.0, [MetricKind::Accuracy, MetricKind::TopK(5), MetricKind::Mae, MetricKind::F1]);
+        assert_eq!(list.to_string(), "accuracy,top-5,mae,f1");
+        assert!("top-0".parse::<MetricKind>().unwrap_err().starts_with("unknown metric `top-0`"));
+        assert_eq!(list.build().iter().map(|m| m.name()).collect::<Vec<_>>(), ["accuracy", "top-5", "mae", "f1"]);
     }
 }
