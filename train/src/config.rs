@@ -93,7 +93,8 @@ pub struct TrainConfig {
     /// accuracy, top-K, mae, f1.
     #[cfg_attr(feature = "clap", arg(long, value_name = "LIST"))]
     pub metrics: MetricList,
-    /// Augmentation ops for training, comma-separated `NAME[:ARGS][@P]` (listed below; "" = none).
+    /// Augmentation ops for training, comma-separated `NAME[:ARGS][@P]` (`neurite train --help`
+    /// lists them; "" = none).
     #[default("crop:pad=2".to_string())]
     #[cfg_attr(feature = "clap", arg(long, value_name = "LIST"))]
     pub augment: String,
