@@ -471,15 +471,11 @@ impl TrainConfig {
         resumed: Option<Resumed>,
         ranks: Option<Box<dyn Communicator>>,
     ) -> Result<Run<B>, TrainError> {
-        let threads = self.threads.or_else(|| ranks.as_ref().and_then(|_| distributed::threads_per_rank()));
-        let planned = self
-            .validate()
-            .and_then(|()| set_threads(threads))
-            .and_then(|()| self.plan::<B>(resumed, ranks.as_deref()));
-        let Some(comm) = ranks else { return planned.map(|plan| plan.into_run(None)) };
+        let planned = self.plan::<B>(resumed, ranks.as_deref());
+        let Some(comm) = ranks else { return planned.map(|run| run.sharded(None)) };
         // Every rank has planned; all go on together, or all stop.
         match distributed::first_failure(comm.as_ref(), planned.is_err()) {
-            None => planned.map(|plan| plan.into_run(Some(comm))),
+            None => planned.map(|run| run.sharded(Some(comm))),
             Some(first) => match planned {
                 Err(e) if first != 0 => Err(TrainError::Invalid(format!("rank {first} of {}: {e}", comm.size()))),
                 Err(e) => Err(e),
@@ -493,13 +489,14 @@ impl TrainConfig {
         &self,
         resumed: Option<Resumed>,
         ranks: Option<&dyn Communicator>,
-    ) -> Result<Plan<B>, TrainError> {
+    ) -> Result<Run<B>, TrainError> {
         let writer = ranks.is_none_or(|c| c.rank() == 0);
         let mut config = self.clone();
         if ranks.is_some() {
             config.shards.get_or_insert(DEFAULT_SHARDS);
         }
         config.validate()?;
+        set_threads(config.threads.or_else(|| ranks.and_then(|_| distributed::threads_per_rank())))?;
         match &config.backend {
             Some(name) if name != B::name() => {
                 return Err(TrainError::Invalid(format!(
@@ -620,28 +617,23 @@ impl TrainConfig {
             learner = with_histograms(learner, &data, &preprocessing, kind)?;
         }
         let dir = out.as_ref().map(|o| o.path().to_path_buf());
-        Ok(Plan { run: Run { learner, config, data, out, dir, resumed_from, input } })
+        Ok(Run { learner, config, data, out, dir, resumed_from, input })
     }
 }
 
-/// A run being planned: a [`Run`] without its data-parallel setting.
-struct Plan<B: Backend> {
-    run: Run<B>,
-}
-
-impl<B: Backend> Plan<B> {
-    fn into_run(self, ranks: Option<Box<dyn Communicator>>) -> Run<B> {
-        let mut run = self.run;
-        let sharding = match (ranks, run.config.shards) {
+impl<B: Backend> Run<B> {
+    /// The planned run, cut into shards on `ranks` (or in one process, with `shards` set).
+    fn sharded(mut self, ranks: Option<Box<dyn Communicator>>) -> Run<B> {
+        let sharding = match (ranks, self.config.shards) {
             // (`plan` set the default number of shards for a run on ranks.)
             (Some(comm), shards) => Some((comm, shards.unwrap_or(DEFAULT_SHARDS))),
             (None, Some(shards)) => Some((Box::new(SingleProcess) as Box<dyn Communicator>, shards)),
             (None, None) => None,
         };
         if let Some((comm, shards)) = sharding {
-            run.learner.set_data_parallel(DataParallel::new(comm, shards));
+            self.learner.set_data_parallel(DataParallel::new(comm, shards));
         }
-        run
+        self
     }
 }
 
