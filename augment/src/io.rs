@@ -413,3 +413,186 @@ pub fn save_png<B: Backend>(image: &Tensor<B>, path: impl AsRef<Path>) -> Result
     };
     write_png(image.as_slice(), size, path)
 }
+
+/// What an image file's header says, read without decoding a pixel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// Whether the file is grey (with or without alpha).
+    pub grey: bool,
+    /// Whether the file has an alpha channel (dropped when read).
+    pub alpha: bool,
+}
+
+/// Reads the header of a PNG or JPEG file, within `limits` (the same checks as [`read_image`]
+/// makes before decoding: the size limits and a size the file can plausibly hold).
+///
+/// # Errors
+/// As [`read_image`], except the errors that decoding itself would give.
+pub fn probe_image(path: &Path, limits: &DecodeLimits) -> Result<ImageInfo, ImageError> {
+    let bytes = read_file(path, limits)?;
+    let format = match image::guess_format(&bytes) {
+        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
+        _ => return Err(ImageError::UnsupportedFormat { path: path.to_path_buf() }),
+    };
+    let mut reader = ImageReader::with_format(Cursor::new(bytes.as_slice()), format);
+    reader.limits(Limits::no_limits());
+    let decoder = reader.into_decoder().map_err(|source| match source {
+        image::ImageError::Limits(_) => {
+            ImageError::OverMemoryLimit { path: path.to_path_buf(), limit: limits.max_alloc }
+        }
+        source => ImageError::Decode { path: path.to_path_buf(), format: format_name(format), source },
+    })?;
+    let (width, height) = decoder.dimensions();
+    let color = decoder.color_type();
+    if width > limits.max_width || height > limits.max_height {
+        return Err(ImageError::TooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            max_width: limits.max_width,
+            max_height: limits.max_height,
+        });
+    }
+    if u64::from(width) * u64::from(height) > max_pixels_for(&bytes) {
+        return Err(ImageError::Implausible {
+            path: path.to_path_buf(),
+            format: format_name(format),
+            width,
+            height,
+            len: bytes.len(),
+        });
+    }
+    Ok(ImageInfo {
+        width,
+        height,
+        grey: matches!(color, ColorType::L8 | ColorType::La8 | ColorType::L16 | ColorType::La16),
+        alpha: color.has_alpha(),
+    })
+}
+
+/// How an image of another size is brought to the size a data set asks for. Each is
+/// torchvision's transform of the same name on a PIL image, so a PyTorch user can reproduce the
+/// inputs: resizing is bilinear, and when it shrinks an image the filter widens by the scale
+/// factor (antialiasing, as PIL and torchvision's `antialias=True` do); results may differ from
+/// PIL's by one level of rounding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fit {
+    /// Resized to exactly height × width, the aspect ratio not kept:
+    /// `Resize((h, w))`.
+    Stretch,
+    /// Scaled (aspect kept) until it covers height × width, then the centre cut out:
+    /// `Resize(s)` with the scale that covers both sides, then `CenterCrop((h, w))`.
+    Crop,
+    /// Scaled (aspect kept) until it fits inside height × width, then centred on black:
+    /// `Resize` to fit, then `Pad` with zeros (the extra pixel of an odd margin on the bottom
+    /// and right).
+    Pad,
+}
+
+impl Fit {
+    /// The policy's name, as the `--resize` flag takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fit::Stretch => "stretch",
+            Fit::Crop => "crop",
+            Fit::Pad => "pad",
+        }
+    }
+}
+
+impl std::fmt::Display for Fit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Fit {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Fit, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "stretch" => Ok(Fit::Stretch),
+            "crop" => Ok(Fit::Crop),
+            "pad" => Ok(Fit::Pad),
+            other => Err(format!("resize `{}` is not one of stretch, crop, pad", other.escape_debug())),
+        }
+    }
+}
+
+/// `(width, height)` of `image` brought to `width × height` by `fit`, before any crop or pad.
+fn scaled_size(from: (u32, u32), to: (u32, u32), fit: Fit) -> (u32, u32) {
+    let (sx, sy) = (f64::from(to.0) / f64::from(from.0), f64::from(to.1) / f64::from(from.1));
+    let scale = match fit {
+        Fit::Stretch => return to,
+        Fit::Crop => sx.max(sy),
+        Fit::Pad => sx.min(sy),
+    };
+    let side = |n: u32, target: u32| {
+        let s = (f64::from(n) * scale).round() as u32;
+        // The side that decides the scale lands on its target exactly.
+        if (f64::from(n) * scale - f64::from(target)).abs() < 0.5 { target } else { s.max(1) }
+    };
+    (side(from.0, to.0), side(from.1, to.1))
+}
+
+/// `image` brought to `width × height` as `fit` says (the identity for an image of that size).
+fn fitted<P: image::Pixel<Subpixel = u8> + 'static>(
+    image: image::ImageBuffer<P, Vec<u8>>,
+    width: u32,
+    height: u32,
+    fit: Fit,
+) -> image::ImageBuffer<P, Vec<u8>> {
+    use image::imageops::{FilterType, crop_imm, overlay, resize};
+    if image.dimensions() == (width, height) {
+        return image;
+    }
+    let (sw, sh) = scaled_size(image.dimensions(), (width, height), fit);
+    let scaled = if (sw, sh) == image.dimensions() { image } else { resize(&image, sw, sh, FilterType::Triangle) };
+    match fit {
+        Fit::Stretch => scaled,
+        Fit::Crop => {
+            // torchvision's CenterCrop: the offset rounds half the excess.
+            let x = ((f64::from(sw - width)) / 2.0).round() as u32;
+            let y = ((f64::from(sh - height)) / 2.0).round() as u32;
+            crop_imm(&scaled, x, y, width, height).to_image()
+        }
+        Fit::Pad => {
+            let mut canvas = image::ImageBuffer::<P, Vec<u8>>::new(width, height);
+            overlay(&mut canvas, &scaled, i64::from((width - sw) / 2), i64::from((height - sh) / 2));
+            canvas
+        }
+    }
+}
+
+/// Reads a PNG or JPEG file as `u8` levels of `channels` (grey or RGB: [`Channels::Auto`] reads
+/// as the file is), brought to `height × width` by `fit` when a size is given: the form in
+/// which image folders are loaded for training.
+///
+/// # Errors
+/// As [`read_image`].
+pub fn read_image_fitted(
+    path: &Path,
+    channels: Channels,
+    size: Option<(usize, usize, Fit)>,
+    limits: &DecodeLimits,
+) -> Result<ImageBatch<u8>, ImageError> {
+    let bytes = read_file(path, limits)?;
+    let image = decode_within(&bytes, path, channels, limits, 1)?;
+    let grey = reads_grey(&image, channels);
+    let Some((height, width, fit)) = size else { return Ok(to_levels(image, channels)) };
+    let shape = |path: &Path| ImageError::Shape { path: path.to_path_buf(), shape: format!("{height}×{width}") };
+    let (w, h) = (u32::try_from(width).map_err(|_| shape(path))?, u32::try_from(height).map_err(|_| shape(path))?);
+    if w == 0 || h == 0 {
+        return Err(shape(path));
+    }
+    Ok(if grey {
+        planar(fitted(image.to_luma8(), w, h, fit).into_raw(), 1, height, width)
+    } else {
+        planar(fitted(image.into_rgb8(), w, h, fit).into_raw(), 3, height, width)
+    })
+}

@@ -46,7 +46,7 @@ pub use filter::{BilateralBlur, GaussianBlur, MedianBlur};
 pub use geometry::{
     Fill, HorizontalFlip, Interpolation, RandomCrop, RandomResizedCrop, Region, Resize, Translate, VerticalFlip,
 };
-pub use io::{Channels, DecodeLimits, ImageError, load_image, load_image_as, save_png};
+pub use io::{Channels, DecodeLimits, Fit, ImageError, ImageInfo, load_image, load_image_as, save_png};
 pub use neurite_core as core;
 pub use noise::{EraseFill, GaussianNoise, RandomErasing, SaltPepper};
 pub use preview::{GridLayout, preview_runs, preview_transforms};

@@ -179,6 +179,9 @@ pub struct EvalArgs {
     /// images with their true and predicted classes).
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+    /// Skip (and count) image files that do not read, instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad: bool,
     /// Backend [default: simd].
     #[arg(long, value_name = "NAME")]
     pub backend: Option<BackendKind>,
@@ -196,8 +199,9 @@ pub struct PredictArgs {
     /// PNG or JPEG images.
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<PathBuf>,
-    /// Invert the images first: `auto` does it for a light background (dark digits on white,
-    /// unlike MNIST's) and says so; `--invert` alone means `--invert=yes`.
+    /// Invert the images first: `auto` inverts a light-backgrounded image (dark digits on white)
+    /// for a grey model trained on dark backgrounds (MNIST's white digits on black), never for a
+    /// colour model, and says so; `--invert` alone means `--invert=yes`.
     #[arg(
         long,
         value_name = "WHEN",

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use neurite_augment::io::{Channels, DecodeLimits, read_image};
+use neurite_augment::io::{Channels, DecodeLimits, Fit, read_image, read_image_fitted};
 use neurite_augment::{ImageBatch, Transform};
 use neurite_core::{Backend, Rng, Stream, no_grad};
 use neurite_nn::Module;
@@ -65,7 +65,15 @@ fn eval_on<B: Backend>(args: &EvalArgs) -> anyhow::Result<()> {
     }
     let mut loaded = TrainedModel::ensemble(members, &names).usage()?;
     let model_name = names.join(" + ");
-    let data = neurite_data::load(&args.data, &LoadOptions::for_model(loaded.input, &loaded.class_names)).usage()?;
+    let options = LoadOptions {
+        skip_bad: args.skip_bad,
+        memory: budget.bytes / 2,
+        ..LoadOptions::for_model(loaded.input, &loaded.class_names, loaded.fit)
+    };
+    let data = neurite_data::load(&args.data, &options).usage()?;
+    for note in &data.notes {
+        eprintln!("note: {note}");
+    }
     neurite_data::check_fits(&data, loaded.input, loaded.classes()).usage()?;
     loaded.check_batch(EVAL_BATCH.min(data.dataset.len()), budget).usage()?;
     let loss = loaded.loss.build::<B>();
@@ -201,16 +209,19 @@ fn predict_on<B: Backend>(args: &PredictArgs) -> anyhow::Result<()> {
         3 => Channels::Rgb,
         c => return Err(usage(format!("{}: the model takes {c}-channel images", args.checkpoint.display()))),
     };
+    // Images of another size are brought to the model's input as its training images were.
+    let fit = loaded.fit.unwrap_or(Fit::Stretch);
     // Read every image before printing anything, so a bad one fails the command cleanly.
     let mut images = Vec::with_capacity(args.images.len());
     let mut inverted = Vec::with_capacity(args.images.len());
     for path in &args.images {
-        let image = read_image(path, channels, &DecodeLimits::DEFAULT).usage()?;
-        let mut values = neurite_data::resize_to(image.as_slice(), image.size(), input.height, input.width);
+        let image = read_image_fitted(path, channels, Some((input.height, input.width, fit)), &DecodeLimits::DEFAULT)
+            .usage()?;
+        let mut values = image.to_f32().into_vec();
         let invert = match args.invert {
             InvertMode::Yes => true,
             InvertMode::No => false,
-            InvertMode::Auto => neurite_data::light_background(&values, input),
+            InvertMode::Auto => loaded.inverts_light_images() && neurite_data::light_background(&values, input),
         };
         if invert {
             values.iter_mut().for_each(|v| *v = 1.0 - *v);

@@ -99,6 +99,20 @@ pub fn train<B: Backend>(
     }
     let held_out = run.data.validation.as_ref().map_or(0, |v| v.len());
     say!("data: {} training and {held_out} validation samples from {}", run.data.train.len(), run.data.origin);
+    let d = &run.data;
+    let colour = if d.input.channels == 1 { "grey".to_string() } else { format!("{} channels", d.input.channels) };
+    let fitted = d.fit.map_or(String::new(), |f| format!(", other sizes brought to it by {f}"));
+    let streamed = if d.train.streams() { ", read from disk as batches need them" } else { "" };
+    say!(
+        "images: {}×{} (height × width), {colour}{fitted}; {} classes; {} worker(s) prepare batches{streamed}",
+        d.input.height,
+        d.input.width,
+        d.class_names.len(),
+        c.data.workers
+    );
+    for note in &d.notes {
+        say!("note: {note}");
+    }
     let augment = if c.augment.trim().is_empty() { String::new() } else { format!(", augment {}", c.augment) };
     say!(
         "model: {}, {} parameters; {} with lr {}, batch size {}, {} epochs{augment}",
@@ -121,6 +135,13 @@ pub fn train<B: Backend>(
     let report = fitted.map_err(cli_error)?;
     if let Some(reason) = &report.fit.stopped {
         say!("{reason}");
+    }
+    let (waited, trained) = (report.fit.data_wait.as_secs_f64(), report.fit.train_time.as_secs_f64());
+    if trained > 0.0 {
+        say!(
+            "input pipeline: the step waited {waited:.2} s for data, {:.1} % of {trained:.2} s of training",
+            100.0 * waited / trained
+        );
     }
     if let Some(p) = run.learner.parallel() {
         let t = p.traffic();

@@ -4,10 +4,12 @@
 //!   may end in `.gz`); when a folder holds several such pairs (`train-…` and `t10k-…`), training
 //!   takes the `train` pair and evaluation the `t10k`/`test` pair;
 //! - an `*images-idx3-ubyte[.gz]` file itself, its labels read from the partner beside it;
-//! - an image folder with one subfolder per class, whose PNG and JPEG images are resized to the
-//!   model's input: for training the sorted subfolder names are the classes and the images stay
-//!   in colour if any is (unless grey is asked for); for a trained model its class names are
-//!   matched to the subfolders by name;
+//! - an image folder with one subfolder per class of PNG and JPEG images, read at their own size
+//!   (which must be one) or brought to `--image-size` by a `--resize` policy ([`Fit`]), grey when
+//!   every image is and RGB otherwise (unless grey or RGB is asked for); for training the sorted
+//!   subfolder names are the classes, for a trained model its class names are matched to the
+//!   subfolders by name ([`folder`]);
+//! - a folder of CIFAR-10 or CIFAR-100 binary files, or one such file ([`cifar`]);
 //! - a CSV file, one sample per row: the label, then the pixel values 0–255 row-major (a first
 //!   row that does not start with a number is a header and is skipped).
 //!
@@ -18,9 +20,16 @@
 
 use std::path::{Path, PathBuf};
 
-use neurite_augment::io::{Channels, DecodeLimits, ImageError, read_image};
+pub use neurite_augment::io::Fit;
+use neurite_augment::io::ImageError;
 use neurite_augment::{ImageSize, Interpolation, Region, geometry::resize_region};
 use neurite_nn::data::{DataError, Dataset, mnist_from_bytes, mnist_from_files};
+
+pub mod cifar;
+pub mod folder;
+
+pub use cifar::Cifar100Labels;
+pub use folder::{Colour, FolderOptions, ImageFiles, ImageSet};
 
 /// A data set that cannot be read or used; the message names the file.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +46,7 @@ pub enum LoadError {
     Invalid(String),
 }
 
-fn invalid(message: impl Into<String>) -> LoadError {
+pub(crate) fn invalid(message: impl Into<String>) -> LoadError {
     LoadError::Invalid(message.into())
 }
 
@@ -49,7 +58,7 @@ pub const EMBEDDED_LABELS: &[u8] = include_bytes!("../mnist/train-5k-labels-idx1
 /// How the embedded data is named in messages and recipes.
 pub const EMBEDDED_NAME: &str = "embedded MNIST digits";
 
-/// Images the size of MNIST's: what image folders are converted to for training.
+/// Images the size of MNIST's.
 pub const MNIST_SIZE: ImageSize = ImageSize::new(1, 28, 28);
 
 /// The most classes an image folder may have (labels are stored as bytes).
@@ -64,6 +73,22 @@ pub struct LabelledData {
     pub class_names: Vec<String>,
     /// The path, or [`EMBEDDED_NAME`].
     pub origin: String,
+    /// How images of another size were brought to the data set's (`None`: none needed it).
+    pub fit: Option<Fit>,
+    /// What reading changed or skipped, one line each (grey images read as RGB, skipped files).
+    pub notes: Vec<String>,
+}
+
+impl Default for LabelledData {
+    fn default() -> Self {
+        LabelledData {
+            dataset: Dataset::new(Vec::new(), Vec::new(), 1, 1, 1).expect("an empty data set"),
+            class_names: Vec::new(),
+            origin: String::new(),
+            fit: None,
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// What a data set is for: it decides which pair of IDX files a folder with several offers.
@@ -86,68 +111,190 @@ fn digit_names(classes: usize) -> Vec<String> {
 pub fn embedded() -> Result<LabelledData, LoadError> {
     let dataset = mnist_from_bytes(EMBEDDED_IMAGES, EMBEDDED_LABELS)
         .map_err(|e| invalid(format!("the embedded MNIST digits do not decode: {e}")))?;
-    Ok(LabelledData { class_names: digit_names(dataset.classes()), dataset, origin: EMBEDDED_NAME.to_string() })
+    Ok(LabelledData {
+        class_names: digit_names(dataset.classes()),
+        dataset,
+        origin: EMBEDDED_NAME.to_string(),
+        ..LabelledData::default()
+    })
 }
 
 /// How to read a data set.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct LoadOptions<'a> {
-    /// Training or evaluation (which IDX pair a folder with several offers).
+    /// Training or evaluation (which IDX pair or CIFAR files a folder with several offers).
     pub role: Role,
-    /// The size image folders are converted to; its channels: 1 (grey), 3 (colour).
-    pub size: ImageSize,
-    /// For image folders, colour unless every image is grey: what training without `--grey` asks.
-    pub auto_colour: bool,
+    /// The size image folders are brought to (`None`: their own, which must be one).
+    pub size: Option<(usize, usize)>,
+    /// How an image of another size is brought to `size` (`None`: none may differ).
+    pub fit: Option<Fit>,
+    /// The channels image folders are read as.
+    pub colour: Colour,
     /// The class names of the model the data is for: an image folder's subfolders are matched to
     /// them by name (a subset is fine, an unknown name is an error). Without them, the sorted
     /// subfolder names are the classes.
     pub class_names: Option<&'a [String]>,
+    /// Skip (and count) image files that do not read.
+    pub skip_bad: bool,
+    /// Which label of CIFAR-100 records is the class.
+    pub cifar_labels: Cifar100Labels,
+    /// The most bytes decoded images may take in memory: an image folder larger than this is read
+    /// from disk as it is used ([`load_set`]), and [`load`] refuses it.
+    pub memory: u64,
 }
 
 impl<'a> LoadOptions<'a> {
-    /// Training data: image folders resized to `height × width`, in colour when they are
-    /// (unless `grey`), their subfolders the classes.
-    pub fn training(height: usize, width: usize, grey: bool) -> Self {
-        LoadOptions { role: Role::Train, size: ImageSize::new(1, height, width), auto_colour: !grey, class_names: None }
+    /// Training data: image folders at their own size, grey when every image is, their
+    /// subfolders the classes.
+    pub fn training() -> Self {
+        LoadOptions {
+            role: Role::Train,
+            size: None,
+            fit: None,
+            colour: Colour::Auto,
+            class_names: None,
+            skip_bad: false,
+            cifar_labels: Cifar100Labels::Fine,
+            memory: u64::MAX,
+        }
     }
 
-    /// Data for a model with this input and these classes.
-    pub fn for_model(input: ImageSize, class_names: &'a [String]) -> Self {
-        LoadOptions { role: Role::Test, size: input, auto_colour: false, class_names: Some(class_names) }
+    /// Data for a model with this input, these classes, and this way of fitting images of
+    /// another size (stretch when the model does not say).
+    pub fn for_model(input: ImageSize, class_names: &'a [String], fit: Option<Fit>) -> Self {
+        LoadOptions {
+            role: Role::Test,
+            size: Some((input.height, input.width)),
+            fit: Some(fit.unwrap_or(Fit::Stretch)),
+            colour: if input.channels == 1 { Colour::Grey } else { Colour::Rgb },
+            class_names: Some(class_names),
+            ..Self::training()
+        }
     }
 }
 
-/// Reads the data set at `path`: an IDX folder or images file, an image folder (converted to
-/// the options' size, classes matched by name), or a CSV file. IDX and CSV data keep their own
-/// size.
+/// A data set as [`load_set`] reads it: an image folder too large for memory stays on disk.
+#[derive(Debug)]
+pub struct LabelledSet {
+    /// The images and labels.
+    pub images: ImageSet,
+    /// One name per class.
+    pub class_names: Vec<String>,
+    /// Where it came from.
+    pub origin: String,
+    /// How images of another size were brought to the set's (`None`: none needed it).
+    pub fit: Option<Fit>,
+    /// What reading changed or skipped.
+    pub notes: Vec<String>,
+}
+
+/// Reads the data set at `path` into memory: see [`load_set`].
+///
+/// # Errors
+/// As [`load_set`], and for an image folder larger than `options.memory`.
+pub fn load(path: &Path, options: &LoadOptions<'_>) -> Result<LabelledData, LoadError> {
+    let set = load_set(path, options)?;
+    let dataset = match set.images {
+        ImageSet::Memory(d) => d,
+        ImageSet::Files(f) => {
+            return Err(invalid(format!(
+                "{}: {} images of {}×{}×{} do not fit in the {} MB the data may take in memory",
+                set.origin,
+                f.len(),
+                f.size().height,
+                f.size().width,
+                f.size().channels,
+                options.memory >> 20
+            )));
+        }
+    };
+    Ok(LabelledData { dataset, class_names: set.class_names, origin: set.origin, fit: set.fit, notes: set.notes })
+}
+
+/// Reads the data set at `path`: an IDX folder or images file, a CIFAR folder or file, an image
+/// folder (in memory when it fits `options.memory`, else read from disk as it is used), or a
+/// CSV file. IDX, CIFAR and CSV data keep their own size.
 ///
 /// # Errors
 /// A [`LoadError`] naming the file for anything missing, unreadable or malformed, and for a
 /// single image (a data set is many).
-pub fn load(path: &Path, options: &LoadOptions<'_>) -> Result<LabelledData, LoadError> {
+pub fn load_set(path: &Path, options: &LoadOptions<'_>) -> Result<LabelledSet, LoadError> {
     let shown = path.display().to_string();
     let meta = std::fs::metadata(path).map_err(|e| invalid(format!("{shown}: {e}")))?;
     let data = if meta.is_dir() {
-        match idx_pair_in(path, options.role)? {
-            Some((images, labels)) => read_idx(&images, &labels)?,
-            None => read_image_folder(path, options)?,
+        if let Some((images, labels)) = idx_pair_in(path, options.role)? {
+            read_idx(&images, &labels)?.into()
+        } else if let Some(files) = cifar::files_in(path, options.role)? {
+            cifar::read(&files, options.cifar_labels)?.into()
+        } else {
+            read_image_folder(path, options)?
         }
     } else if is_image_file(path) {
         return Err(invalid(format!(
-            "{shown}: one image, not a data set (a folder of class subfolders of images, IDX files or a CSV file); \
+            "{shown}: one image, not a data set (a folder of class subfolders of images, IDX files, CIFAR files or a CSV file); \
              `neurite predict` classifies single images"
         )));
+    } else if cifar::is_cifar_file(path) {
+        cifar::read(&[path.to_path_buf()], options.cifar_labels)?.into()
     } else if file_name(path).contains(IMAGES_MARK) {
         let labels = partner_labels(path)?;
-        read_idx(path, &labels)?
+        read_idx(path, &labels)?.into()
     } else {
-        read_csv(path)?
+        read_csv(path)?.into()
     };
-    if data.dataset.is_empty() {
+    if data.images.is_empty() {
         return Err(invalid(format!("{shown}: holds no samples")));
     }
     Ok(data)
 }
+
+impl From<LabelledData> for LabelledSet {
+    fn from(d: LabelledData) -> Self {
+        LabelledSet {
+            images: ImageSet::Memory(d.dataset),
+            class_names: d.class_names,
+            origin: d.origin,
+            fit: d.fit,
+            notes: d.notes,
+        }
+    }
+}
+
+/// A size `HEIGHTxWIDTH` (`32x32`, `28×28`), as `--image-size` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Hw {
+    /// Height in pixels.
+    pub height: usize,
+    /// Width in pixels.
+    pub width: usize,
+}
+
+/// The largest side `--image-size` accepts.
+pub const MAX_SIDE: usize = 16_384;
+
+impl std::str::FromStr for Hw {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Hw, String> {
+        let bad = || format!("image size `{}` is not HEIGHTxWIDTH (e.g. 32x32)", text.escape_debug());
+        let (h, w) = text.trim().split_once(['x', 'X', '×']).ok_or_else(bad)?;
+        let side = |t: &str| t.trim().parse::<usize>().map_err(|_| bad());
+        let (height, width) = (side(h)?, side(w)?);
+        if height == 0 || width == 0 || height > MAX_SIDE || width > MAX_SIDE {
+            return Err(format!("image size {height}x{width}: each side must be 1 to {MAX_SIDE}"));
+        }
+        Ok(Hw { height, width })
+    }
+}
+
+impl std::fmt::Display for Hw {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}x{}", self.height, self.width)
+    }
+}
+
+neurite_core::text_form_serde!(Hw);
 
 /// Where a training run's data comes from, as a settings file's `[data]` table and the data
 /// flags of `neurite train` describe it. [`DataConfig::load`] reads it and splits off the
@@ -168,27 +315,75 @@ pub struct DataConfig {
     #[default(0.1)]
     #[cfg_attr(feature = "clap", arg(long, value_name = "F", allow_negative_numbers = true))]
     pub val_split: f32,
-    /// Train a colour image folder as grey images.
+    /// Image folders: the size every image is brought to (default: their own, which must be one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "HxW"))]
+    pub image_size: Option<Hw>,
+    /// Image folders: how images of another size reach --image-size: stretch, crop (centre) or
+    /// pad (black), as torchvision's Resize, CenterCrop and Pad.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "POLICY"))]
+    pub resize: Option<Fit>,
+    /// Read image folders as grey images.
     #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
         require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
     pub grey: bool,
+    /// Read image folders as RGB images, grey ones too.
+    #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
+    pub rgb: bool,
+    /// Skip (and count) image files that do not read, instead of stopping at the first.
+    #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
+    pub skip_bad: bool,
+    /// CIFAR-100 files: which label is the class, fine (100 classes) or coarse (20).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "LABELS", value_parser = parse_cifar_labels))]
+    pub cifar_labels: Cifar100Labels,
+    /// Read image folders from disk as batches need them, even when they fit in memory (they
+    /// do when larger than half the memory budget).
+    #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
+        require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
+    pub stream: bool,
+    /// Threads that prepare batches (read, augment, normalise) while the step runs; 0 prepares
+    /// them on the training thread. Results do not depend on it.
+    #[default(1)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
+    pub workers: usize,
 }
 
+#[cfg(feature = "clap")]
+fn parse_cifar_labels(text: &str) -> Result<Cifar100Labels, String> {
+    match text.trim() {
+        "fine" => Ok(Cifar100Labels::Fine),
+        "coarse" => Ok(Cifar100Labels::Coarse),
+        other => Err(format!("`{}` is not fine or coarse", other.escape_debug())),
+    }
+}
+
+/// The most worker threads a run may ask for.
+pub const MAX_WORKERS: usize = 64;
+
 /// The data of a training run, read and split.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct RunData {
     /// Training samples.
-    pub train: Dataset,
+    pub train: ImageSet,
     /// Validation samples (none with a validation split of 0).
-    pub validation: Option<Dataset>,
+    pub validation: Option<ImageSet>,
     /// Test data, evaluated after training.
     pub test: Option<LabelledData>,
     /// One name per class.
     pub class_names: Vec<String>,
     /// The size of one input image.
     pub input: ImageSize,
+    /// How images of another size were brought to `input` (`None`: none needed it).
+    pub fit: Option<Fit>,
+    /// Whether most training images have a light background (dark figures on white).
+    pub light_background: bool,
     /// Where the training data came from.
     pub origin: String,
+    /// What reading changed or skipped, one line each.
+    pub notes: Vec<String>,
 }
 
 impl DataConfig {
@@ -200,6 +395,15 @@ impl DataConfig {
         if !(self.val_split.is_finite() && (0.0..1.0).contains(&self.val_split)) {
             return Err(format!("val-split must be in [0, 1), got {}", self.val_split));
         }
+        if self.grey && self.rgb {
+            return Err("grey and rgb ask for different channels: pass one".into());
+        }
+        if self.resize.is_some() && self.image_size.is_none() {
+            return Err("resize says how images reach --image-size, which is not given".into());
+        }
+        if self.workers > MAX_WORKERS {
+            return Err(format!("workers must be at most {MAX_WORKERS}, got {}", self.workers));
+        }
         Ok(())
     }
 
@@ -210,23 +414,48 @@ impl DataConfig {
         DataConfig { train_data: absolute(&self.train_data), test_data: absolute(&self.test_data), ..self.clone() }
     }
 
-    /// Reads the training data (the embedded digits without a path), holds out
-    /// round(n · val-split) samples (at least one when the split is above 0) for validation by a
-    /// split seeded with `seed`, and reads the test data for the training data's input size and
-    /// classes.
+    /// How the training data is read, image folders in memory up to `memory` bytes.
+    pub fn options(&self, memory: u64) -> LoadOptions<'static> {
+        LoadOptions {
+            size: self.image_size.map(|s| (s.height, s.width)),
+            fit: self.resize,
+            colour: match (self.grey, self.rgb) {
+                (true, _) => Colour::Grey,
+                (_, true) => Colour::Rgb,
+                _ => Colour::Auto,
+            },
+            skip_bad: self.skip_bad,
+            cifar_labels: self.cifar_labels,
+            memory: if self.stream { 0 } else { memory },
+            ..LoadOptions::training()
+        }
+    }
+
+    /// [`DataConfig::load_within`] with half the memory budget for the training images.
+    ///
+    /// # Errors
+    /// As [`DataConfig::load_within`], and for a budget the environment sets wrongly.
+    pub fn load(&self, seed: u64) -> Result<RunData, LoadError> {
+        let budget = neurite_nn::Budget::from_env().map_err(invalid)?;
+        self.load_within(seed, budget.bytes / 2)
+    }
+
+    /// Reads the training data (the embedded digits without a path; an image folder larger than
+    /// `memory` bytes stays on disk), holds out round(n · val-split) samples (at least one when
+    /// the split is above 0) for validation by a split seeded with `seed`, and reads the test
+    /// data for the training data's input size and classes.
     ///
     /// # Errors
     /// [`LoadError`] naming the file for data that cannot be read or does not fit, and for a
     /// split that leaves no training sample.
-    pub fn load(&self, seed: u64) -> Result<RunData, LoadError> {
+    pub fn load_within(&self, seed: u64, memory: u64) -> Result<RunData, LoadError> {
         self.check().map_err(invalid)?;
-        let all = match &self.train_data {
-            Some(path) => load(path, &LoadOptions::training(MNIST_SIZE.height, MNIST_SIZE.width, self.grey))?,
-            None => embedded()?,
+        let all: LabelledSet = match &self.train_data {
+            Some(path) => load_set(path, &self.options(memory))?,
+            None => embedded()?.into(),
         };
-        let d = &all.dataset;
-        let input = ImageSize::new(d.channels(), d.rows(), d.cols());
-        let n = d.len();
+        let input = all.images.size();
+        let n = all.images.len();
         let held_out =
             if self.val_split > 0.0 { ((n as f64 * f64::from(self.val_split)).round() as usize).max(1) } else { 0 };
         if held_out >= n {
@@ -235,11 +464,20 @@ impl DataConfig {
                 all.origin, self.val_split
             )));
         }
-        let (train, validation) = d.split(held_out, seed)?;
+        let (train, validation) = all.images.split(held_out, seed)?;
+        let light_background = input.channels == 1 && train.light_background(BACKGROUND_PROBE)?;
+        let mut notes = all.notes;
         let test = match &self.test_data {
             Some(path) => {
-                let test = load(path, &LoadOptions::for_model(input, &all.class_names))?;
+                let options = LoadOptions {
+                    skip_bad: self.skip_bad,
+                    cifar_labels: self.cifar_labels,
+                    memory,
+                    ..LoadOptions::for_model(input, &all.class_names, all.fit)
+                };
+                let test = load(path, &options)?;
                 check_fits(&test, input, all.class_names.len())?;
+                notes.extend(test.notes.iter().map(|n| format!("test data: {n}")));
                 Some(test)
             }
             None => None,
@@ -250,10 +488,16 @@ impl DataConfig {
             test,
             class_names: all.class_names,
             input,
+            fit: all.fit,
+            light_background,
             origin: all.origin,
+            notes,
         })
     }
 }
+
+/// Training images looked at to tell a light background from a dark one.
+const BACKGROUND_PROBE: usize = 512;
 
 /// Checks that `data` suits a model taking `input` images and giving `classes` scores.
 ///
@@ -286,7 +530,7 @@ pub fn check_fits(data: &LabelledData, input: ImageSize, classes: usize) -> Resu
 const IMAGES_MARK: &str = "images-idx3-ubyte";
 const LABELS_MARK: &str = "labels-idx1-ubyte";
 
-fn file_name(path: &Path) -> String {
+pub(crate) fn file_name(path: &Path) -> String {
     path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
@@ -303,7 +547,8 @@ fn read_idx(images: &Path, labels: &Path) -> Result<LabelledData, LoadError> {
         DataError::CountMismatch { .. } => invalid(format!("{}: {e}", images.display())),
         e => LoadError::Idx(e),
     })?;
-    Ok(LabelledData { class_names: digit_names(dataset.classes()), dataset, origin: images.display().to_string() })
+    let class_names = idx_class_names(images, dataset.classes())?;
+    Ok(LabelledData { class_names, dataset, origin: images.display().to_string(), ..LabelledData::default() })
 }
 
 /// The labels file beside an images file: the same prefix, raw or gzip.
@@ -383,12 +628,12 @@ fn idx_pair_in(dir: &Path, role: Role) -> Result<Option<(PathBuf, PathBuf)>, Loa
     Ok(Some((dir.join(chosen.1), dir.join(chosen.2))))
 }
 
-fn is_image_file(path: &Path) -> bool {
+pub(crate) fn is_image_file(path: &Path) -> bool {
     let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     path.is_file() && matches!(ext.as_str(), "png" | "jpg" | "jpeg")
 }
 
-fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+pub(crate) fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| invalid(format!("{}: {e}", dir.display())))?
         .filter_map(|entry| entry.ok())
@@ -397,14 +642,6 @@ fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
         .collect();
     entries.sort();
     Ok(entries)
-}
-
-/// Reads one image file as u8 pixels `[C, height, width]` (C from `channels`: the file's own
-/// with `Auto`), and its channel count.
-fn image_pixels(path: &Path, channels: Channels, height: usize, width: usize) -> Result<(Vec<u8>, usize), LoadError> {
-    let image = read_image(path, channels, &DecodeLimits::DEFAULT)?;
-    let resized = resize_to(image.as_slice(), image.size(), height, width);
-    Ok((resized.iter().map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect(), image.size().channels))
 }
 
 /// Whether an image `[C, H, W]` with values in [0, 1] shows a light background (a dark digit on
@@ -426,6 +663,12 @@ pub fn light_background(values: &[f32], size: ImageSize) -> bool {
     count > 0 && sum / count as f64 > 0.5
 }
 
+/// [`light_background`] of an image of raw pixels.
+pub fn light_border(pixels: &[u8], size: ImageSize) -> bool {
+    let values: Vec<f32> = pixels.iter().map(|&p| f32::from(p) / 255.0).collect();
+    light_background(&values, size)
+}
+
 /// `values` (`[C, H, W]`) resized bilinearly to `height × width`, or copied if already that size.
 pub fn resize_to(values: &[f32], size: ImageSize, height: usize, width: usize) -> Vec<f32> {
     if size.height == height && size.width == width {
@@ -436,12 +679,12 @@ pub fn resize_to(values: &[f32], size: ImageSize, height: usize, width: usize) -
     out
 }
 
-fn read_image_folder(dir: &Path, options: &LoadOptions<'_>) -> Result<LabelledData, LoadError> {
+fn read_image_folder(dir: &Path, options: &LoadOptions<'_>) -> Result<LabelledSet, LoadError> {
     let shown = dir.display().to_string();
     let folders: Vec<PathBuf> = sorted_entries(dir)?.into_iter().filter(|p| p.is_dir()).collect();
     if folders.is_empty() {
         return Err(invalid(format!(
-            "{shown}: neither IDX files (PREFIX{IMAGES_MARK}, PREFIX{LABELS_MARK}) nor class subfolders of images"
+            "{shown}: neither IDX files (PREFIX{IMAGES_MARK}, PREFIX{LABELS_MARK}), CIFAR files nor class subfolders of images"
         )));
     }
     if folders.len() > MAX_CLASSES {
@@ -474,34 +717,71 @@ fn read_image_folder(dir: &Path, options: &LoadOptions<'_>) -> Result<LabelledDa
         }
         None => (names.clone(), (0..names.len()).collect()),
     };
-    let size = options.size;
-    let wanted = match (options.auto_colour, size.channels) {
-        (true, _) => Channels::Auto,
-        (false, 3) => Channels::Rgb,
-        (false, _) => Channels::Grey,
+    let folder_options = FolderOptions {
+        size: options.size,
+        fit: options.fit,
+        colour: options.colour,
+        class_names: options.class_names,
+        skip_bad: options.skip_bad,
+        memory: options.memory,
     };
-    let mut images: Vec<(Vec<u8>, usize)> = Vec::new();
-    let mut labels = Vec::new();
-    for (folder, &label) in folders.iter().zip(&labels_of) {
-        for file in sorted_entries(folder)?.into_iter().filter(|p| is_image_file(p)) {
-            images.push(image_pixels(&file, wanted, size.height, size.width)?);
-            labels.push(label as u8);
+    let read = folder::read(dir, &folders, &labels_of, class_names, &folder_options)?;
+    Ok(LabelledSet {
+        images: read.images,
+        class_names: read.class_names,
+        origin: shown,
+        fit: read.fit,
+        notes: read.notes,
+    })
+}
+
+/// The class names listed in `path`, one per line (blank lines at the end ignored).
+pub(crate) fn read_names(path: &Path) -> Result<Vec<String>, LoadError> {
+    let shown = path.display();
+    let bytes = neurite_core::fs::read_bounded(path, MAX_NAMES_BYTES).map_err(|e| invalid(format!("{shown}: {e}")))?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid(format!("{shown}: class names are not UTF-8 text")))?;
+    let names: Vec<String> = text.trim_end().lines().map(|l| l.trim().to_string()).collect();
+    if let Some((i, _)) = names.iter().enumerate().find(|(_, n)| n.is_empty() || n.chars().any(char::is_control)) {
+        return Err(invalid(format!("{shown}: line {} is not a class name", i + 1)));
+    }
+    Ok(names)
+}
+
+/// The largest class-names file read.
+const MAX_NAMES_BYTES: u64 = 1 << 20;
+
+/// The file beside IDX or image data that names its classes, one per line, in label order.
+pub const CLASS_NAMES_FILE: &str = "classes.txt";
+
+/// Fashion-MNIST's classes, in label order (Xiao, Rasul and Vollgraf, 2017).
+pub const FASHION_MNIST_CLASSES: [&str; 10] =
+    ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"];
+
+/// The class names of IDX data at `images`: a `classes.txt` beside it, Fashion-MNIST's when its
+/// folder is named so, else the digits.
+fn idx_class_names(images: &Path, classes: usize) -> Result<Vec<String>, LoadError> {
+    let dir = images.parent().unwrap_or(Path::new("."));
+    let listed = dir.join(CLASS_NAMES_FILE);
+    if listed.is_file() {
+        let names = read_names(&listed)?;
+        if names.len() < classes {
+            return Err(invalid(format!(
+                "{}: {} class names, the labels need {classes}",
+                listed.display(),
+                names.len()
+            )));
         }
+        return Ok(names);
     }
-    if labels.is_empty() {
-        return Err(invalid(format!("{shown}: the class subfolders hold no .png or .jpg image")));
+    let fashion = std::fs::canonicalize(dir)
+        .unwrap_or_else(|_| dir.to_path_buf())
+        .to_string_lossy()
+        .to_ascii_lowercase()
+        .contains("fashion");
+    if fashion && classes <= FASHION_MNIST_CLASSES.len() {
+        return Ok(FASHION_MNIST_CLASSES.iter().map(|s| s.to_string()).collect());
     }
-    // With `Auto`, one colour image makes the whole set colour: grey ones get three equal planes.
-    let channels = images.iter().map(|(_, c)| *c).max().unwrap_or(1);
-    let mut pixels = Vec::with_capacity(images.len() * channels * size.height * size.width);
-    for (image, c) in images {
-        for _ in 0..channels / c {
-            pixels.extend_from_slice(&image);
-        }
-    }
-    let dataset = Dataset::with_channels(pixels, labels, [channels, size.height, size.width], class_names.len())
-        .map_err(|e| invalid(format!("{shown}: {e}")))?;
-    Ok(LabelledData { dataset, class_names, origin: shown })
+    Ok(digit_names(classes))
 }
 
 /// The largest CSV file read: the 60,000 MNIST training digits take 110 MB as CSV.
@@ -554,7 +834,7 @@ fn read_csv(path: &Path) -> Result<LabelledData, LoadError> {
     }
     let classes = labels.iter().map(|&l| l as usize + 1).max().unwrap_or(0).max(10);
     let dataset = Dataset::new(pixels, labels, side, side, classes).map_err(|e| invalid(format!("{shown}: {e}")))?;
-    Ok(LabelledData { class_names: digit_names(classes), dataset, origin: shown })
+    Ok(LabelledData { class_names: digit_names(classes), dataset, origin: shown, ..LabelledData::default() })
 }
 
 /// Folds the lines of a parser's message into one.

@@ -88,8 +88,13 @@ impl Digits {
 /// # Errors
 /// [`LoadError`] if the data cannot be read or is not 28×28 images of 10 classes.
 fn read_test_set(path: &Path) -> Result<(Dataset, String), LoadError> {
-    let options =
-        LoadOptions { role: Role::Test, size: neurite_data::MNIST_SIZE, auto_colour: false, class_names: None };
+    let options = LoadOptions {
+        role: Role::Test,
+        size: Some((28, 28)),
+        fit: Some(neurite_data::Fit::Stretch),
+        colour: neurite_data::Colour::Grey,
+        ..LoadOptions::training()
+    };
     let data = neurite_data::load(path, &options)?;
     let test = data.dataset;
     if test.rows() != 28 || test.cols() != 28 || test.classes() > 10 {

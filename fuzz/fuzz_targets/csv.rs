@@ -23,7 +23,7 @@ fuzz_target!(|data: &[u8]| within_memory(BASE_BYTES + 256 * data.len(), || check
 fn check(data: &[u8]) {
     let path = scratch().join("data.csv");
     std::fs::write(&path, data).expect("temporary file written");
-    match load(&path, &LoadOptions::training(28, 28, true)) {
+    match load(&path, &LoadOptions { colour: neurite_data::Colour::Grey, ..LoadOptions::training() }) {
         Ok(set) => {
             let d = &set.dataset;
             assert!(!d.is_empty());

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use neurite_augment::{ImageSize, Transform};
 use neurite_core::{Backend, Tensor};
-use neurite_data::{DataConfig, RunData};
-use neurite_nn::data::{Dataset, Layout, Preprocessing};
+use neurite_data::{DataConfig, ImageSet, RunData};
+use neurite_nn::data::{Layout, Preprocessing};
 use neurite_nn::models::{ModelConfig, ModelKind, Widths};
 use neurite_nn::regularization::Penalty;
 use neurite_nn::{Activation, Budget, Checkpoint, Footprint, Init, Sequential};
@@ -35,6 +35,7 @@ use crate::loss::LossKind;
 use crate::metric::MetricList;
 use crate::output::OutputDir;
 use crate::state::TrainState;
+use crate::trained::{BACKGROUND_KEY, RESIZE_KEY};
 
 /// Metadata key of a checkpoint: the run's settings, as the TOML of its [`TrainConfig`].
 pub const RECIPE_KEY: &str = "recipe";
@@ -445,7 +446,9 @@ impl TrainConfig {
     /// [`TrainConfig::layered`] does, and calls [`TrainConfig::init_with`].)
     fn check_continues(&self, resumed: &Resumed) -> Result<(), TrainError> {
         let comparable = |c: &TrainConfig| {
-            let c = TrainConfig { epochs: 0, backend: self.backend.clone(), data: c.data.resolved(), ..c.clone() };
+            // Neither how many threads prepare the data nor whether it streams changes a number.
+            let data = DataConfig { workers: 0, stream: false, ..c.data.resolved() };
+            let c = TrainConfig { epochs: 0, backend: self.backend.clone(), data, ..c.clone() };
             toml::Table::try_from(c).unwrap_or_default()
         };
         match first_difference(&comparable(self), &comparable(&resumed.config), "") {
@@ -524,7 +527,7 @@ impl TrainConfig {
         let input = data.input;
         let preprocessing = match input.channels {
             1 => Preprocessing::unit(Layout::Nchw),
-            _ => Preprocessing::standardized_for(&data.train, Layout::Nchw),
+            _ => data.train.standardized(Layout::Nchw).map_err(|e| invalid(&e))?,
         };
         let pipeline = if config.augment.trim().is_empty() {
             None
@@ -548,7 +551,7 @@ impl TrainConfig {
             BatchSize::Samples(k) => k.min(data.train.len()),
         };
         let largest_eval =
-            data.validation.as_ref().map_or(0, Dataset::len).max(data.test.as_ref().map_or(0, |t| t.dataset.len()));
+            data.validation.as_ref().map_or(0, ImageSet::len).max(data.test.as_ref().map_or(0, |t| t.dataset.len()));
         let eval = EVAL_BATCH.min(largest_eval.max(1));
         let footprint = Footprint::of(&architecture, &[1, dims[0], dims[1], dims[2]])
             .map_err(|e| TrainError::Invalid(format!("model {kind}: {e}")))?;
@@ -581,11 +584,16 @@ impl TrainConfig {
             .seed(config.seed)
             .preprocessing(preprocessing)
             .class_names(data.class_names.clone())
+            .workers(config.data.workers)
+            .metadata(BACKGROUND_KEY, if data.light_background { "light" } else { "dark" })
             .metadata(RECIPE_KEY, recorded.clone())
             .output_file(RECIPE_FILE, recorded)
             .title(format!("{kind}, {} lr {}", config.optimizer.kind, config.optimizer.lr));
         if let Some(out) = &out {
             learner = learner.output_dir(out.path());
+        }
+        if let Some(fit) = data.fit {
+            learner = learner.metadata(RESIZE_KEY, fit.name());
         }
         let l1 = if config.l1_proximal { Penalty::L1Proximal(config.l1) } else { Penalty::L1(config.l1) };
         for penalty in [l1, Penalty::L2(config.l2)] {
@@ -646,7 +654,7 @@ fn with_histograms<B: Backend>(
     kind: ModelKind,
 ) -> Result<Learner<B, Sequential<B>>, TrainError> {
     let probe = data.validation.as_ref().unwrap_or(&data.train);
-    let probe = probe.range(0..probe.len().min(HISTOGRAM_PROBE)).map_err(|e| TrainError::Invalid(e.to_string()))?;
+    let probe = probe.head(HISTOGRAM_PROBE).map_err(|e| TrainError::Invalid(e.to_string()))?;
     let (x, labels) = probe.to_tensors::<B>(preprocessing);
     let targets = Tensor::<B>::from_vec(labels.iter().map(|&l| l as f32).collect(), [labels.len()]);
     let mut recorder = Recorder::new(x, targets.one_hot(data.class_names.len()));

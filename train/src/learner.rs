@@ -7,10 +7,10 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use neurite_augment::{Pipeline, TransformExt};
-use neurite_core::{Backend, Rng, Stream};
+use neurite_augment::Pipeline;
+use neurite_core::{Backend, Rng, Stream, Tensor};
 use neurite_nn::data::{Layout, Preprocessing};
 use neurite_nn::regularization::Penalty;
 use neurite_nn::{Checkpoint, Module};
@@ -25,7 +25,8 @@ use crate::error::{Diverged, TrainError};
 use crate::evaluate::evaluate;
 use crate::loss::{Loss, TargetForm, target_tensor};
 use crate::metrics::{self, EpochMetrics};
-use crate::source::{DataSource, Inputs, TargetKind, Targets, input_tensor};
+use crate::prefetch::prefetched;
+use crate::source::{DataSource, Inputs, TargetKind, Targets, batch_shape, prepare_batch};
 use crate::state::{TrainState, json};
 use crate::step::{StepSettings, train_step};
 use crate::trained::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
@@ -103,6 +104,10 @@ impl fmt::Display for BatchSize {
 pub struct FitReport {
     /// Epochs completed in all, those of a resumed checkpoint included.
     pub epochs: usize,
+    /// Time the training thread waited for batches to be prepared, over this learner's fits.
+    pub data_wait: Duration,
+    /// Time spent in training epochs (validation excluded), over this learner's fits.
+    pub train_time: Duration,
     /// Why a callback ended the run before its last epoch (early stopping's reason names the
     /// best epoch); `None` when it ran to the end.
     pub stopped: Option<String>,
@@ -113,6 +118,13 @@ pub struct FitReport {
 /// draws what a straight one would.
 pub fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// The seed of the augmentation of batch `index` (from 0) of the epoch whose seed is
+/// `epoch_seed`: each batch draws from a generator of its own, so batches can be prepared by
+/// any thread in any order.
+pub fn batch_seed(epoch_seed: u64, index: usize) -> u64 {
+    epoch_seed ^ (index as u64 + 1).wrapping_mul(0xd1b5_4a32_d192_ed03).rotate_left(29)
 }
 
 /// Trains a model `M` on backend `B` with an optimizer and the run's settings.
@@ -151,6 +163,11 @@ pub struct Learner<B: Backend, M: Module<B>> {
     /// Epochs the schedule has been stepped through (replayed from the history on resume).
     schedule_calls: usize,
     pipeline: Option<Pipeline>,
+    /// Threads preparing batches ahead of the step (0: on the training thread).
+    workers: usize,
+    /// Time the step spent waiting for its data, and training time, in this learner's fits.
+    data_wait: Duration,
+    train_time: Duration,
     batch_size: BatchSize,
     epochs: usize,
     seed: u64,
@@ -204,6 +221,9 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             schedule: None,
             schedule_calls: 0,
             pipeline: None,
+            workers: defaults.data.workers,
+            data_wait: Duration::ZERO,
+            train_time: Duration::ZERO,
             batch_size: defaults.batch_size,
             epochs: defaults.epochs,
             seed: defaults.seed,
@@ -296,9 +316,18 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
         self
     }
 
-    /// Augments every training batch with `pipeline`, its randomness drawn from (seed, epoch).
+    /// Augments every training batch with `pipeline`, its randomness drawn from (seed, epoch,
+    /// batch). Pixels are augmented as `u8` levels before the preprocessing normalises them.
     pub fn augment(mut self, pipeline: Pipeline) -> Self {
         self.pipeline = (!pipeline.is_empty()).then_some(pipeline);
+        self
+    }
+
+    /// Prepares batches (read, augment, preprocess) on `workers` threads while the step runs,
+    /// a few batches ahead; 0 prepares each on the training thread. The results are the same
+    /// for any number.
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
         self
     }
 
@@ -538,28 +567,38 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             let started = Instant::now();
             let seed = epoch_seed(self.seed, epoch);
             let order = Rng::stream(seed, Stream::DataOrder).permutation(n);
-            let mut augment_rng = Rng::stream(seed, Stream::Augment);
             let traffic_before = self.parallel.as_ref().map(DataParallel::traffic);
             if writer {
                 callbacks.on_epoch_start(epoch, self.epochs, n);
             }
             let (mut seen, mut correct, mut loss_sum) = (0usize, 0usize, 0.0f64);
-            for (index, indices) in order.chunks(batch).enumerate() {
+            let batches: Vec<&[usize]> = order.chunks(batch).collect();
+            // Workers read, augment and preprocess batches ahead of the step; each batch is a
+            // function of its indices and its own augmentation seed, so the worker count
+            // changes nothing. The pipeline is lent to them for the epoch.
+            let pipeline = self.pipeline.take();
+            let preprocessing = self.preprocessing;
+            let prepare = |index: usize| {
+                prepare_batch(
+                    train,
+                    batches[index],
+                    &sample,
+                    &preprocessing,
+                    pipeline.as_ref(),
+                    batch_seed(seed, index),
+                )
+            };
+            let steps = prefetched(batches.len(), self.workers, prepare, |index, prepared| {
                 self.state.step += 1;
-                let k = indices.len();
-                let prepared = train.get(indices).map_err(|e| data_error(e.to_string())).and_then(|samples| {
-                    let targets = target_tensor::<B>(&samples.targets, form, plan.width, k).map_err(data_error)?;
-                    let inputs =
-                        input_tensor::<B>(samples.inputs, &sample, k, &self.preprocessing).map_err(data_error)?;
-                    Ok((inputs, targets))
+                let k = batches[index].len();
+                let prepared = prepared.map_err(data_error).and_then(|p| {
+                    let targets = target_tensor::<B>(&p.targets, form, plan.width, k).map_err(data_error)?;
+                    let x = Tensor::<B>::from_vec(p.values, batch_shape(&sample, k, &preprocessing, p.pixels));
+                    Ok((x, targets))
                 });
-                let (inputs, targets) = self.agreed(prepared)?;
-                // Every rank of a data-parallel run augments the whole batch as a single
-                // process would, so that its shards are cut from the same images.
-                let x = match &self.pipeline {
-                    Some(p) => p.apply(&inputs, &mut augment_rng),
-                    None => inputs,
-                };
+                // Every rank of a data-parallel run prepares the whole batch as a single process
+                // would, so that its shards are cut from the same images.
+                let (x, targets) = self.agreed(prepared)?;
                 let out = match self.parallel.as_mut() {
                     Some(parallel) => distributed::sharded_step(
                         &mut self.model,
@@ -587,7 +626,11 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
                 if writer {
                     callbacks.on_batch_end(&progress);
                 }
-            }
+                Ok::<bool, TrainError>(true)
+            });
+            self.pipeline = pipeline;
+            self.data_wait += steps?;
+            self.train_time += started.elapsed();
             let val = match validation {
                 Some(v) => {
                     let evaluated = evaluate(&mut self.model, v, self.preprocessing, self.step.loss.as_ref());
@@ -645,7 +688,8 @@ impl<B: Backend, M: Module<B>> Learner<B, M> {
             finished?;
         }
         self.model.set_training(false);
-        let report = FitReport { epochs: self.state.epoch, stopped };
+        let report =
+            FitReport { epochs: self.state.epoch, stopped, data_wait: self.data_wait, train_time: self.train_time };
         callbacks.on_fit_end(&report);
         Ok(report)
     }

@@ -57,6 +57,7 @@ mod metric;
 pub mod metrics;
 mod output;
 pub mod plot;
+mod prefetch;
 mod source;
 mod state;
 mod step;
@@ -72,7 +73,7 @@ pub use error::{Diverged, TrainError};
 pub use evaluate::{EVAL_BATCH, Evaluation, confusion_table, evaluate, evaluate_with};
 pub use learner::{
     BEST_FILE, BatchSize, CHECKPOINT_FILE, CURVES_FILE, EpochHook, FitReport, Learner, METRICS_FILE, TIMING_FILE,
-    TRAFFIC_FILE, epoch_seed,
+    TRAFFIC_FILE, batch_seed, epoch_seed,
 };
 pub use loss::{Bce, BceWithLogits, CrossEntropy, Huber, L1, LOSS_FORMS, Loss, LossKind, Mse, TargetForm};
 pub use metric::{
@@ -84,4 +85,4 @@ pub use output::{LOCK_FILE, OutputDir, same_file};
 pub use source::{DataSource, Inputs, Samples, SourceError, TargetKind, Targets, TensorData};
 pub use state::{DROPOUT_KEY, EPOCH_KEY, LR_SCALE_KEY, METRICS_KEY, OPTIMIZER_KEY, STEP_KEY, TrainState};
 pub use step::{NonFinite, StepOutput, StepSettings, train_step};
-pub use trained::{CLASSES_KEY, Ensemble, INPUT_KEY, PREPROCESSING_KEY, TrainedModel};
+pub use trained::{BACKGROUND_KEY, CLASSES_KEY, Ensemble, INPUT_KEY, PREPROCESSING_KEY, RESIZE_KEY, TrainedModel};

@@ -7,7 +7,8 @@
 //! Pixels ([`Inputs::Pixels`]) become network inputs through the learner's
 //! [`Preprocessing`]; values ([`Inputs::Values`]) are used as they are.
 
-use neurite_core::{Backend, Tensor};
+use neurite_augment::{ImageBatch, ImageSize, Pipeline, Transform};
+use neurite_core::{Backend, Rng, Stream, Tensor};
 use neurite_nn::data::{Dataset, Layout, Preprocessing};
 
 /// A source's failure to give samples (a file gone, a decode error).
@@ -153,6 +154,32 @@ impl DataSource for Dataset {
     }
 }
 
+impl DataSource for neurite_data::ImageSet {
+    fn len(&self) -> usize {
+        neurite_data::ImageSet::len(self)
+    }
+
+    fn sample_shape(&self) -> Vec<usize> {
+        let s = self.size();
+        vec![s.channels, s.height, s.width]
+    }
+
+    fn target_kind(&self) -> TargetKind {
+        TargetKind::Classes(self.classes())
+    }
+
+    fn gives_pixels(&self) -> bool {
+        true
+    }
+
+    fn get(&self, indices: &[usize]) -> Result<Samples, SourceError> {
+        let pixels = self.pixels(indices)?;
+        let labels = self.labels();
+        let labels = indices.iter().map(|&i| usize::from(labels[i])).collect();
+        Ok(Samples { inputs: Inputs::Pixels(pixels), targets: Targets::Classes(labels) })
+    }
+}
+
 /// Samples held in memory as f32 inputs with class or value targets: any number of classes, any
 /// input shape, regression targets.
 #[derive(Clone, Debug, PartialEq)]
@@ -250,6 +277,81 @@ pub(crate) fn batch_shape(sample: &[usize], n: usize, preprocessing: &Preprocess
     }
 }
 
+/// A batch as the input pipeline prepares it, off the training thread: inputs as values (pixels
+/// augmented, then preprocessed), ready to become a tensor.
+pub(crate) struct Prepared {
+    /// The input values.
+    pub values: Vec<f32>,
+    /// Whether they came from pixels (which the preprocessing's layout may lay out flat).
+    pub pixels: bool,
+    /// The targets.
+    pub targets: Targets,
+}
+
+/// Reads the samples at `indices`, augments them (pixels as `u8` levels, before normalisation,
+/// as torchvision's transforms run before `ToTensor` and `Normalize`; values as they are) with
+/// randomness from `augment_seed` alone, and preprocesses pixels.
+///
+/// # Errors
+/// The source's failure, or a batch of the wrong size.
+pub(crate) fn prepare_batch(
+    source: &dyn DataSource,
+    indices: &[usize],
+    sample: &[usize],
+    preprocessing: &Preprocessing,
+    pipeline: Option<&Pipeline>,
+    augment_seed: u64,
+) -> Result<Prepared, String> {
+    let samples = source.get(indices).map_err(|e| e.to_string())?;
+    let n = indices.len();
+    let per: usize = sample.iter().product();
+    let found = match &samples.inputs {
+        Inputs::Pixels(p) => p.len(),
+        Inputs::Values(v) => v.len(),
+    };
+    if found != per * n {
+        return Err(format!("a batch of {n} samples of {sample:?} came with {found} values"));
+    }
+    let inputs = match pipeline {
+        None => samples.inputs,
+        Some(pipeline) => {
+            let &[c, h, w] = sample else {
+                return Err(format!("augmentation needs images [channels, height, width], the samples are {sample:?}"));
+            };
+            let size = ImageSize::new(c, h, w);
+            let mut rng = Rng::stream(augment_seed, Stream::Augment);
+            match samples.inputs {
+                Inputs::Pixels(p) => {
+                    Inputs::Pixels(pipeline.apply_batch_u8(ImageBatch::new(p, n, size), &mut rng).into_vec())
+                }
+                Inputs::Values(v) => {
+                    Inputs::Values(pipeline.apply_batch(ImageBatch::new(v, n, size), &mut rng).into_vec())
+                }
+            }
+        }
+    };
+    let pixels = matches!(inputs, Inputs::Pixels(_));
+    Ok(Prepared { values: input_values(inputs, sample, preprocessing), pixels, targets: samples.targets })
+}
+
+/// Inputs as values: pixels preprocessed (x = (pixel·scale − meanᶜ)/stdᶜ), values as they are.
+fn input_values(inputs: Inputs, sample: &[usize], preprocessing: &Preprocessing) -> Vec<f32> {
+    match inputs {
+        Inputs::Pixels(pixels) => {
+            let per: usize = sample.iter().product();
+            let plane = sample.get(1..).map_or(per, |hw| hw.iter().product::<usize>()).max(1);
+            let mut values = Vec::with_capacity(pixels.len());
+            for image in pixels.chunks(per.max(1)) {
+                for (c, plane) in image.chunks(plane).enumerate() {
+                    values.extend(plane.iter().map(|&px| preprocessing.apply(px, c)));
+                }
+            }
+            values
+        }
+        Inputs::Values(values) => values,
+    }
+}
+
 /// The input tensor of a batch: pixels preprocessed (x = (pixel·scale − meanᶜ)/stdᶜ), values
 /// as they are.
 ///
@@ -263,26 +365,14 @@ pub(crate) fn input_tensor<B: Backend>(
 ) -> Result<Tensor<B>, String> {
     let per: usize = sample.iter().product();
     let pixels = matches!(inputs, Inputs::Pixels(_));
-    let values = match inputs {
-        Inputs::Pixels(pixels) => {
-            if pixels.len() != per * n {
-                return Err(format!("a batch of {n} samples of {sample:?} came with {} pixels", pixels.len()));
-            }
-            let plane = sample.get(1..).map_or(per, |hw| hw.iter().product::<usize>()).max(1);
-            let mut values = Vec::with_capacity(pixels.len());
-            for image in pixels.chunks(per.max(1)) {
-                for (c, plane) in image.chunks(plane).enumerate() {
-                    values.extend(plane.iter().map(|&px| preprocessing.apply(px, c)));
-                }
-            }
-            values
-        }
-        Inputs::Values(values) => {
-            if values.len() != per * n {
-                return Err(format!("a batch of {n} samples of {sample:?} came with {} values", values.len()));
-            }
-            values
-        }
+    let found = match &inputs {
+        Inputs::Pixels(p) => p.len(),
+        Inputs::Values(v) => v.len(),
     };
+    if found != per * n {
+        let what = if pixels { "pixels" } else { "values" };
+        return Err(format!("a batch of {n} samples of {sample:?} came with {found} {what}"));
+    }
+    let values = input_values(inputs, sample, preprocessing);
     Ok(Tensor::from_vec(values, batch_shape(sample, n, preprocessing, pixels)))
 }

@@ -14,8 +14,15 @@ use neurite_nn::{Budget, Checkpoint, Footprint, LayerSpec, Module, Sequential};
 use crate::config::{RECIPE_KEY, TrainConfig};
 use crate::error::TrainError;
 use crate::loss::LossKind;
+use neurite_data::Fit;
 
 pub use neurite_nn::interchange::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
+
+/// Checkpoint metadata: how training images of other sizes were brought to the input
+/// (`stretch`, `crop`, `pad`), when any was.
+pub const RESIZE_KEY: &str = "input-resize";
+/// Checkpoint metadata: `light` or `dark`, the background of most training images.
+pub const BACKGROUND_KEY: &str = "input-background";
 
 fn invalid(message: String) -> TrainError {
     TrainError::Invalid(message)
@@ -31,6 +38,13 @@ pub struct TrainedModel<B: Backend> {
     pub class_names: Vec<String>,
     /// How u8 pixels become inputs.
     pub preprocessing: Preprocessing,
+    /// How its training images of other sizes were brought to its input (`None`: not recorded,
+    /// or none needed it); images for it are brought the same way (stretched when `None`).
+    pub fit: Option<Fit>,
+    /// Whether its training images were mostly light-backgrounded (`None`: not recorded). For a
+    /// grey model trained on dark backgrounds (MNIST), `predict` inverts light-backgrounded
+    /// images; a colour model never.
+    pub light_background: Option<bool>,
     /// The loss it was trained with, as its recorded settings say (cross-entropy for a checkpoint
     /// without them, and for an ensemble of several, whose output is log-probabilities).
     pub loss: LossKind,
@@ -109,7 +123,41 @@ impl<B: Backend> TrainedModel<B> {
             .metadata(RECIPE_KEY)
             .and_then(|text| TrainConfig::parse(text).ok())
             .map_or(LossKind::CrossEntropy, |c| c.loss);
-        Ok(TrainedModel { model, input, class_names, preprocessing, loss, footprint, checkpoint })
+        let fit = match checkpoint.metadata(RESIZE_KEY) {
+            Some(text) => {
+                Some(text.parse::<Fit>().map_err(|e| invalid(format!("{origin}: metadata `{RESIZE_KEY}`: {e}")))?)
+            }
+            None => None,
+        };
+        let light_background = match checkpoint.metadata(BACKGROUND_KEY) {
+            Some("light") => Some(true),
+            Some("dark") => Some(false),
+            Some(other) => {
+                return Err(invalid(format!(
+                    "{origin}: metadata `{BACKGROUND_KEY}` is `{}`, not light or dark",
+                    other.escape_debug()
+                )));
+            }
+            None => None,
+        };
+        Ok(TrainedModel {
+            model,
+            input,
+            class_names,
+            preprocessing,
+            fit,
+            light_background,
+            loss,
+            footprint,
+            checkpoint,
+        })
+    }
+
+    /// Whether `predict` inverts an image with a light background (`auto`): only for a grey
+    /// model whose training images had dark backgrounds (or were not recorded: MNIST's
+    /// convention), never for a colour one.
+    pub fn inverts_light_images(&self) -> bool {
+        self.input.channels == 1 && self.light_background != Some(true)
     }
 
     /// Checks that running the network on `batch` inputs at once fits `budget`.
@@ -279,6 +327,8 @@ impl<B: Backend> TrainedModel<B> {
             input: first.input,
             class_names: first.class_names,
             preprocessing: first.preprocessing,
+            fit: first.fit,
+            light_background: first.light_background,
             loss,
             footprint,
             checkpoint: first.checkpoint,

@@ -173,9 +173,8 @@ impl Dataset {
         if validation > self.len() {
             return Err(DataError::Split { requested: validation, available: self.len() });
         }
-        let order = Rng::stream(seed, Stream::Custom(SPLIT_STREAM)).permutation(self.len());
-        let (train, valid) = order.split_at(self.len() - validation);
-        Ok((self.subset(train), self.subset(valid)))
+        let (train, valid) = split_order(self.len(), validation, seed);
+        Ok((self.subset(&train), self.subset(&valid)))
     }
 
     /// Every sample as one batch: inputs laid out and scaled as `preprocessing` says, and labels.
@@ -205,6 +204,17 @@ impl Dataset {
 
 /// The `Stream::Custom` number of the splitting stream ("SPLT").
 const SPLIT_STREAM: u64 = 0x5350_4c54;
+
+/// The indices of [`Dataset::split`]'s two parts for `len` samples, `validation` of them in the
+/// second, for any collection of samples that must split as a `Dataset` of them would.
+///
+/// # Panics
+/// If `validation > len`.
+pub fn split_order(len: usize, validation: usize, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order = Rng::stream(seed, Stream::Custom(SPLIT_STREAM)).permutation(len);
+    let valid = order.split_off(len - validation);
+    (order, valid)
+}
 
 /// MNIST from the bytes of an IDX image file and an IDX label file (raw or gzip): 10 classes.
 ///

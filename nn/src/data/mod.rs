@@ -11,7 +11,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use dataset::{Dataset, mnist_from_bytes, mnist_from_files};
+pub use dataset::{Dataset, mnist_from_bytes, mnist_from_files, split_order};
 pub use idx::{IdxArray, MAX_IDX_BYTES, parse_idx, read_idx_file};
 pub use loader::{Batch, BatchLoader, Batches};
 
@@ -187,24 +187,9 @@ impl Preprocessing {
     /// Pixels scaled to [0, 1], then standardised per channel with the mean and standard
     /// deviation of `data` (each channel over every pixel of every image).
     pub fn standardized_for(data: &Dataset, layout: Layout) -> Self {
-        let mut p = Self::unit(layout);
-        let plane = data.rows() * data.cols();
-        for c in 0..data.channels().min(3) {
-            let (mut sum, mut sum_sq, mut n) = (0.0f64, 0.0f64, 0u64);
-            for i in 0..data.len() {
-                for &px in &data.image(i)[c * plane..(c + 1) * plane] {
-                    let v = f64::from(px) / 255.0;
-                    sum += v;
-                    sum_sq += v * v;
-                    n += 1;
-                }
-            }
-            let mean = sum / n.max(1) as f64;
-            let std = (sum_sq / n.max(1) as f64 - mean * mean).max(0.0).sqrt();
-            p.mean[c] = mean as f32;
-            p.std[c] = if std > 1e-6 { std as f32 } else { 1.0 };
-        }
-        p
+        let mut stats = ChannelStats::new(data.channels(), data.rows() * data.cols());
+        (0..data.len()).for_each(|i| stats.add(data.image(i)));
+        stats.preprocessing(layout)
     }
 
     /// The input value of one raw pixel of channel `channel` (the first channel's settings for
@@ -262,5 +247,46 @@ mod per_channel {
 impl Default for Preprocessing {
     fn default() -> Self {
         Self::unit(Layout::Nchw)
+    }
+}
+
+/// Per-channel sums of pixels seen one image at a time, for [`Preprocessing::standardized_for`]
+/// and for data that is read from disk as it is used: the same images in the same order give
+/// the same bits either way.
+#[derive(Clone, Debug)]
+pub struct ChannelStats {
+    plane: usize,
+    sums: Vec<(f64, f64, u64)>,
+}
+
+impl ChannelStats {
+    /// No image yet, of `channels` planes of `plane` pixels.
+    pub fn new(channels: usize, plane: usize) -> Self {
+        ChannelStats { plane, sums: vec![(0.0, 0.0, 0); channels.min(3)] }
+    }
+
+    /// Adds one image `[C, H, W]` of raw pixels.
+    pub fn add(&mut self, image: &[u8]) {
+        for (c, (sum, sum_sq, n)) in self.sums.iter_mut().enumerate() {
+            for &px in &image[c * self.plane..(c + 1) * self.plane] {
+                let v = f64::from(px) / 255.0;
+                *sum += v;
+                *sum_sq += v * v;
+                *n += 1;
+            }
+        }
+    }
+
+    /// Pixels scaled to [0, 1], then standardised per channel with the images' mean and
+    /// standard deviation (1 where a channel is constant).
+    pub fn preprocessing(&self, layout: Layout) -> Preprocessing {
+        let mut p = Preprocessing::unit(layout);
+        for (c, &(sum, sum_sq, n)) in self.sums.iter().enumerate() {
+            let mean = sum / n.max(1) as f64;
+            let std = (sum_sq / n.max(1) as f64 - mean * mean).max(0.0).sqrt();
+            p.mean[c] = mean as f32;
+            p.std[c] = if std > 1e-6 { std as f32 } else { 1.0 };
+        }
+        p
     }
 }
