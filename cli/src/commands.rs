@@ -276,9 +276,13 @@ pub fn export(args: &ExportArgs) -> anyhow::Result<()> {
     }
     let loaded = TrainedModel::<Host>::load(&args.checkpoint, crate::budget()?).usage()?;
     let i = loaded.input;
+    // How an image of another size reaches the input: the policy training used, stretch when
+    // it needed none (as `predict` does).
+    let resize = loaded.fit.unwrap_or(neurite_data::Fit::Stretch).name().to_string();
     let extra = [
         (CLASSES_KEY, serde_json::to_string(&loaded.class_names)?),
         (INPUT_KEY, serde_json::to_string(&[i.channels, i.height, i.width])?),
+        (neurite_train::RESIZE_KEY, resize),
     ];
     neurite_nn::export_safetensors(&loaded.model, &loaded.preprocessing, &extra, &args.out).usage()?;
     println!(
@@ -298,8 +302,9 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
     let loaded = TrainedModel::<Host>::load(&args.checkpoint, crate::budget()?).usage()?;
     let i = loaded.input;
     println!("checkpoint: {}", args.checkpoint.display());
+    let fit = loaded.fit.map_or(String::new(), |f| format!(" (other sizes brought to it by {f})"));
     println!(
-        "input: {}×{} with {} channel(s); classes: {}",
+        "input: {}×{} with {} channel(s){fit}; classes: {}",
         i.width,
         i.height,
         i.channels,

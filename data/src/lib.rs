@@ -341,12 +341,14 @@ pub struct DataConfig {
     pub cifar_labels: Cifar100Labels,
     /// Read image folders from disk as batches need them, even when they fit in memory (they
     /// do when larger than half the memory budget).
+    #[serde(skip_serializing)]
     #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
         require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
     pub stream: bool,
     /// Threads that prepare batches (read, augment, normalise) while the step runs; 0 prepares
     /// them on the training thread. Results do not depend on it.
     #[default(1)]
+    #[serde(skip_serializing)]
     #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
     pub workers: usize,
 }
@@ -547,7 +549,17 @@ fn read_idx(images: &Path, labels: &Path) -> Result<LabelledData, LoadError> {
         DataError::CountMismatch { .. } => invalid(format!("{}: {e}", images.display())),
         e => LoadError::Idx(e),
     })?;
-    let class_names = idx_class_names(images, dataset.classes())?;
+    let class_names = idx_class_names(images, &dataset)?;
+    // The names file decides how many classes there are (IDX files have at least 10).
+    let dataset = if class_names.len() == dataset.classes() {
+        dataset
+    } else {
+        let (c, h, w) = (dataset.channels(), dataset.rows(), dataset.cols());
+        let labels = dataset.labels().to_vec();
+        let pixels = (0..dataset.len()).flat_map(|i| dataset.image(i).iter().copied()).collect();
+        Dataset::with_channels(pixels, labels, [c, h, w], class_names.len())
+            .map_err(|e| invalid(format!("{}: {e}", images.display())))?
+    };
     Ok(LabelledData { class_names, dataset, origin: images.display().to_string(), ..LabelledData::default() })
 }
 
@@ -759,14 +771,16 @@ pub const FASHION_MNIST_CLASSES: [&str; 10] =
 
 /// The class names of IDX data at `images`: a `classes.txt` beside it, Fashion-MNIST's when its
 /// folder is named so, else the digits.
-fn idx_class_names(images: &Path, classes: usize) -> Result<Vec<String>, LoadError> {
+fn idx_class_names(images: &Path, dataset: &Dataset) -> Result<Vec<String>, LoadError> {
+    let classes = dataset.classes();
     let dir = images.parent().unwrap_or(Path::new("."));
     let listed = dir.join(CLASS_NAMES_FILE);
     if listed.is_file() {
         let names = read_names(&listed)?;
-        if names.len() < classes {
+        let used = dataset.labels().iter().map(|&l| usize::from(l) + 1).max().unwrap_or(0);
+        if names.len() < used || names.len() > MAX_CLASSES {
             return Err(invalid(format!(
-                "{}: {} class names, the labels need {classes}",
+                "{}: {} class names, the labels need {used} (at most {MAX_CLASSES})",
                 listed.display(),
                 names.len()
             )));

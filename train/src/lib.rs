@@ -82,6 +82,7 @@ pub use metric::{
 };
 pub use metrics::EpochMetrics;
 pub use output::{LOCK_FILE, OutputDir, same_file};
+pub use prefetch::{PreparedBatch, prepare_batches};
 pub use source::{DataSource, Inputs, Samples, SourceError, TargetKind, Targets, TensorData};
 pub use state::{DROPOUT_KEY, EPOCH_KEY, LR_SCALE_KEY, METRICS_KEY, OPTIMIZER_KEY, STEP_KEY, TrainState};
 pub use step::{NonFinite, StepOutput, StepSettings, train_step};

@@ -6,6 +6,44 @@
 use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::{Duration, Instant};
 
+use neurite_augment::Pipeline;
+use neurite_nn::data::Preprocessing;
+
+use crate::learner::batch_seed;
+use crate::source::{DataSource, Targets, prepare_batch};
+
+/// One batch as the input pipeline delivers it to the step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PreparedBatch {
+    /// The input values, sample after sample: pixels augmented as `u8` levels, then
+    /// preprocessed; values augmented as they are.
+    pub values: Vec<f32>,
+    /// The targets.
+    pub targets: Targets,
+}
+
+/// The training loop's input pipeline on its own: the samples of each of `batches` read from
+/// `source`, augmented by `pipeline` (batch `i` with the seed [`batch_seed`]`(epoch_seed, i)`)
+/// and preprocessed, by `workers` threads ahead of `consume` (0: on this thread), delivered in
+/// order. `consume` returns `false` to stop. Returns the time `consume`'s thread waited for
+/// batches. What each batch holds does not depend on `workers`.
+pub fn prepare_batches(
+    source: &dyn DataSource,
+    batches: &[&[usize]],
+    preprocessing: &Preprocessing,
+    pipeline: Option<&Pipeline>,
+    epoch_seed: u64,
+    workers: usize,
+    mut consume: impl FnMut(usize, Result<PreparedBatch, String>) -> bool,
+) -> Duration {
+    let sample = source.sample_shape();
+    let make = |i: usize| {
+        prepare_batch(source, batches[i], &sample, preprocessing, pipeline, batch_seed(epoch_seed, i))
+            .map(|p| PreparedBatch { values: p.values, targets: p.targets })
+    };
+    prefetched::<_, ()>(batches.len(), workers, make, |i, b| Ok(consume(i, b))).unwrap_or_default()
+}
+
 /// Batches each worker may hold ready beyond the one the step is using.
 pub(crate) const DEPTH: usize = 2;
 

@@ -376,3 +376,66 @@ pub(crate) fn input_tensor<B: Backend>(
     let values = input_values(inputs, sample, preprocessing);
     Ok(Tensor::from_vec(values, batch_shape(sample, n, preprocessing, pixels)))
 }
+
+#[cfg(test)]
+mod tests {
+    use neurite_augment::{Brightness, Contrast, GaussianNoise};
+
+    use super::*;
+
+    /// A colour data set whose standardised values are half negative: pixels 40 and 200 in
+    /// every channel.
+    fn two_tone() -> Dataset {
+        let mut pixels = Vec::new();
+        for i in 0..8u8 {
+            let v = if i % 2 == 0 { 40 } else { 200 };
+            pixels.extend(std::iter::repeat_n(v + i, 3 * 4 * 4));
+        }
+        Dataset::with_channels(pixels, vec![0; 8], [3, 4, 4], 2).unwrap()
+    }
+
+    /// Colour transforms see the pixels as they are (levels of [0, 1]) and the normalisation
+    /// comes after them: the batch is preprocess(augment(pixels)). Augmenting the standardised
+    /// values instead (the old order) clamps every negative one to 0.
+    #[test]
+    fn colour_transforms_run_on_pixels_before_normalisation() {
+        let data = two_tone();
+        let preprocessing = Preprocessing::standardized_for(&data, Layout::Nchw);
+        let sample = [3, 4, 4];
+        let indices: Vec<usize> = (0..8).collect();
+        for pipeline in [
+            Pipeline::new().then(Brightness::additive(0.1)),
+            Pipeline::new().then(Contrast::new(0.3)),
+            Pipeline::new().then(GaussianNoise::new(0.05)),
+        ] {
+            let prepared = prepare_batch(&data, &indices, &sample, &preprocessing, Some(&pipeline), 77).unwrap();
+            let raw = data.get(&indices).unwrap().inputs;
+            let Inputs::Pixels(raw) = raw else { unreachable!() };
+            let mut rng = Rng::stream(77, Stream::Augment);
+            let augmented =
+                pipeline.apply_batch_u8(ImageBatch::new(raw, 8, ImageSize::new(3, 4, 4)), &mut rng).into_vec();
+            let expected: Vec<f32> = augmented
+                .chunks(16)
+                .enumerate()
+                .flat_map(|(k, plane)| plane.iter().map(move |&p| preprocessing.apply(p, k % 3)))
+                .collect();
+            assert_eq!(prepared.values, expected, "{}", pipeline.names());
+            // Dark images stay below the mean: their values are negative, as the model sees them.
+            let negative = prepared.values.iter().filter(|v| **v < -0.5).count();
+            assert!(negative >= 4 * 48 - 10, "{}: only {negative} negative values", pipeline.names());
+        }
+    }
+
+    #[test]
+    fn a_batch_is_the_same_whoever_prepares_it() {
+        let data = two_tone();
+        let preprocessing = Preprocessing::standardized_for(&data, Layout::Nchw);
+        let pipeline = neurite_augment::spec::parse_pipeline("crop:pad=1,flip,brightness:0.2").unwrap();
+        let prepare = || prepare_batch(&data, &[5, 2, 7], &[3, 4, 4], &preprocessing, Some(&pipeline), 5).unwrap();
+        let here = prepare();
+        let there = std::thread::scope(|s| s.spawn(prepare).join().unwrap());
+        assert_eq!(here.values, there.values);
+        let other = prepare_batch(&data, &[5, 2, 7], &[3, 4, 4], &preprocessing, Some(&pipeline), 6).unwrap();
+        assert_ne!(here.values, other.values, "another seed draws other augmentations");
+    }
+}

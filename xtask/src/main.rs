@@ -6,6 +6,7 @@
 //!   run; `--json` prints one object per line for scripts.
 //! - `cargo xtask bench --distributed` times data-parallel training under `mpirun`.
 //! - `cargo xtask bench --peers` compares the augmentation ops with albumentations.
+//! - `cargo xtask bench --loader` compares the input pipeline with torchvision's `DataLoader`.
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,7 @@ use xtask::workloads::{self, Workload};
 
 mod distributed;
 mod fuzz;
+mod loader;
 mod peers;
 
 /// The pseudo-backend of augmentation workloads, which run on host data.
@@ -36,6 +38,9 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --backend NAME   with --quick: only this backend (cpu, simd, or host for augmentation)
   --peers          the augmentation ops against albumentations (OpenCV) in one run (makes a
                    Python venv under target/ the first time; written to target/bench/PEERS.md)
+  --loader         the CIFAR-10 input pipeline (decode, crop, flip, normalise) with 1 and 2
+                   workers against torchvision's DataLoader (makes a venv with torch under
+                   target/ the first time; written to target/bench/LOADER.md)
   --distributed    data-parallel training steps at 1, 2 and 4 ranks under mpirun, split into
                    compute and communication (needs Open MPI; written to target/bench/DISTRIBUTED.md)
 
@@ -71,6 +76,7 @@ fn run(args: &[String]) -> Result<()> {
             "--quick" => quick = true,
             "--peers" => peers = true,
             "--distributed" => return distributed::run(&target_dir()),
+            "--loader" => return loader::run(&target_dir()),
             "--json" => json = true,
             "--only" => {
                 let names = it.next().context("--only needs a list of workload names")?;
