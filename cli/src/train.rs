@@ -91,14 +91,20 @@ pub fn train<B: Backend>(
     resumed: Option<Resumed>,
     ranks: Option<Box<dyn Communicator>>,
 ) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     let mut run = config.init_with::<B>(resumed, ranks).map_err(cli_error)?;
+    let ready = started.elapsed().as_secs_f64();
     let c = &run.config;
     say!("backend: {} ({} threads)", B::name(), rayon::current_num_threads());
     if let Some(p) = run.learner.parallel() {
         say!("data-parallel: {} process(es), {} shards per batch", p.size(), p.shards());
     }
     let held_out = run.data.validation.as_ref().map_or(0, |v| v.len());
-    say!("data: {} training and {held_out} validation samples from {}", run.data.train.len(), run.data.origin);
+    say!(
+        "data: {} training and {held_out} validation samples from {} (read in {ready:.1} s)",
+        run.data.train.len(),
+        run.data.origin
+    );
     let d = &run.data;
     let colour = if d.input.channels == 1 { "grey".to_string() } else { format!("{} channels", d.input.channels) };
     let fitted = d.fit.map_or(String::new(), |f| format!(", other sizes brought to it by {f}"));

@@ -345,8 +345,8 @@ pub struct DataConfig {
     #[cfg_attr(feature = "clap", arg(long, action = clap::ArgAction::Set, num_args = 0..=1,
         require_equals = true, default_missing_value = "true", value_name = "BOOL", hide_possible_values = true))]
     pub stream: bool,
-    /// Threads that prepare batches (read, augment, normalise) while the step runs; 0 prepares
-    /// them on the training thread. Results do not depend on it.
+    /// Threads that prepare batches (read, augment, normalise) while the step runs (default 1); 0
+    /// prepares them on the training thread. Results do not depend on it.
     #[default(1)]
     #[serde(skip_serializing)]
     #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]

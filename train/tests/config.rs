@@ -35,7 +35,9 @@ fn every_committed_recipe_reads_and_is_valid() {
         let config = TrainConfig::load(file).unwrap_or_else(|e| panic!("{e}"));
         config.validate().unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         // What it reads is what it writes back.
-        let unrecorded = TrainConfig { threads: None, out: None, resume: None, ..config.clone() };
+        // (Nor how many threads prepare the data, nor whether it streams: neither changes a number.)
+        let data = neurite_data::DataConfig { workers: 1, stream: false, ..config.data.clone() };
+        let unrecorded = TrainConfig { threads: None, out: None, resume: None, data, ..config.clone() };
         assert_eq!(TrainConfig::parse(&config.to_toml()), Ok(unrecorded), "{}", file.display());
     }
 }

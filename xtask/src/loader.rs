@@ -2,7 +2,8 @@
 //! random crop (pad 4), horizontal flip, per-channel normalisation, batches of 128 — in images
 //! per second, Neurite's (`neurite_train::prepare_batches` on an image folder read from disk)
 //! against torchvision's `DataLoader` doing the same to the same files, with 1 and 2 workers.
-//! Neurite with W workers runs on a rayon pool of W threads, so each side uses W cores. The
+//! Neurite with W workers runs in a process whose rayon pool has W threads, so each side uses W
+//! cores. The
 //! torchvision side runs `xtask/peers/loader.py` in a virtual environment under `target/` with
 //! torch and torchvision (made the first time; skipped with a reason where pip cannot get them).
 
@@ -59,7 +60,6 @@ fn neurite_rate(images: &ImageSet, workers: usize) -> Result<f64> {
         std: [0.2470, 0.2435, 0.2616],
         ..Preprocessing::unit(Layout::Nchw)
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(workers).build()?;
     let order = neurite_core::Rng::seed(3).permutation(images.len());
     let batches: Vec<&[usize]> = order.chunks(BATCH).collect();
     let mut best = 0.0f64;
@@ -67,22 +67,12 @@ fn neurite_rate(images: &ImageSet, workers: usize) -> Result<f64> {
         let started = Instant::now();
         let mut seen = 0usize;
         let mut failed = None;
-        pool.install(|| {
-            neurite_train::prepare_batches(
-                images,
-                &batches,
-                &preprocessing,
-                Some(&pipeline),
-                round,
-                workers,
-                |i, b| {
-                    match b {
-                        Ok(b) => seen += b.values.len() / (3 * 32 * 32),
-                        Err(e) => failed = Some(format!("batch {i}: {e}")),
-                    }
-                    failed.is_none()
-                },
-            );
+        neurite_train::prepare_batches(images, &batches, &preprocessing, Some(&pipeline), round, workers, |i, b| {
+            match b {
+                Ok(b) => seen += b.values.len() / (3 * 32 * 32),
+                Err(e) => failed = Some(format!("batch {i}: {e}")),
+            }
+            failed.is_none()
         });
         if let Some(e) = failed {
             bail!("{e}");
@@ -117,16 +107,36 @@ fn python(target: &Path) -> Result<PathBuf> {
     Ok(python)
 }
 
+/// Neurite's side alone, with `workers` workers (run with `RAYON_NUM_THREADS` set): prints the
+/// images per second.
+pub fn measure(target: &Path, workers: usize) -> Result<()> {
+    let folder = cifar_folder(target)?;
+    let options = LoadOptions { memory: 0, ..LoadOptions::training() };
+    let all = load_set(&folder, &options).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("{}", neurite_rate(&subset(&all.images), workers)?);
+    Ok(())
+}
+
 /// Runs both sides and prints (and writes to `target/bench/LOADER.md`) the table.
 pub fn run(target: &Path) -> Result<()> {
     let folder = cifar_folder(target)?;
     let options = LoadOptions { memory: 0, ..LoadOptions::training() };
     let all = load_set(&folder, &options).map_err(|e| anyhow::anyhow!("{e}"))?;
     let images = subset(&all.images);
+    // Each count in a process of its own whose rayon pool has as many threads, so that the
+    // workers and the decoding they fan out use W cores, as W worker processes do.
     let mut ours = Vec::new();
     for workers in WORKERS {
-        let rate = neurite_rate(&images, workers)?;
-        eprintln!("neurite, {workers} worker(s): {rate:.0} images/s");
+        let out = Command::new(std::env::current_exe()?)
+            .args(["bench", "--loader-workers", &workers.to_string()])
+            .env("RAYON_NUM_THREADS", workers.to_string())
+            .output()
+            .context("running the loader measurement")?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let Some(rate) = text.trim().parse::<f64>().ok().filter(|_| out.status.success()) else {
+            bail!("the loader measurement failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        };
+        eprintln!("neurite, {workers} worker(s) on {workers} thread(s): {rate:.0} images/s");
         ours.push(rate);
     }
     let peers: Vec<Option<f64>> = match python(target) {

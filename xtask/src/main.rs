@@ -77,6 +77,10 @@ fn run(args: &[String]) -> Result<()> {
             "--peers" => peers = true,
             "--distributed" => return distributed::run(&target_dir()),
             "--loader" => return loader::run(&target_dir()),
+            "--loader-workers" => {
+                let workers = it.next().and_then(|w| w.parse().ok()).context("--loader-workers needs a number")?;
+                return loader::measure(&target_dir(), workers);
+            }
             "--json" => json = true,
             "--only" => {
                 let names = it.next().context("--only needs a list of workload names")?;
