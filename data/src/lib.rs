@@ -245,7 +245,27 @@ pub fn load_set(path: &Path, options: &LoadOptions<'_>) -> Result<LabelledSet, L
     if data.images.is_empty() {
         return Err(invalid(format!("{shown}: holds no samples")));
     }
-    Ok(data)
+    match options.class_names {
+        Some(known) => matched_to(data, known),
+        None => Ok(data),
+    }
+}
+
+/// Data whose classes are named (CIFAR's, a `classes.txt`) relabelled by name for a model with
+/// the classes `known`, when every one of its names is among them; otherwise (digit names, or
+/// names the model does not have) as it is, its labels taken as the model's class indices.
+/// Image folders are matched by name as they are read.
+fn matched_to(data: LabelledSet, known: &[String]) -> Result<LabelledSet, LoadError> {
+    let ImageSet::Memory(d) = &data.images else { return Ok(data) };
+    if data.class_names == known || !data.class_names.iter().all(|n| known.contains(n)) {
+        return Ok(data);
+    }
+    let to: Vec<u8> = data.class_names.iter().map(|n| known.iter().position(|k| k == n).unwrap_or(0) as u8).collect();
+    let labels = d.labels().iter().map(|&l| to[usize::from(l)]).collect();
+    let pixels = (0..d.len()).flat_map(|i| d.image(i).iter().copied()).collect();
+    let dataset = Dataset::with_channels(pixels, labels, [d.channels(), d.rows(), d.cols()], known.len())
+        .map_err(|e| invalid(format!("{}: {e}", data.origin)))?;
+    Ok(LabelledSet { images: ImageSet::Memory(dataset), class_names: known.to_vec(), ..data })
 }
 
 impl From<LabelledData> for LabelledSet {

@@ -226,6 +226,14 @@ fn cifar_binaries_read_with_their_class_names() {
     let names: String = (0..10).map(|i| format!("class{i}\n")).collect();
     std::fs::write(ten.join("batches.meta.txt"), names).unwrap();
     assert_eq!(load(&ten, &LoadOptions::training()).unwrap().class_names[9], "class9");
+    // For a model whose classes are the same names in another order, labels follow the names.
+    let reversed: Vec<String> = (0..10).rev().map(|i| format!("class{i}")).collect();
+    let for_model = LoadOptions {
+        role: neurite_data::Role::Train,
+        ..LoadOptions::for_model(neurite_augment::ImageSize::new(3, 32, 32), &reversed, None)
+    };
+    let relabelled = load(&ten, &for_model).unwrap();
+    assert_eq!((relabelled.dataset.labels(), relabelled.class_names[0].as_str()), (&[6u8, 0, 9][..], "class9"));
     // A truncated file.
     std::fs::write(ten.join("data_batch_2.bin"), &record(&[0], [7, 8, 9])[..3000]).unwrap();
     let e = message(load(&ten, &LoadOptions::training()).unwrap_err());
