@@ -200,38 +200,27 @@ pub fn decode_image_levels(
     Ok(to_levels(decode_within(bytes, path, channels, limits, 1)?, channels))
 }
 
-/// The checks and the decoding [`decode_image`] and [`decode_image_levels`] share;
-/// `bytes_per_value` is what the planar copies they make take per value.
-fn decode_within(
-    bytes: &[u8],
-    path: &Path,
-    channels: Channels,
-    limits: &DecodeLimits,
-    bytes_per_value: u64,
-) -> Result<DynamicImage, ImageError> {
+/// What the header of PNG or JPEG `bytes` announces, after the checks every read makes before
+/// decoding: a supported format, the size limits, and a size the file can plausibly hold.
+struct Header {
+    format: ImageFormat,
+    width: u32,
+    height: u32,
+    color: ColorType,
+}
+
+fn read_header(bytes: &[u8], path: &Path, limits: &DecodeLimits) -> Result<Header, ImageError> {
     let path_buf = || path.to_path_buf();
     let format = match image::guess_format(bytes) {
         Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
         _ => return Err(ImageError::UnsupportedFormat { path: path_buf() }),
     };
-    let mut decoder_limits = Limits::default();
-    decoder_limits.max_image_width = Some(limits.max_width);
-    decoder_limits.max_image_height = Some(limits.max_height);
-    decoder_limits.max_alloc = Some(limits.max_alloc);
-    let reader = |limits: Limits| {
-        let mut r = ImageReader::with_format(Cursor::new(bytes), format);
-        r.limits(limits);
-        r
-    };
-    let decode_error = |source: image::ImageError| match source {
-        image::ImageError::Limits(_) => ImageError::OverMemoryLimit { path: path_buf(), limit: limits.max_alloc },
-        source => ImageError::Decode { path: path_buf(), format: format_name(format), source },
-    };
-    // The header alone first (no limits, it allocates nothing), for a message with the sizes.
-    let header = reader(Limits::no_limits()).into_decoder().map_err(decode_error)?;
+    // The header alone (no limits, it allocates nothing), for a message with the sizes.
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(Limits::no_limits());
+    let header = reader.into_decoder().map_err(|e| decode_error(e, path, format, limits))?;
     let (width, height) = header.dimensions();
-    let decoded_bytes_per_pixel = u64::from(header.color_type().bytes_per_pixel());
-    drop(header);
+    let color = header.color_type();
     if width > limits.max_width || height > limits.max_height {
         return Err(ImageError::TooLarge {
             path: path_buf(),
@@ -241,19 +230,48 @@ fn decode_within(
             max_height: limits.max_height,
         });
     }
-    let pixels = u64::from(width) * u64::from(height);
-    if pixels > max_pixels_for(bytes) {
+    if u64::from(width) * u64::from(height) > max_pixels_for(bytes) {
         let format = format_name(format);
         return Err(ImageError::Implausible { path: path_buf(), format, width, height, len: bytes.len() });
     }
+    Ok(Header { format, width, height, color })
+}
+
+/// A decoder's error as an [`ImageError`] naming the file.
+fn decode_error(source: image::ImageError, path: &Path, format: ImageFormat, limits: &DecodeLimits) -> ImageError {
+    match source {
+        image::ImageError::Limits(_) => {
+            ImageError::OverMemoryLimit { path: path.to_path_buf(), limit: limits.max_alloc }
+        }
+        source => ImageError::Decode { path: path.to_path_buf(), format: format_name(format), source },
+    }
+}
+
+/// The checks and the decoding [`decode_image`] and [`decode_image_levels`] share;
+/// `bytes_per_value` is what the planar copies they make take per value.
+fn decode_within(
+    bytes: &[u8],
+    path: &Path,
+    channels: Channels,
+    limits: &DecodeLimits,
+    bytes_per_value: u64,
+) -> Result<DynamicImage, ImageError> {
+    let Header { format, width, height, color } = read_header(bytes, path, limits)?;
+    let pixels = u64::from(width) * u64::from(height);
     // The decoder's own limit counts its buffer only; the copies `to_batch` or `to_levels` make
     // (the converted image and the planar batch, `bytes_per_value` per channel each) count here.
     let out_channels: u64 = if channels == Channels::Grey { 1 } else { 3 };
-    let needed = pixels * (decoded_bytes_per_pixel + 2 * bytes_per_value * out_channels);
+    let needed = pixels * (u64::from(color.bytes_per_pixel()) + 2 * bytes_per_value * out_channels);
     if needed > limits.max_alloc {
-        return Err(ImageError::OverMemoryLimit { path: path_buf(), limit: limits.max_alloc });
+        return Err(ImageError::OverMemoryLimit { path: path.to_path_buf(), limit: limits.max_alloc });
     }
-    reader(decoder_limits).decode().map_err(decode_error)
+    let mut decoder_limits = Limits::default();
+    decoder_limits.max_image_width = Some(limits.max_width);
+    decoder_limits.max_image_height = Some(limits.max_height);
+    decoder_limits.max_alloc = Some(limits.max_alloc);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    reader.limits(decoder_limits);
+    reader.decode().map_err(|e| decode_error(e, path, format, limits))
 }
 
 /// Whether an image of `image`'s colour type is read as grey under `channels`.
@@ -434,38 +452,7 @@ pub struct ImageInfo {
 /// As [`read_image`], except the errors that decoding itself would give.
 pub fn probe_image(path: &Path, limits: &DecodeLimits) -> Result<ImageInfo, ImageError> {
     let bytes = read_file(path, limits)?;
-    let format = match image::guess_format(&bytes) {
-        Ok(f @ (ImageFormat::Png | ImageFormat::Jpeg)) => f,
-        _ => return Err(ImageError::UnsupportedFormat { path: path.to_path_buf() }),
-    };
-    let mut reader = ImageReader::with_format(Cursor::new(bytes.as_slice()), format);
-    reader.limits(Limits::no_limits());
-    let decoder = reader.into_decoder().map_err(|source| match source {
-        image::ImageError::Limits(_) => {
-            ImageError::OverMemoryLimit { path: path.to_path_buf(), limit: limits.max_alloc }
-        }
-        source => ImageError::Decode { path: path.to_path_buf(), format: format_name(format), source },
-    })?;
-    let (width, height) = decoder.dimensions();
-    let color = decoder.color_type();
-    if width > limits.max_width || height > limits.max_height {
-        return Err(ImageError::TooLarge {
-            path: path.to_path_buf(),
-            width,
-            height,
-            max_width: limits.max_width,
-            max_height: limits.max_height,
-        });
-    }
-    if u64::from(width) * u64::from(height) > max_pixels_for(&bytes) {
-        return Err(ImageError::Implausible {
-            path: path.to_path_buf(),
-            format: format_name(format),
-            width,
-            height,
-            len: bytes.len(),
-        });
-    }
+    let Header { width, height, color, .. } = read_header(&bytes, path, limits)?;
     Ok(ImageInfo {
         width,
         height,
