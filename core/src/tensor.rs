@@ -55,6 +55,24 @@ pub(crate) struct Inner<B: Backend> {
     pub(crate) grad: Grad<B>,
 }
 
+/// Dropping the last handle on a graph's output releases the whole graph behind it. The default
+/// drop would recurse once per op (each node owns its inputs), so a network of very many layers
+/// would overflow the stack; this one walks the graph with a heap stack instead, taking each
+/// node's inputs out of the tensors it is the last owner of.
+impl<B: Backend> Drop for Inner<B> {
+    fn drop(&mut self) {
+        let Grad::Node(node) = std::mem::replace(&mut self.grad, Grad::None) else { return };
+        let mut pending = node.inputs;
+        while let Some(tensor) = pending.pop() {
+            if let Ok(mut inner) = Arc::try_unwrap(tensor.inner)
+                && let Grad::Node(node) = std::mem::replace(&mut inner.grad, Grad::None)
+            {
+                pending.extend(node.inputs);
+            }
+        }
+    }
+}
+
 /// An n-dimensional array of f32 on backend `B`, with reverse-mode automatic differentiation.
 ///
 /// Cloning is cheap: clones share the buffer and the identity. Ops never mutate their inputs.
