@@ -22,8 +22,12 @@ use crate::state::{StateError, collect_state, restore_state};
 /// The first bytes of every checkpoint. The high first byte and the CR-LF/EOF tail catch files
 /// mangled by text-mode transfers, as PNG's signature does.
 pub const MAGIC: [u8; 8] = *b"\x89NRT\r\n\x1a\n";
-/// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format version this crate writes. Version 2 added composite layers (residual blocks) to
+/// the architecture; the layout is unchanged, so version-1 files read as before, and a reader of
+/// version 1 refuses a version-2 file by its version rather than by an unknown layer.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this crate reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Bytes before the body: magic, version, body length, checksum.
 pub const HEADER_LEN: usize = 8 + 4 + 8 + 4;
 /// The largest checkpoint [`Checkpoint::load`] accepts (1 GiB); see [`Checkpoint::load_with_limit`].
@@ -60,13 +64,13 @@ pub enum CheckpointError {
         found: Vec<u8>,
     },
     /// A format this version cannot read.
-    #[error("{path}: format version {found}, expected {expected}")]
+    #[error("{path}: format version {found}; this build reads versions 1 to {expected}")]
     Version {
         /// The file.
         path: String,
         /// The file's version.
         found: u32,
-        /// The version read here.
+        /// The newest version read here.
         expected: u32,
     },
     /// Shorter than its header says.
@@ -286,7 +290,7 @@ impl Checkpoint {
         // The header's length was checked above, so these reads stay inside it.
         let u32_at = |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
         let version = u32_at(8);
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(CheckpointError::Version { path: path(), found: version, expected: FORMAT_VERSION });
         }
         let mut length = [0u8; 8];

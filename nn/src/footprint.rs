@@ -9,7 +9,7 @@ use std::fmt;
 
 use neurite_core::backend::window_positions;
 
-use crate::spec::{LayerSpec, SpecError, state_values, validate};
+use crate::spec::{LayerSpec, SpecError, check_nesting, state_values, validate};
 
 /// What a network needs for one input shape.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,7 @@ impl Footprint {
     /// differs, a kernel larger than the padded image, a size that overflows), or
     /// [`SpecError::InvalidSettings`] / [`SpecError::CustomLayer`] as building would.
     pub fn of(architecture: &[LayerSpec], input: &[usize]) -> Result<Footprint, SpecError> {
+        check_nesting(architecture)?;
         let state = state_values(architecture).ok_or_else(|| SpecError::Shape {
             index: String::new(),
             layer: "the network".into(),
@@ -118,6 +119,36 @@ fn layer_output(index: &str, spec: &LayerSpec, input: &[usize]) -> Result<(Vec<u
         }
         return Ok((shape, held));
     }
+    if let LayerSpec::Residual { body, shortcut, activation } = spec {
+        validate(0, spec).map_err(|e| match e {
+            SpecError::InvalidSettings { reason, .. } => fail(reason),
+            other => other,
+        })?;
+        let branch = |name: &str, layers: &[LayerSpec]| -> Result<(Vec<usize>, u64), SpecError> {
+            let mut shape = input.to_vec();
+            let mut held = 0u64;
+            for (j, inner) in layers.iter().enumerate() {
+                let (out, values) = layer_output(&format!("{index}.{name}.{j}"), inner, &shape)?;
+                held = held.checked_add(values).ok_or_else(|| fail("its values overflow".into()))?;
+                shape = out;
+            }
+            Ok((shape, held))
+        };
+        let (main, main_held) = branch("body", body)?;
+        let (skip, skip_held) = branch("shortcut", shortcut)?;
+        if main != skip {
+            return Err(fail(format!(
+                "the body gives {main:?} and the shortcut {skip:?}; the two are added, so they must agree"
+            )));
+        }
+        // Both branches, the sum, and the activation's output.
+        let sums = numel(&main).and_then(|v| v.checked_mul(1 + u64::from(activation.is_some())));
+        let held = [main_held, skip_held, sums.ok_or_else(|| fail("its output is too large".into()))?]
+            .into_iter()
+            .try_fold(0u64, u64::checked_add)
+            .ok_or_else(|| fail("its values overflow".into()))?;
+        return Ok((main, held));
+    }
     validate(0, spec).map_err(|e| match e {
         SpecError::InvalidSettings { reason, .. } => fail(reason),
         other => other,
@@ -179,6 +210,18 @@ fn layer_output(index: &str, spec: &LayerSpec, input: &[usize]) -> Result<(Vec<u
         LayerSpec::Softmax { dim } if *dim >= input.len() => {
             return Err(fail(format!("axis {dim} does not exist in a {}-dimensional input", input.len())));
         }
+        LayerSpec::GlobalAvgPool => {
+            let [n, c, _, _] = rank4("global average pooling")?;
+            vec![n, c]
+        }
+        LayerSpec::ChannelPad { stride, before, after } => {
+            let [n, c, h, w] = rank4("a channel pad")?;
+            let channels = c
+                .checked_add(*before)
+                .and_then(|c| c.checked_add(*after))
+                .ok_or_else(|| fail("its channel count overflows".into()))?;
+            vec![n, channels, h.div_ceil(stride[0]), w.div_ceil(stride[1])]
+        }
         LayerSpec::Dropout { .. }
         | LayerSpec::ReLU
         | LayerSpec::Sigmoid
@@ -191,7 +234,7 @@ fn layer_output(index: &str, spec: &LayerSpec, input: &[usize]) -> Result<(Vec<u
             Some(shape) => shape.map_err(fail)?,
             None => return Err(SpecError::CustomLayer { index: index.parse().unwrap_or(0), name: name.clone() }),
         },
-        LayerSpec::Sequential { .. } => unreachable!("handled above"),
+        LayerSpec::Sequential { .. } | LayerSpec::Residual { .. } => unreachable!("handled above"),
     };
     let held =
         numel(&out).and_then(|v| v.checked_add(workspace)).ok_or_else(|| fail("its output is too large".into()))?;

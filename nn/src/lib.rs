@@ -1,6 +1,7 @@
 //! Neural-network building blocks for Neurite, generic over `B: Backend`: the [`Module`] trait
 //! and [`Sequential`]; layers ([`Linear`], [`Conv2d`], [`MaxPool2d`], [`AvgPool2d`], [`Flatten`],
-//! [`Dropout`], [`BatchNorm1d`], [`BatchNorm2d`]); activations as functions and as a layer
+//! [`Dropout`], [`BatchNorm1d`], [`BatchNorm2d`], the residual block [`Residual`] and
+//! [`GlobalAvgPool`]); activations as functions and as a layer
 //! ([`Activation`]); the course's MLP and CNN ready-made ([`models`]); losses ([`loss`]); initializers ([`Init`]); L1/L2 penalties
 //! ([`regularization`]); checkpoints ([`checkpoint`]) and safetensors interchange
 //! ([`interchange`]); and MNIST data loading ([`data`]). Tensor ops and their gradients are
@@ -48,8 +49,8 @@ pub use footprint::{Budget, Footprint};
 pub use init::Init;
 pub use interchange::{Imported, InterchangeError, export_safetensors, import_safetensors};
 pub use layers::{
-    AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormConfig, Conv2d, Conv2dConfig, Dropout, Flatten, Linear,
-    LinearConfig, MaxPool2d,
+    AvgPool2d, BatchNorm, BatchNorm1d, BatchNorm2d, BatchNormConfig, ChannelPad, Conv2d, Conv2dConfig, Dropout,
+    Flatten, GlobalAvgPool, Linear, LinearConfig, MaxPool2d, Residual,
 };
 pub use module::{Module, Sequential, Summary, SummaryRow};
 pub use spec::{LayerSpec, SpecError, build_sequential};

@@ -19,7 +19,7 @@ use smart_default::SmartDefault;
 
 use crate::activation::Activation;
 use crate::init::Init;
-use crate::layers::{BatchNormConfig, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d};
+use crate::layers::{BatchNormConfig, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d, Residual};
 use crate::module::{Module, Sequential};
 use crate::spec::LayerSpec;
 
@@ -400,6 +400,263 @@ impl CnnConfig {
     }
 }
 
+/// The shortcut of a residual block that changes the width or the size (He et al. 2016, §3.3):
+/// the others are the identity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Shortcut {
+    /// Option A: the identity, subsampled by the stride, with zero channels added; no parameters.
+    #[default]
+    A,
+    /// Option B: a 1×1 convolution with the block's stride, then batch norm.
+    B,
+}
+
+impl fmt::Display for Shortcut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Shortcut::A => "a",
+            Shortcut::B => "b",
+        })
+    }
+}
+
+/// He et al.'s residual networks for CIFAR (2016, §4.2): a 3×3 convolution of `widths[0]`
+/// filters, then one stage per width, each of `n` residual blocks of two 3×3 convolutions (batch
+/// norm after each, ReLU after the first and after the sum), the first block of every later
+/// stage halving the size with stride 2; then global average pooling and a linear layer to the
+/// classes. With three stages the depth is 6n + 2: ResNet-20, 32, 44, 56 and 110. Convolutions
+/// have no bias (batch norm follows each); weights are drawn from `init` (He by default).
+///
+/// [`ResNetConfig::plain`] is the same network without the shortcuts: He et al.'s "plain"
+/// network, whose training error grows with depth where the residual one's falls.
+///
+/// ```
+/// # fn demo<B: neurite_core::Backend>() {
+/// use neurite_nn::{Module, models::ResNetConfig};
+/// let resnet20 = ResNetConfig::new([3, 32, 32], 10, 20).init::<B>(1).expect("6n + 2 layers");
+/// assert_eq!(resnet20.num_params(), 269_722);
+/// assert_eq!(resnet20.output_shape(&[2, 3, 32, 32]), vec![2, 10]);
+/// # }
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResNetConfig {
+    /// Input channels.
+    pub channels: usize,
+    /// Input height.
+    pub height: usize,
+    /// Input width.
+    pub width: usize,
+    /// Outputs: one score per class.
+    pub classes: usize,
+    /// Layers with weights: the first convolution, two per block, and the classifier.
+    pub depth: usize,
+    /// Filters of each stage (He et al.: 16, 32, 64).
+    pub widths: Vec<usize>,
+    /// The shortcut of a block that changes width or size.
+    pub shortcut: Shortcut,
+    /// Whether blocks have shortcuts at all (false: the plain network).
+    pub residual: bool,
+    /// The activation (ReLU in He et al.).
+    pub activation: Activation,
+    /// The weight initializer of every convolution and of the classifier.
+    pub init: Init,
+}
+
+impl ResNetConfig {
+    /// ResNet-`depth` for `[channels, height, width]` images and `classes` outputs: stages of 16,
+    /// 32 and 64 filters, shortcut option A, ReLU, He initialization.
+    pub fn new(input: [usize; 3], classes: usize, depth: usize) -> Self {
+        let [channels, height, width] = input;
+        ResNetConfig {
+            channels,
+            height,
+            width,
+            classes,
+            depth,
+            widths: vec![16, 32, 64],
+            shortcut: Shortcut::A,
+            residual: true,
+            activation: Activation::Relu,
+            init: Init::He,
+        }
+    }
+
+    /// The same network without shortcuts.
+    pub fn plain(mut self) -> Self {
+        self.residual = false;
+        self
+    }
+
+    /// Sets the filters of each stage (one stage per entry).
+    pub fn with_widths(mut self, widths: &[usize]) -> Self {
+        self.widths = widths.to_vec();
+        self
+    }
+
+    /// Sets the shortcut of the blocks that change width or size.
+    pub fn with_shortcut(mut self, shortcut: Shortcut) -> Self {
+        self.shortcut = shortcut;
+        self
+    }
+
+    /// Sets the activation.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// Sets the weight initializer.
+    pub fn with_init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// Residual blocks per stage, `n` of 6n + 2.
+    pub fn blocks_per_stage(&self) -> usize {
+        self.depth.saturating_sub(2) / (2 * self.widths.len().max(1))
+    }
+
+    /// Whether the settings describe a network that can be built.
+    ///
+    /// # Errors
+    /// A message naming the setting that does not work.
+    pub fn check(&self) -> Result<(), String> {
+        if self.widths.is_empty() || self.widths.contains(&0) {
+            return Err("the ResNet needs at least one stage and no stage of 0 filters".into());
+        }
+        let per_block = 2 * self.widths.len();
+        if self.depth < per_block + 2 || !(self.depth - 2).is_multiple_of(per_block) {
+            let examples: Vec<String> = (1..=3).map(|n| (per_block * n + 2).to_string()).collect();
+            return Err(format!(
+                "a ResNet of {} stages has {per_block}n + 2 layers ({}, …), got depth {}",
+                self.widths.len(),
+                examples.join(", "),
+                self.depth
+            ));
+        }
+        if self.residual && self.shortcut == Shortcut::A && self.widths.windows(2).any(|w| w[1] < w[0]) {
+            return Err(format!(
+                "shortcut a pads channels with zeros, so no stage can be narrower than the one before; got widths {}",
+                Widths(self.widths.clone())
+            ));
+        }
+        if self.channels == 0 || self.height == 0 || self.width == 0 || self.classes == 0 {
+            return Err("the ResNet needs images and classes of positive size".into());
+        }
+        Ok(())
+    }
+
+    /// The layers [`ResNetConfig::init`] builds, as data.
+    pub fn architecture(&self) -> Vec<LayerSpec> {
+        let act = self.activation.layer_spec();
+        let conv = |in_channels: usize, out_channels: usize, k: usize, stride: usize| LayerSpec::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_size: [k, k],
+            stride: [stride, stride],
+            padding: [k / 2, k / 2],
+            bias: false,
+        };
+        let norm = |n: usize| {
+            let BatchNormConfig { num_features, eps, momentum } = BatchNormConfig::new(n);
+            LayerSpec::BatchNorm2d { num_features, eps, momentum }
+        };
+        let first = self.widths.first().copied().unwrap_or(1);
+        let mut layers = vec![conv(self.channels, first, 3, 1), norm(first), act.clone()];
+        let mut channels = first;
+        for (stage, &width) in self.widths.iter().enumerate() {
+            for block in 0..self.blocks_per_stage() {
+                let stride = if stage > 0 && block == 0 { 2 } else { 1 };
+                let body = vec![
+                    conv(channels, width, 3, stride),
+                    norm(width),
+                    act.clone(),
+                    conv(width, width, 3, 1),
+                    norm(width),
+                ];
+                if !self.residual {
+                    layers.extend(body);
+                    layers.push(act.clone());
+                } else {
+                    let shortcut = match self.shortcut {
+                        _ if stride == 1 && channels == width => Vec::new(),
+                        Shortcut::A => {
+                            let added = width - channels;
+                            vec![LayerSpec::ChannelPad {
+                                stride: [stride, stride],
+                                before: added / 2,
+                                after: added - added / 2,
+                            }]
+                        }
+                        Shortcut::B => vec![conv(channels, width, 1, stride), norm(width)],
+                    };
+                    layers.push(LayerSpec::Residual { body, shortcut, activation: Some(Box::new(act.clone())) });
+                }
+                channels = width;
+            }
+        }
+        layers.push(LayerSpec::GlobalAvgPool);
+        layers.push(LayerSpec::Linear { in_features: channels, out_features: self.classes, bias: true });
+        layers
+    }
+
+    /// Builds the network of [`ResNetConfig::architecture`], its weights drawn from `seed` layer
+    /// by layer in order.
+    ///
+    /// # Errors
+    /// The message of [`ResNetConfig::check`].
+    pub fn init<B: Backend>(&self, seed: u64) -> Result<Sequential<B>, String> {
+        self.check()?;
+        let mut rng = Rng::stream(seed, Stream::Init);
+        let mut model = Sequential::new();
+        for spec in self.architecture() {
+            model.push(build_initialised(&spec, self.init, &mut rng)?);
+        }
+        Ok(model)
+    }
+}
+
+/// Builds `spec` with convolution and linear weights drawn from `init` (biases zero), blocks
+/// included.
+fn build_initialised<B: Backend>(spec: &LayerSpec, init: Init, rng: &mut Rng) -> Result<Box<dyn Module<B>>, String> {
+    let branch = |layers: &[LayerSpec], rng: &mut Rng| -> Result<Sequential<B>, String> {
+        layers
+            .iter()
+            .map(|s| build_initialised(s, init, rng))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Sequential::from_layers)
+    };
+    Ok(match spec {
+        LayerSpec::Conv2d {
+            in_channels,
+            out_channels,
+            kernel_size: [kh, kw],
+            stride: [sh, sw],
+            padding: [ph, pw],
+            bias,
+        } => Box::new(
+            Conv2dConfig::new(*in_channels, *out_channels, (*kh, *kw))
+                .with_stride((*sh, *sw))
+                .with_padding((*ph, *pw))
+                .with_bias(*bias)
+                .with_init(init)
+                .init::<B>(rng),
+        ),
+        LayerSpec::Linear { in_features, out_features, bias } => {
+            Box::new(LinearConfig::new(*in_features, *out_features).with_bias(*bias).with_init(init).init::<B>(rng))
+        }
+        LayerSpec::Residual { body, shortcut, activation } => {
+            let body = branch(body, rng)?;
+            let shortcut = branch(shortcut, rng)?;
+            let activation = activation.as_deref().map(|a| build_initialised(a, init, rng)).transpose()?;
+            Box::new(Residual::new(body, shortcut, activation))
+        }
+        other => crate::spec::build_layer::<B>(0, other, rng).map_err(|e| e.to_string())?,
+    })
+}
+
 /// Which built-in network a [`ModelConfig`] builds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -409,6 +666,10 @@ pub enum ModelKind {
     Mlp,
     /// Convolution blocks, each ending in a 2×2 max-pool, then dense layers (a `CnnConfig`).
     Cnn,
+    /// He et al.'s residual network for CIFAR, `depth` = 6n + 2 (a `ResNetConfig`).
+    Resnet,
+    /// The residual network's layers without the shortcuts: He et al.'s plain network.
+    Plain,
 }
 
 impl fmt::Display for ModelKind {
@@ -416,6 +677,8 @@ impl fmt::Display for ModelKind {
         f.write_str(match self {
             ModelKind::Mlp => "mlp",
             ModelKind::Cnn => "cnn",
+            ModelKind::Resnet => "resnet",
+            ModelKind::Plain => "plain",
         })
     }
 }
@@ -497,6 +760,18 @@ pub struct ModelConfig {
     /// Widths of the CNN's dense hidden layers before its classifier, comma-separated.
     #[cfg_attr(feature = "clap", arg(long, value_name = "W,W,..."))]
     pub dense: Widths,
+    /// Layers of the ResNet (and of the plain network): 6n + 2, e.g. 20, 32, 44, 56, 110.
+    #[default(20)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "N"))]
+    pub depth: usize,
+    /// Filters of the ResNet's first stage; each of the two later stages doubles them.
+    #[default(16)]
+    #[cfg_attr(feature = "clap", arg(long, value_name = "W"))]
+    pub width: usize,
+    /// The ResNet's shortcut where a block changes width or size: a (zero-padded identity) or b
+    /// (1×1 convolution).
+    #[cfg_attr(feature = "clap", arg(long, value_name = "a|b"))]
+    pub shortcut: Shortcut,
     /// Hidden activation: relu, sigmoid, tanh, `leaky-relu[:SLOPE]`, `elu[:ALPHA]` or gelu.
     #[default(Activation::Relu)]
     #[cfg_attr(feature = "clap", arg(long, value_name = "NAME"))]
@@ -543,7 +818,34 @@ impl ModelConfig {
             }
             // The CNN's checks that need no image size, on a size every pooling fits.
             ModelKind::Cnn => self.cnn([1, usize::MAX, usize::MAX], 1).check().map_err(|e| format!("model cnn: {e}")),
+            ModelKind::Resnet | ModelKind::Plain if self.input_dropout > 0.0 => {
+                Err("input-dropout applies to the MLP (model type mlp) only".into())
+            }
+            ModelKind::Resnet | ModelKind::Plain => {
+                self.resnet([1, 1, 1], 1).check().map_err(|e| format!("model {}: {e}", self.kind))
+            }
             ModelKind::Mlp => Ok(()),
+        }
+    }
+
+    /// The ResNet (or, for kind `plain`, the plain network) these settings describe, for
+    /// `[channels, height, width]` images and `classes` outputs: stages of `width`, 2·`width`
+    /// and 4·`width` filters.
+    pub fn resnet(&self, input: [usize; 3], classes: usize) -> ResNetConfig {
+        let widths: Vec<usize> = [1usize, 2, 4].iter().map(|m| self.width.saturating_mul(*m)).collect();
+        let config = ResNetConfig::new(input, classes, self.depth)
+            .with_widths(&widths)
+            .with_shortcut(self.shortcut)
+            .with_activation(self.activation)
+            .with_init(self.init);
+        if self.kind == ModelKind::Plain { config.plain() } else { config }
+    }
+
+    /// A short name of the network: `mlp`, `cnn`, `resnet-20` or `plain-20`.
+    pub fn name(&self) -> String {
+        match self.kind {
+            ModelKind::Resnet | ModelKind::Plain => format!("{}-{}", self.kind, self.depth),
+            kind => kind.to_string(),
         }
     }
 
@@ -583,6 +885,11 @@ impl ModelConfig {
                 cnn.check().map_err(|e| format!("model cnn: {e}"))?;
                 Ok(cnn.architecture())
             }
+            ModelKind::Resnet | ModelKind::Plain => {
+                let resnet = self.resnet(input, classes);
+                resnet.check().map_err(|e| format!("model {}: {e}", self.kind))?;
+                Ok(resnet.architecture())
+            }
         }
     }
 
@@ -596,6 +903,9 @@ impl ModelConfig {
         match self.kind {
             ModelKind::Mlp => Ok(self.mlp(input.iter().product(), classes).init::<B>(seed)),
             ModelKind::Cnn => self.cnn(input, classes).init::<B>(seed).map_err(|e| format!("model cnn: {e}")),
+            ModelKind::Resnet | ModelKind::Plain => {
+                self.resnet(input, classes).init::<B>(seed).map_err(|e| format!("model {}: {e}", self.kind))
+            }
         }
     }
 }

@@ -117,6 +117,7 @@ pub trait Module<B: Backend>: Send + Sync {
                 layer: self.spec().to_string(),
                 output,
                 params: self.num_params(),
+                depth: 0,
             }],
         }
     }
@@ -274,8 +275,11 @@ pub struct SummaryRow {
     pub layer: String,
     /// The shape this layer outputs, batch dimension included.
     pub output: Vec<usize>,
-    /// Trainable scalars in this layer.
+    /// Trainable scalars in this layer (for a block, in all of its layers).
     pub params: usize,
+    /// How many blocks this row is inside (0 for a layer of the network itself); a block's own
+    /// row comes before its layers' rows.
+    pub depth: usize,
 }
 
 /// A table of a model's layers for a given input shape; `Display` prints it with a total.
@@ -288,22 +292,24 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The total number of trainable scalars.
+    /// The total number of trainable scalars (a block's row counts its layers' already).
     pub fn total_params(&self) -> usize {
-        self.rows.iter().map(|r| r.params).sum()
+        self.rows.iter().filter(|r| r.depth == 0).map(|r| r.params).sum()
     }
 }
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let shape = |s: &[usize]| format!("{s:?}");
-        let name_w = self.rows.iter().map(|r| r.name.len()).max().unwrap_or(0).max("layer".len());
+        let indented = |r: &SummaryRow| format!("{}{}", "  ".repeat(r.depth), r.name);
+        let name_w = self.rows.iter().map(|r| indented(r).len()).max().unwrap_or(0).max("layer".len());
         let type_w = self.rows.iter().map(|r| r.layer.chars().count()).max().unwrap_or(0).max("type".len());
         let out_w = self.rows.iter().map(|r| shape(&r.output).len()).max().unwrap_or(0).max("output shape".len());
         writeln!(f, "input {}", shape(&self.input))?;
         writeln!(f, "{:<name_w$}  {:<type_w$}  {:<out_w$}  {:>10}", "layer", "type", "output shape", "params")?;
         for r in &self.rows {
-            writeln!(f, "{:<name_w$}  {:<type_w$}  {:<out_w$}  {:>10}", r.name, r.layer, shape(&r.output), r.params)?;
+            let name = indented(r);
+            writeln!(f, "{name:<name_w$}  {:<type_w$}  {:<out_w$}  {:>10}", r.layer, shape(&r.output), r.params)?;
         }
         write!(f, "total trainable parameters: {}", self.total_params())
     }

@@ -117,6 +117,8 @@ fn layer_at<'a>(spec: &'a LayerSpec, owner: &str) -> Option<&'a LayerSpec> {
         let index: usize = parts.next()?.parse().ok()?;
         match layer {
             LayerSpec::Sequential { layers } if field == "layers" => layer = layers.get(index)?,
+            LayerSpec::Residual { body, .. } if field == "body" => layer = body.get(index)?,
+            LayerSpec::Residual { shortcut, .. } if field == "shortcut" => layer = shortcut.get(index)?,
             _ => return None,
         }
     }

@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::activation::Activation;
 use crate::layers::{
-    AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormConfig, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d,
+    AvgPool2d, BatchNorm1d, BatchNorm2d, BatchNormConfig, ChannelPad, Conv2dConfig, Dropout, Flatten, GlobalAvgPool,
+    LinearConfig, MaxPool2d, Residual,
 };
 use crate::module::{Module, Sequential};
 
@@ -132,6 +133,31 @@ pub enum LayerSpec {
         /// Its layers, in order.
         layers: Vec<LayerSpec>,
     },
+    /// A residual block, `activation(body(x) + shortcut(x))` (He et al. 2016); tensors are named
+    /// `body.{i}.…` and `shortcut.{i}.…`.
+    Residual {
+        /// The residual branch, in order.
+        body: Vec<LayerSpec>,
+        /// The shortcut branch; empty for the identity.
+        #[serde(default)]
+        shortcut: Vec<LayerSpec>,
+        /// The activation applied to the sum (`ReLU` in He et al.), if any.
+        #[serde(default)]
+        activation: Option<Box<LayerSpec>>,
+    },
+    /// The mean of each channel: `[n, c, h, w] → [n, c]` (`nn.AdaptiveAvgPool2d(1)` then
+    /// `nn.Flatten()`).
+    GlobalAvgPool,
+    /// He et al.'s shortcut option A: `x[:, :, ::s, ::s]` with `before` and `after` channels of
+    /// zeros added (`F.pad` on the channel axis).
+    ChannelPad {
+        /// Vertical and horizontal subsampling.
+        stride: [usize; 2],
+        /// Zero channels before the input's.
+        before: usize,
+        /// Zero channels after the input's.
+        after: usize,
+    },
     /// A layer defined outside this crate: its name and whatever settings it reports.
     Custom {
         /// The layer's name (`Swish`).
@@ -187,6 +213,22 @@ impl fmt::Display for LayerSpec {
             LayerSpec::GELU => write!(f, "GELU(tanh)"),
             LayerSpec::Softmax { dim } => write!(f, "Softmax(dim={dim})"),
             LayerSpec::Sequential { layers } => write!(f, "Sequential({} layers)", layers.len()),
+            LayerSpec::Residual { shortcut, activation, .. } => {
+                write!(f, "Residual(shortcut=")?;
+                match shortcut.as_slice() {
+                    [] => write!(f, "identity")?,
+                    [LayerSpec::ChannelPad { .. }] => write!(f, "zero-pad")?,
+                    layers => write!(f, "{} layers", layers.len())?,
+                }
+                match activation {
+                    Some(a) => write!(f, ", then {a})"),
+                    None => write!(f, ")"),
+                }
+            }
+            LayerSpec::GlobalAvgPool => write!(f, "GlobalAvgPool"),
+            LayerSpec::ChannelPad { stride, before, after } => {
+                write!(f, "ChannelPad(stride={}x{}, zeros={before}+{after})", stride[0], stride[1])
+            }
             LayerSpec::Custom { name, settings } => {
                 if settings.is_null() {
                     write!(f, "{name}")
@@ -273,10 +315,44 @@ pub(crate) fn state_values(architecture: &[LayerSpec]) -> Option<usize> {
                 num_features.checked_mul(4)?
             }
             LayerSpec::Sequential { layers } => state_values(layers)?,
+            LayerSpec::Residual { body, shortcut, activation } => state_values(body)?
+                .checked_add(state_values(shortcut)?)?
+                .checked_add(state_values(activation.as_deref().map(std::slice::from_ref).unwrap_or_default())?)?,
             _ => 0,
         };
         total.checked_add(values)
     })
+}
+
+/// How deeply composite layers (`Sequential`, `Residual`) may nest. Long chains are fine at any
+/// length; nesting is what the walks over a description recurse on, so it is bounded here, far
+/// above any real network (a ResNet nests two deep).
+pub const MAX_NESTING: usize = 32;
+
+/// Checks that composite layers nest at most [`MAX_NESTING`] deep, without recursing.
+///
+/// # Errors
+/// [`SpecError::InvalidSettings`] naming the limit.
+pub fn check_nesting(architecture: &[LayerSpec]) -> Result<(), SpecError> {
+    let mut pending: Vec<(&LayerSpec, usize)> = architecture.iter().map(|s| (s, 1)).collect();
+    while let Some((spec, depth)) = pending.pop() {
+        let children: Box<dyn Iterator<Item = &LayerSpec>> = match spec {
+            LayerSpec::Sequential { layers } => Box::new(layers.iter()),
+            LayerSpec::Residual { body, shortcut, activation } => {
+                Box::new(body.iter().chain(shortcut.iter()).chain(activation.as_deref()))
+            }
+            _ => continue,
+        };
+        if depth >= MAX_NESTING {
+            return Err(SpecError::InvalidSettings {
+                index: 0,
+                layer: spec.to_string(),
+                reason: format!("blocks nest more than {MAX_NESTING} deep"),
+            });
+        }
+        pending.extend(children.map(|c| (c, depth + 1)));
+    }
+    Ok(())
 }
 
 /// Checks, before anything is built, that the layers `architecture` describes hold no more
@@ -287,6 +363,7 @@ pub(crate) fn state_values(architecture: &[LayerSpec]) -> Option<usize> {
 /// # Errors
 /// [`SpecError::InvalidSettings`] naming both counts.
 pub(crate) fn check_state_fits(architecture: &[LayerSpec], available: usize) -> Result<(), SpecError> {
+    check_nesting(architecture)?;
     match state_values(architecture) {
         Some(needed) if needed <= available => Ok(()),
         needed => Err(SpecError::InvalidSettings {
@@ -331,6 +408,30 @@ pub(crate) fn validate(index: usize, spec: &LayerSpec) -> Result<(), SpecError> 
         }
         LayerSpec::LeakyReLU { negative_slope: v } | LayerSpec::ELU { alpha: v } if !v.is_finite() => {
             Err(invalid(index, spec, "the slope must be finite"))
+        }
+        LayerSpec::Residual { body, .. } if body.is_empty() => {
+            Err(invalid(index, spec, "the body needs at least one layer"))
+        }
+        LayerSpec::Residual { activation: Some(activation), .. }
+            if !matches!(
+                **activation,
+                LayerSpec::ReLU
+                    | LayerSpec::Sigmoid
+                    | LayerSpec::Tanh
+                    | LayerSpec::LeakyReLU { .. }
+                    | LayerSpec::ELU { .. }
+                    | LayerSpec::GELU
+            ) =>
+        {
+            Err(invalid(
+                index,
+                spec,
+                "the activation after the sum must be ReLU, Sigmoid, Tanh, LeakyReLU, ELU or GELU",
+            ))
+        }
+        LayerSpec::Residual { activation: Some(activation), .. } => validate(index, activation),
+        LayerSpec::ChannelPad { stride, .. } if !positive(stride) => {
+            Err(invalid(index, spec, "the stride must be positive"))
         }
         _ => Ok(()),
     }
@@ -382,6 +483,21 @@ pub fn build_layer<B: Backend>(index: usize, spec: &LayerSpec, rng: &mut Rng) ->
             }
             Box::new(inner)
         }
+        LayerSpec::Residual { body, shortcut, activation } => {
+            let branch = |layers: &[LayerSpec], rng: &mut Rng| -> Result<Sequential<B>, SpecError> {
+                let mut built = Sequential::new();
+                for (i, s) in layers.iter().enumerate() {
+                    built.push(build_layer(i, s, rng)?);
+                }
+                Ok(built)
+            };
+            let body = branch(body, rng)?;
+            let shortcut = branch(shortcut, rng)?;
+            let activation = activation.as_deref().map(|a| build_layer(index, a, rng)).transpose()?;
+            Box::new(Residual::new(body, shortcut, activation))
+        }
+        LayerSpec::GlobalAvgPool => Box::new(GlobalAvgPool),
+        LayerSpec::ChannelPad { stride, before, after } => Box::new(ChannelPad::new(pair(*stride), *before, *after)),
         LayerSpec::Custom { name, settings } => match crate::registry::build_custom::<B>(name, settings) {
             Some(built) => built.map_err(|reason| invalid(index, spec, &reason))?,
             None => return Err(SpecError::CustomLayer { index, name: name.clone() }),

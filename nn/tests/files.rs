@@ -216,7 +216,9 @@ fn trailing_bytes_foreign_files_and_other_versions_are_rejected() {
     let mut newer = small_checkpoint();
     newer[8..12].copy_from_slice(&7u32.to_le_bytes());
     let err = Checkpoint::from_bytes(&newer, "model.ckpt").expect_err("version");
-    assert_eq!(err.to_string(), "model.ckpt: format version 7, expected 1");
+    assert_eq!(err.to_string(), "model.ckpt: format version 7; this build reads versions 1 to 2");
+    newer[8..12].copy_from_slice(&0u32.to_le_bytes());
+    assert!(matches!(Checkpoint::from_bytes(&newer, "f"), Err(CheckpointError::Version { found: 0, .. })));
 
     // A header that promises an exabyte-long body is a truncation, found without reading on.
     let mut huge = small_checkpoint();

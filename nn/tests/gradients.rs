@@ -7,10 +7,11 @@ use std::ops::Range;
 use neurite_core::gradcheck::{positive_values, smooth_values};
 use neurite_core::reference::ReferenceBackend as R;
 use neurite_core::{GradcheckConfig, Rng, Tensor, gradcheck};
+use neurite_nn::models::Shortcut;
 use neurite_nn::regularization::Penalty;
 use neurite_nn::{
-    Activation, AvgPool2d, BatchNormConfig, Conv2dConfig, Dropout, Flatten, LinearConfig, MaxPool2d, Module,
-    Sequential, loss,
+    Activation, AvgPool2d, BatchNormConfig, ChannelPad, Conv2dConfig, Dropout, Flatten, GlobalAvgPool, LinearConfig,
+    MaxPool2d, Module, Residual, Sequential, loss,
 };
 
 type T = Tensor<R>;
@@ -162,6 +163,56 @@ fn a_whole_cnn_with_every_parameter() {
             .with(LinearConfig::new(8, 3).init::<R>(&mut rng))
     };
     check_module(make, smooth(&[2, 1, 4, 4], 30), true);
+}
+
+/// A residual block as He et al. build it, with tanh in place of ReLU so no value sits near a
+/// kink: conv, batch norm, tanh, conv, batch norm, plus the shortcut, then tanh.
+fn residual_block(shortcut: Shortcut, stride: usize) -> Residual<R> {
+    let mut rng = rng();
+    let (c_in, c_out) = (2, if stride == 1 { 2 } else { 4 });
+    let conv = |i, o, k, s, rng: &mut Rng| {
+        Conv2dConfig::new(i, o, (k, k)).with_stride((s, s)).with_padding((k / 2, k / 2)).with_bias(false).init::<R>(rng)
+    };
+    let body = Sequential::new()
+        .with(conv(c_in, c_out, 3, stride, &mut rng))
+        .with(with_affine(bn_config(c_out).init_2d::<R>(), 6))
+        .with(Activation::Tanh)
+        .with(conv(c_out, c_out, 3, 1, &mut rng))
+        .with(with_affine(bn_config(c_out).init_2d::<R>(), 7));
+    let shortcut = match shortcut {
+        _ if stride == 1 => Sequential::new(),
+        Shortcut::A => Sequential::new().with(ChannelPad::new((stride, stride), 1, 1)),
+        Shortcut::B => Sequential::new()
+            .with(conv(c_in, c_out, 1, stride, &mut rng))
+            .with(with_affine(bn_config(c_out).init_2d::<R>(), 8)),
+    };
+    Residual::new(body, shortcut, Some(Box::new(Activation::Tanh)))
+}
+
+#[test]
+fn residual_block_with_the_identity_shortcut() {
+    check_module(|| residual_block(Shortcut::A, 1), smooth(&[2, 2, 4, 4], 40), true);
+}
+
+#[test]
+fn residual_block_with_the_zero_padded_shortcut_a() {
+    check_module(|| residual_block(Shortcut::A, 2), smooth(&[2, 2, 5, 5], 41), true);
+}
+
+#[test]
+fn residual_block_with_the_projection_shortcut_b() {
+    check_module(|| residual_block(Shortcut::B, 2), smooth(&[2, 2, 4, 4], 42), true);
+}
+
+#[test]
+fn residual_block_in_evaluation() {
+    check_module(|| residual_block(Shortcut::B, 2), smooth(&[2, 2, 4, 4], 43), false);
+}
+
+#[test]
+fn global_average_pooling_and_channel_padding() {
+    check_module(|| GlobalAvgPool, smooth(&[2, 3, 3, 2], 44), true);
+    check_module(|| ChannelPad::new((2, 1), 2, 1), smooth(&[2, 2, 5, 3], 45), true);
 }
 
 // ---- losses ------------------------------------------------------------------------------------
