@@ -122,7 +122,7 @@ pub fn train<B: Backend>(
     let augment = if c.augment.trim().is_empty() { String::new() } else { format!(", augment {}", c.augment) };
     say!(
         "model: {}, {} parameters; {} with lr {}, batch size {}, {} epochs{augment}",
-        c.model.kind,
+        c.model.name(),
         run.learner.model().num_params(),
         c.optimizer.kind,
         c.optimizer.lr,

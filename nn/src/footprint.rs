@@ -21,8 +21,11 @@ pub struct Footprint {
     /// Values of the parameters and buffers (weights, biases, batch-norm statistics).
     pub state_values: u64,
     /// Values a forward pass holds for each sample of the batch: the input, every layer's
-    /// output, and a convolution's column matrix.
+    /// output, and a convolution's column matrix (all held at once while training).
     pub values_per_sample: u64,
+    /// The most values a forward pass without a graph holds at once for each sample: one
+    /// layer's input, its output and its workspace (a block's: all of its branches).
+    pub peak_values_per_sample: u64,
 }
 
 /// Bytes per value (f32).
@@ -49,10 +52,13 @@ impl Footprint {
             *n = 1;
         }
         let mut values = numel(&sample).ok_or_else(|| too_large("the input", &sample))?;
+        let mut peak = values;
         let mut shapes = Vec::with_capacity(architecture.len());
         for (i, spec) in architecture.iter().enumerate() {
+            let input_values = numel(&sample).ok_or_else(|| too_large(&i.to_string(), &sample))?;
             let (out, held) = layer_output(&i.to_string(), spec, &sample)?;
             values = values.checked_add(held).ok_or_else(|| too_large(&i.to_string(), &out))?;
+            peak = peak.max(input_values.saturating_add(held));
             sample = out;
             shapes.push(restore_batch(&sample, input));
         }
@@ -61,12 +67,15 @@ impl Footprint {
             shapes,
             state_values: state as u64,
             values_per_sample: values,
+            peak_values_per_sample: peak,
         })
     }
 
-    /// Bytes to run the network without a graph on a batch of `batch` samples.
+    /// Bytes to run the network without a graph on a batch of `batch` samples: the parameters
+    /// and the busiest layer's input, output and workspace (each layer's input is released
+    /// once it has run).
     pub fn inference_bytes(&self, batch: usize) -> u64 {
-        let activations = self.values_per_sample.saturating_mul(batch as u64);
+        let activations = self.peak_values_per_sample.saturating_mul(batch as u64);
         self.state_values.saturating_add(activations).saturating_mul(VALUE_BYTES)
     }
 
@@ -371,7 +380,9 @@ mod tests {
         // columns 400·196; pool 1,568; flatten 1,568; linear 10.
         let expected = 784 + (12_544 + 19_600) + 12_544 + 3_136 + (6_272 + 78_400) + 1_568 + 1_568 + 10;
         assert_eq!(f.values_per_sample, expected);
-        assert_eq!(f.inference_bytes(2), 4 * (28_938 + 2 * expected));
+        // Without a graph the busiest layer is conv2: its input, output and columns.
+        assert_eq!(f.peak_values_per_sample, 3_136 + 6_272 + 78_400);
+        assert_eq!(f.inference_bytes(2), 4 * (28_938 + 2 * (3_136 + 6_272 + 78_400)));
     }
 
     #[test]

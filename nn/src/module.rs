@@ -106,6 +106,11 @@ pub trait Module<B: Backend>: Send + Sync {
         no_grad(|| self.forward(&Tensor::zeros(input.to_vec())).dims().to_vec())
     }
 
+    /// This layer as a residual block, if it is one (what drawings use to show its branches).
+    fn as_residual(&self) -> Option<&crate::layers::Residual<B>> {
+        None
+    }
+
     /// One row per layer: name, type, output shape and parameter count, for an input of shape
     /// `input` (batch dimension included). Containers override it to list their children.
     fn summary(&self, input: &[usize]) -> Summary {

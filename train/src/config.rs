@@ -544,7 +544,7 @@ impl TrainConfig {
         };
         let classes = data.class_names.len();
         let dims = [input.channels, input.height, input.width];
-        let kind = config.model.kind;
+        let kind = config.model.name();
         let architecture = config.model.architecture(dims, classes).map_err(|e| TrainError::Invalid(e.to_string()))?;
         let batch = match config.batch_size {
             BatchSize::Full => data.train.len(),
@@ -622,7 +622,7 @@ impl TrainConfig {
             None => None,
         };
         if config.histograms {
-            learner = with_histograms(learner, &data, &preprocessing, kind)?;
+            learner = with_histograms(learner, &data, &preprocessing, config.model.kind)?;
         }
         let dir = out.as_ref().map(|o| o.path().to_path_buf());
         Ok(Run { learner, config, data, out, dir, resumed_from, input })

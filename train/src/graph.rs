@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use neurite_core::{Backend, Tensor, TensorId};
-use neurite_nn::Sequential;
+use neurite_nn::{LayerSpec, Module, Sequential};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -192,61 +192,116 @@ impl ValueGraph {
     /// of their gradient. The model is used as it is (call `set_training(false)` first for
     /// evaluation behaviour).
     pub fn of_model<B: Backend>(title: &str, model: &Sequential<B>, x: &Tensor<B>, target: usize) -> Self {
-        let mut activations = vec![x.clone()];
-        for layer in model.layers() {
-            let next = layer.forward(activations.last().expect("starts with the input"));
-            activations.push(next);
+        // Every value drawn: a plain layer's output, or a block's body, shortcut, sum and output.
+        enum Step<B: Backend> {
+            Layer(Tensor<B>),
+            Block { body: Tensor<B>, shortcut: Option<Tensor<B>>, sum: Tensor<B>, out: Option<Tensor<B>> },
         }
-        let logits = activations.last().expect("has the input").clone();
+        let mut steps = Vec::with_capacity(model.len());
+        let mut current = x.clone();
+        for layer in model.layers() {
+            let step = match layer.as_residual() {
+                Some(block) => {
+                    let body = block.body().forward(&current);
+                    let shortcut = (!block.shortcut().is_empty()).then(|| block.shortcut().forward(&current));
+                    let sum = body.add(shortcut.as_ref().unwrap_or(&current));
+                    let out = block.activation().map(|a| a.forward(&sum));
+                    current = out.clone().unwrap_or_else(|| sum.clone());
+                    Step::Block { body, shortcut, sum, out }
+                }
+                None => {
+                    current = layer.forward(&current);
+                    Step::Layer(current.clone())
+                }
+            };
+            steps.push(step);
+        }
+        let logits = current;
         let classes = logits.dims().last().copied().unwrap_or(1);
         let one_hot = (0..classes).map(|c| if c == target { 1.0 } else { 0.0 }).collect();
         let loss = logits.softmax_cross_entropy(&Tensor::from_vec(one_hot, [1, classes]));
         let grads = loss.backward_all(&Tensor::ones(loss.shape().clone()));
-        let norm_of = |ts: &[&Tensor<B>]| {
-            let sum: f64 =
-                ts.iter().filter_map(|t| grads.get(t)).flat_map(|g| g.to_vec()).map(|v| f64::from(v).powi(2)).sum();
-            format!("‖·‖ {}", format_number(sum.sqrt() as f32))
+        let mut graph = ValueGraph {
+            title: title.to_string(),
+            nodes: vec![GraphNode {
+                label: format!("input (label {target})"),
+                kind: NodeKind::Input,
+                value: describe(x, false),
+                grad: None,
+            }],
+            edges: Vec::new(),
         };
-        let mut nodes = vec![GraphNode {
-            label: format!("input (label {target})"),
-            kind: NodeKind::Input,
-            value: describe(x, false),
-            grad: None,
-        }];
-        let mut edges = Vec::new();
-        let mut previous = 0;
-        for (layer, out) in model.layers().iter().zip(&activations[1..]) {
-            let params = layer.params();
-            let here = nodes.len() + usize::from(!params.is_empty());
+        // A node for `out` fed by `from`, after a box for `params` if there are any.
+        let add = |graph: &mut ValueGraph, label: String, params: Vec<&Tensor<B>>, out: &Tensor<B>, from: &[usize]| {
             if !params.is_empty() {
-                let count: usize = params.iter().map(|(_, p)| p.numel()).sum();
-                let tensors: Vec<&Tensor<B>> = params.iter().map(|(_, p)| *p).collect();
-                let norm = tensors.iter().flat_map(|p| p.to_vec()).map(|v| f64::from(v).powi(2)).sum::<f64>().sqrt();
-                nodes.push(GraphNode {
+                let count: usize = params.iter().map(|p| p.numel()).sum();
+                let norm = params.iter().flat_map(|p| p.to_vec()).map(|v| f64::from(v).powi(2)).sum::<f64>().sqrt();
+                let grad: f64 = params
+                    .iter()
+                    .filter_map(|t| grads.get(t))
+                    .flat_map(|g| g.to_vec())
+                    .map(|v| f64::from(v).powi(2))
+                    .sum();
+                graph.nodes.push(GraphNode {
                     label: format!("{count} weights"),
                     kind: NodeKind::Parameter,
                     value: format!("‖·‖ {}", format_number(norm as f32)),
-                    grad: Some(norm_of(&tensors)),
+                    grad: Some(format!("‖·‖ {}", format_number(grad.sqrt() as f32))),
                 });
-                edges.push((here - 1, here));
+                graph.edges.push((graph.nodes.len() - 1, graph.nodes.len()));
             }
-            nodes.push(GraphNode {
-                label: short_layer(&layer.spec().to_string()),
+            let here = graph.nodes.len();
+            graph.nodes.push(GraphNode {
+                label,
                 kind: NodeKind::Op,
                 value: describe(out, false),
                 grad: grads.get(out).map(|g| describe(g, true)),
             });
-            edges.push((previous, here));
-            previous = here;
+            graph.edges.extend(from.iter().map(|&f| (f, here)));
+            here
+        };
+        fn weights<B: Backend>(layer: &dyn Module<B>) -> Vec<&Tensor<B>> {
+            layer.params().into_iter().map(|(_, p)| p).collect()
         }
-        nodes.push(GraphNode {
+        let mut previous = 0;
+        for (layer, step) in model.layers().iter().zip(&steps) {
+            previous = match (step, layer.as_residual()) {
+                (Step::Block { body, shortcut, sum, out }, Some(block)) => {
+                    let main = add(
+                        &mut graph,
+                        chain_label(&block.body().architecture()),
+                        weights(block.body()),
+                        body,
+                        &[previous],
+                    );
+                    let skip = match shortcut {
+                        Some(s) => {
+                            let label = format!("shortcut {}", chain_label(&block.shortcut().architecture()));
+                            add(&mut graph, label, weights(block.shortcut()), s, &[previous])
+                        }
+                        None => previous,
+                    };
+                    let plus = add(&mut graph, "+".into(), Vec::new(), sum, &[main, skip]);
+                    match (out, block.activation()) {
+                        (Some(out), Some(a)) => {
+                            add(&mut graph, short_layer(&a.spec().to_string()), Vec::new(), out, &[plus])
+                        }
+                        _ => plus,
+                    }
+                }
+                (Step::Layer(out), _) | (Step::Block { sum: out, .. }, None) => {
+                    add(&mut graph, short_layer(&layer.spec().to_string()), weights(layer.as_ref()), out, &[previous])
+                }
+            };
+        }
+        graph.nodes.push(GraphNode {
             label: "CE loss".into(),
             kind: NodeKind::Op,
             value: format_number(loss.item()),
             grad: Some("1".into()),
         });
-        edges.push((previous, nodes.len() - 1));
-        ValueGraph { title: title.to_string(), nodes, edges }
+        graph.edges.push((previous, graph.nodes.len() - 1));
+        graph
     }
 
     /// Columns by depth (a leaf sits just before its first consumer), rows placed at the mean
@@ -452,6 +507,20 @@ fn separate(column: &[usize], columns: usize, wanted: &[f32], y: &mut [f32]) {
 }
 
 /// A layer's description made short enough for a node: `Conv2d(1→16, 5×5)`.
+/// A branch of a block in a few characters per layer: `Conv3x3/2·BN·ReLU·Conv3x3·BN`.
+fn chain_label(layers: &[LayerSpec]) -> String {
+    let short = |spec: &LayerSpec| match spec {
+        LayerSpec::Conv2d { kernel_size: [kh, kw], stride, .. } if stride[0] > 1 || stride[1] > 1 => {
+            format!("Conv{kh}x{kw}/{}", stride[0])
+        }
+        LayerSpec::Conv2d { kernel_size: [kh, kw], .. } => format!("Conv{kh}x{kw}"),
+        LayerSpec::BatchNorm1d { .. } | LayerSpec::BatchNorm2d { .. } => "BN".into(),
+        LayerSpec::ChannelPad { stride, before, after } => format!("pad/{} +{}", stride[0], before + after),
+        other => short_layer(&other.to_string()),
+    };
+    layers.iter().map(short).collect::<Vec<_>>().join("·")
+}
+
 fn short_layer(spec: &str) -> String {
     spec.split(" {").next().unwrap_or(spec).chars().take(28).collect()
 }

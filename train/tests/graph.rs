@@ -3,7 +3,7 @@
 
 use neurite_core::reference::ReferenceBackend as R;
 use neurite_core::{Rng, Tensor};
-use neurite_nn::models::MlpConfig;
+use neurite_nn::models::{MlpConfig, ResNetConfig, Shortcut};
 use neurite_train::graph::{EXAMPLES, NodeKind, ValueGraph, example, format_number};
 
 /// One line per node: label, kind, value and gradient; then the edges and the layout.
@@ -113,4 +113,30 @@ fn a_model_graph_has_one_node_per_layer_and_its_weights() {
     assert_eq!(graph.nodes.iter().filter(|n| n.kind == NodeKind::Parameter).count(), 2);
     assert!(graph.nodes.iter().filter(|n| n.kind == NodeKind::Parameter).all(|n| n.label.ends_with("weights")));
     assert_eq!(graph.edges.len(), 7);
+}
+
+#[test]
+fn a_residual_network_is_drawn_with_its_branches_meeting_at_a_sum() {
+    let config = ResNetConfig::new([3, 8, 8], 4, 8).with_widths(&[2, 4, 4]).with_shortcut(Shortcut::B);
+    let mut model = config.init::<R>(1).expect("builds");
+    neurite_nn::Module::set_training(&mut model, false);
+    let x = Tensor::<R>::from_vec(Rng::seed(2).normal_vec(3 * 64, 0.0, 1.0), [1, 3, 8, 8]);
+    let graph = ValueGraph::of_model("resnet-8", &model, &x, 1);
+    let labels: Vec<&str> = graph.nodes.iter().map(|n| n.label.as_str()).collect();
+    let sums: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == "+").collect();
+    assert_eq!(sums.len(), 3, "one sum per block: {labels:?}");
+    let inputs_of = |v: usize| -> Vec<usize> { graph.edges.iter().filter(|e| e.1 == v).map(|e| e.0).collect() };
+    // Stage 1's block: the body and the identity, straight from the block's input (the ReLU).
+    let first = inputs_of(sums[0]);
+    assert_eq!(first.len(), 2);
+    assert_eq!(labels[first[0]], "Conv3x3·BN·ReLU·Conv3x3·BN");
+    assert_eq!(labels[first[1]], "ReLU");
+    // Stage 2's block: the strided body and the 1×1 projection, both fed by the previous block.
+    let second = inputs_of(sums[1]);
+    assert_eq!(labels[second[0]], "Conv3x3/2·BN·ReLU·Conv3x3·BN");
+    assert_eq!(labels[second[1]], "shortcut Conv1x1/2·BN");
+    assert_eq!(inputs_of(second[0]).iter().filter(|&&u| labels[u] == "ReLU").count(), 1);
+    // The sum carries the gradient of both branches: the same tensor, so the same text.
+    assert_eq!(graph.nodes[sums[1]].grad, graph.nodes[second[0]].grad);
+    assert_eq!(labels.last(), Some(&"CE loss"));
 }

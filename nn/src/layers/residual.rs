@@ -46,6 +46,11 @@ impl<B: Backend> Residual<B> {
         &self.shortcut
     }
 
+    /// The activation after the sum, if any.
+    pub fn activation(&self) -> Option<&dyn Module<B>> {
+        self.activation.as_deref()
+    }
+
     fn branches(&self) -> [(&'static str, &Sequential<B>); 2] {
         [("body", &self.body), ("shortcut", &self.shortcut)]
     }
@@ -118,6 +123,10 @@ impl<B: Backend> Module<B> for Residual<B> {
 
     fn output_shape(&self, input: &[usize]) -> Vec<usize> {
         self.body.output_shape(input)
+    }
+
+    fn as_residual(&self) -> Option<&Residual<B>> {
+        Some(self)
     }
 
     fn summary(&self, input: &[usize]) -> Summary {
