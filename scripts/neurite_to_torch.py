@@ -43,6 +43,12 @@ def build(spec):
         return nn.Softmax(dim=spec["dim"])
     if kind == "Sequential":
         return Net(spec["layers"])
+    if kind == "Residual":
+        return Residual(spec)
+    if kind == "GlobalAvgPool":
+        return GlobalAvgPool()
+    if kind == "ChannelPad":
+        return ChannelPad(spec)
     return {"Flatten": nn.Flatten, "ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh}[kind]()
 
 
@@ -53,6 +59,40 @@ class Net(nn.Module):
 
     def forward(self, x):
         return self.layers(x)
+
+
+class Residual(nn.Module):
+    """activation(body(x) + shortcut(x)); an empty shortcut is the identity."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.body = nn.Sequential(*[build(s) for s in spec["body"]])
+        self.shortcut = nn.Sequential(*[build(s) for s in spec.get("shortcut", [])])
+        activation = spec.get("activation")
+        self.activation = build(activation) if activation else nn.Identity()
+
+    def forward(self, x):
+        return self.activation(self.body(x) + self.shortcut(x))
+
+
+class GlobalAvgPool(nn.Module):
+    """[n, c, h, w] -> [n, c]: the mean of each channel."""
+
+    def forward(self, x):
+        return x.mean(dim=(2, 3))
+
+
+class ChannelPad(nn.Module):
+    """He et al.'s shortcut option A: every stride-th pixel, zero channels before and after."""
+
+    def __init__(self, spec):
+        super().__init__()
+        self.stride = spec["stride"]
+        self.before, self.after = spec["before"], spec["after"]
+
+    def forward(self, x):
+        x = x[:, :, ::self.stride[0], ::self.stride[1]]
+        return nn.functional.pad(x, (0, 0, 0, 0, self.before, self.after))
 
 
 def per_channel(value, channels):

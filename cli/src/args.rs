@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use neurite_nn::Activation;
-use neurite_nn::models::{ModelKind, Widths};
+use neurite_nn::models::{ModelKind, Shortcut, Widths};
 use neurite_train::TrainConfig;
 
 use crate::backend::BackendKind;
@@ -251,24 +251,48 @@ pub struct ImportArgs {
     /// The checkpoint to write.
     #[arg(long, value_name = "FILE.ckpt")]
     pub out: PathBuf,
-    /// Network.
-    #[arg(long, value_name = "KIND", default_value = "mlp")]
-    pub model: ModelKind,
+    /// Network [default: recognised from the file's names and shapes: a Neurite export, an
+    /// MLP's chain of linear layers, He et al.'s CIFAR ResNet (conv1, layer1.0.conv1, …, linear)].
+    #[arg(long, value_name = "KIND")]
+    pub model: Option<ModelKind>,
     /// Hidden layer widths of the MLP, comma-separated [default: 512,256].
     #[arg(long, value_name = "W,W,...")]
     pub hidden: Option<Widths>,
+    /// Filters of each convolution block of the CNN, comma-separated [default: 16,32].
+    #[arg(long, value_name = "F,F,...")]
+    pub filters: Option<Widths>,
+    /// Convolutions in each block of the CNN [default: 1].
+    #[arg(long, value_name = "N")]
+    pub convs: Option<usize>,
+    /// Side of the CNN's convolution kernels [default: 5].
+    #[arg(long, value_name = "K")]
+    pub kernel: Option<usize>,
+    /// Widths of the CNN's dense hidden layers, comma-separated [default: none].
+    #[arg(long, value_name = "W,W,...")]
+    pub dense: Option<Widths>,
+    /// Layers of the ResNet, 6n + 2 [default: 20].
+    #[arg(long, value_name = "N")]
+    pub depth: Option<usize>,
+    /// Filters of the ResNet's first stage [default: 16].
+    #[arg(long, value_name = "W")]
+    pub width: Option<usize>,
+    /// The ResNet's shortcut where a block changes width or size [default: a].
+    #[arg(long, value_name = "a|b")]
+    pub shortcut: Option<Shortcut>,
     /// Hidden activation.
     #[arg(long, value_name = "NAME", default_value = "relu")]
     pub activation: Activation,
-    /// Dropout probability of the network's dropout layers (0 = it has none).
-    #[arg(long, value_name = "P", default_value_t = 0.2)]
+    /// Dropout probability of the network's dropout layers (0 = it has none; it matters only for
+    /// `--names neurite`, whose indices count the dropout layers).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub dropout: f32,
     /// The network has batch norm in each hidden block.
     #[arg(long)]
     pub batch_norm: bool,
-    /// Input size CHANNELS,HEIGHT,WIDTH.
-    #[arg(long, value_name = "C,H,W", default_value = "1,28,28")]
-    pub input: String,
+    /// Input size CHANNELS,HEIGHT,WIDTH [default: what the file tells (an MLP's inputs, a
+    /// ResNet's channels at 32×32), else 1,28,28].
+    #[arg(long, value_name = "C,H,W")]
+    pub input: Option<String>,
     /// Class names, comma-separated [default: 0, 1, …].
     #[arg(long, value_name = "A,B,...")]
     pub class_names: Option<String>,
@@ -483,6 +507,9 @@ mod tests {
         assert!(!line.contains('\n'));
         let err = parse(&["train", "--model", "rnn"]).unwrap_err();
         let line = clap_error_line(&err);
-        assert!(line.contains("invalid value 'rnn' for '--model <KIND>' [possible values: mlp, cnn]"), "{line}");
+        assert!(
+            line.contains("invalid value 'rnn' for '--model <KIND>' [possible values: mlp, cnn, resnet, plain]"),
+            "{line}"
+        );
     }
 }

@@ -12,10 +12,11 @@ use std::path::Path;
 use neurite_augment::ImageSize;
 use neurite_core::TensorRecord;
 use neurite_nn::data::{Layout, Preprocessing};
+use neurite_nn::infer::{NamePart, infer, natural};
 use neurite_nn::interchange::StateDict;
-use neurite_nn::models::ModelConfig;
+use neurite_nn::models::{ModelConfig, ModelKind};
 use neurite_nn::state::{compare_state, restore_state};
-use neurite_nn::{Checkpoint, Footprint, LayerSpec, Module};
+use neurite_nn::{Checkpoint, Footprint, LayerSpec, Module, build_sequential};
 use neurite_train::{CLASSES_KEY, INPUT_KEY, PREPROCESSING_KEY};
 
 use crate::args::ImportArgs;
@@ -33,33 +34,52 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     }
     let dict = StateDict::read(&args.safetensors).usage()?;
     let origin = dict.origin.clone();
-    let input = parse_input(&args.input)?;
-    let mut config = ModelConfig {
-        kind: args.model,
-        dropout: args.dropout,
-        batch_norm: args.batch_norm,
-        activation: args.activation,
-        ..ModelConfig::default()
+    let given_input = args.input.as_deref().map(parse_input).transpose()?;
+    let (architecture, tensors, input, recognised): (Vec<LayerSpec>, _, _, _) = match args.model {
+        Some(kind) => {
+            let input = given_input.unwrap_or(ImageSize::new(1, 28, 28));
+            let (architecture, tensors) = described(args, kind, dict.tensors, input, &origin)?;
+            (architecture, tensors, input, None)
+        }
+        None => {
+            let dict = match args.names.as_str() {
+                "neurite" => dict,
+                "order" => {
+                    return Err(usage(
+                        "--names order needs --model and its settings (the order says which layer is which)",
+                    ));
+                }
+                file => StateDict { tensors: rename(dict.tensors, file, &[], &origin)?, ..dict },
+            };
+            let inferred = infer(&dict).map_err(|e| usage(format!("{origin}: {e}")))?;
+            let input = given_input
+                .or(inferred.input.map(|[c, h, w]| ImageSize::new(c, h, w)))
+                .unwrap_or(ImageSize::new(1, 28, 28));
+            let activation = args.activation.layer_spec();
+            let architecture = inferred
+                .architecture
+                .into_iter()
+                .map(|l| if l == LayerSpec::ReLU { activation.clone() } else { l })
+                .collect();
+            (architecture, inferred.tensors, input, Some(inferred.description))
+        }
     };
-    if let Some(hidden) = &args.hidden {
-        config.hidden = hidden.clone();
-    }
     let dims = [input.channels, input.height, input.width];
-    // The names do not depend on the class count; the last linear layer's weight tells it.
-    let probe = config.architecture(dims, 1).usage()?;
-    let names = parameter_names(&probe);
-    let tensors = rename(dict.tensors, &args.names, &names, &origin)?;
-    let last = probe.iter().rposition(|l| matches!(l, LayerSpec::Linear { .. }));
-    let classes = last
-        .and_then(|i| tensors.iter().find(|(n, _)| *n == format!("layers.{i}.weight")))
-        .and_then(|(_, r)| r.shape.first().copied())
-        .ok_or_else(|| usage(format!("{origin}: no weight for the network's last linear layer")))?;
-    let architecture = config.architecture(dims, classes).usage()?;
     let footprint = Footprint::of(&architecture, &[1, dims[0], dims[1], dims[2]]).usage_with(&origin)?;
+    let classes = match footprint.output.as_slice() {
+        [1, k] => *k,
+        other => {
+            return Err(usage(format!("{origin}: the network gives {other:?} for one image, not one score per class")));
+        }
+    };
     crate::budget()?.check("the imported network on one image", footprint.inference_bytes(1)).usage()?;
-    let mut model = config.init::<Host>(dims, classes, 1).usage()?;
+    // The budget above bounds what building allocates; the comparison lists every mismatch.
+    let mut model = build_sequential::<Host>(&architecture, 1).usage_with(&origin)?;
     compare_state(&model, &tensors).usage_with(&origin)?;
     restore_state(&mut model, &tensors).usage_with(&origin)?;
+    if let Some(what) = &recognised {
+        println!("recognised {what} from the names and shapes of {origin}");
+    }
 
     let class_names = match &args.class_names {
         Some(list) => list.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>(),
@@ -85,6 +105,47 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         model.num_params()
     );
     Ok(())
+}
+
+/// Tensors by name.
+type Named = Vec<(String, TensorRecord)>;
+
+/// The network `--model` and its settings describe, and the file's tensors under its names
+/// (as `--names` says).
+fn described(
+    args: &ImportArgs,
+    kind: ModelKind,
+    tensors: Vec<(String, TensorRecord)>,
+    input: ImageSize,
+    origin: &str,
+) -> anyhow::Result<(Vec<LayerSpec>, Named)> {
+    let defaults = ModelConfig::default();
+    let config = ModelConfig {
+        kind,
+        dropout: args.dropout,
+        batch_norm: args.batch_norm,
+        activation: args.activation,
+        hidden: args.hidden.clone().unwrap_or(defaults.hidden),
+        filters: args.filters.clone().unwrap_or(defaults.filters),
+        convs: args.convs.unwrap_or(defaults.convs),
+        kernel: args.kernel.unwrap_or(defaults.kernel),
+        dense: args.dense.clone().unwrap_or(defaults.dense),
+        depth: args.depth.unwrap_or(defaults.depth),
+        width: args.width.unwrap_or(defaults.width),
+        shortcut: args.shortcut.unwrap_or(defaults.shortcut),
+        ..defaults
+    };
+    let dims = [input.channels, input.height, input.width];
+    // The names do not depend on the class count; the last linear layer's weight tells it.
+    let probe = config.architecture(dims, 1).usage()?;
+    let names = parameter_names(&probe);
+    let tensors = rename(tensors, &args.names, &names, origin)?;
+    let last = probe.iter().rposition(|l| matches!(l, LayerSpec::Linear { .. }));
+    let classes = last
+        .and_then(|i| tensors.iter().find(|(n, _)| *n == format!("layers.{i}.weight")))
+        .and_then(|(_, r)| r.shape.first().copied())
+        .ok_or_else(|| usage(format!("{origin}: no weight for the network's last linear layer")))?;
+    Ok((config.architecture(dims, classes).usage()?, tensors))
 }
 
 /// `C,H,W`.
@@ -130,7 +191,7 @@ fn rename(
         "neurite" => Ok(tensors),
         "order" => {
             // Group the file's names by their layer (all but the last part), in natural order.
-            let mut groups: BTreeMap<Vec<NaturalPart>, Vec<(String, TensorRecord)>> = BTreeMap::new();
+            let mut groups: BTreeMap<Vec<NamePart>, Vec<(String, TensorRecord)>> = BTreeMap::new();
             for (name, record) in tensors {
                 let (layer, _) = name.rsplit_once('.').unwrap_or(("", &name));
                 groups.entry(natural(layer)).or_default().push((name, record));
@@ -160,31 +221,6 @@ fn rename(
             Ok(tensors.into_iter().map(|(n, r)| (map.get(&n).cloned().unwrap_or(n), r)).collect())
         }
     }
-}
-
-/// A name split into text and numbers, so that `layer10` sorts after `layer9`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum NaturalPart {
-    Number(u64),
-    Text(String),
-}
-
-fn natural(name: &str) -> Vec<NaturalPart> {
-    let mut parts = Vec::new();
-    let mut chars = name.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        let digit = c.is_ascii_digit();
-        let mut run = String::new();
-        while let Some(&c) = chars.peek().filter(|c| c.is_ascii_digit() == digit) {
-            run.push(c);
-            chars.next();
-        }
-        parts.push(match run.parse::<u64>() {
-            Ok(n) if digit => NaturalPart::Number(n),
-            _ => NaturalPart::Text(run),
-        });
-    }
-    parts
 }
 
 #[cfg(test)]

@@ -193,7 +193,10 @@ fn bad_input_exits_with_2_and_one_line_and_changes_nothing() {
         train_case(&["--model", "cnn", "--dense", "8,y"], "'--dense <W,W,...>': width `y` is not a whole number"),
         train_case(&["--hidden", "8,x"], "'--hidden <W,W,...>': width `x` is not a whole number"),
         train_case(&["--threads", "0"], "threads must be at least 1"),
-        train_case(&["--model", "rnn"], "invalid value 'rnn' for '--model <KIND>' [possible values: mlp, cnn]"),
+        train_case(
+            &["--model", "rnn"],
+            "invalid value 'rnn' for '--model <KIND>' [possible values: mlp, cnn, resnet, plain]",
+        ),
         train_case(
             &["--optimizer", "adamx"],
             "[possible values: sgd, momentum, nesterov, adagrad, rmsprop, adam, adamw]",

@@ -8,10 +8,6 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 
-fn assert_ok(o: &std::process::Output) {
-    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), stdout(o), stderr(o));
-}
-
 const CLASSES: [&str; 3] = ["cyan", "magenta", "yellow"];
 
 /// `per` images of 12×12 per class on a light ground: a square of the class's colour, its place
@@ -107,19 +103,6 @@ fn mixed_sizes_are_refused_until_a_size_and_a_policy_are_given() {
     );
     let bad = train_tiny(&data, &dir.path().join("c"), &["--image-size", "10"]);
     assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
-}
-
-/// The Python with torch, torchvision and safetensors that `cargo xtask bench --loader` makes
-/// (or `NEURITE_TORCH_PYTHON`), if it works.
-fn torch_python() -> Result<PathBuf, String> {
-    let python = std::env::var_os("NEURITE_TORCH_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/torch-venv/bin/python3"));
-    let works = std::process::Command::new(&python)
-        .args(["-c", "import torch, torchvision, safetensors"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if works { Ok(python) } else { Err(format!("{} has no torch, torchvision and safetensors", python.display())) }
 }
 
 #[test]

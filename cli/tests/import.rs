@@ -50,19 +50,23 @@ fn a_state_dict_imports_to_the_same_predictions_under_either_naming() {
     write_state_dict(&torch_names, &renamed);
 
     let reference = eval_line(&source, &data);
-    for (file, names) in [(&neurite_names, "neurite"), (&torch_names, "order")] {
-        let out = dir.path().join(format!("{names}.ckpt"));
-        let o = neurite()
-            .arg("import")
-            .arg("--safetensors")
-            .arg(file)
-            .args(["--hidden", "16", "--names", names, "--out"])
-            .arg(&out)
-            .output()
-            .expect("runs");
+    let described = ["--model", "mlp", "--hidden", "16", "--dropout", "0.2", "--names"];
+    for (file, flags) in [
+        // Neurite's names count the dropout layer, so the flags must describe the network.
+        (&neurite_names, [&described[..], &["neurite"]].concat()),
+        (&torch_names, [&described[..], &["order"]].concat()),
+        // PyTorch-style names and shapes alone tell a chain of linear layers: no flags at all.
+        (&torch_names, vec![]),
+    ] {
+        let out = dir.path().join(format!("{}.ckpt", flags.len()));
+        let o = neurite().arg("import").arg("--safetensors").arg(file).args(&flags).arg("--out").arg(&out).output();
+        let o = o.expect("runs");
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stdout(&o).contains("10 classes"), "{}", stdout(&o));
-        assert_eq!(eval_line(&out, &data), reference, "{names}: the same accuracy, loss and confusion");
+        if flags.is_empty() {
+            assert!(stdout(&o).contains("recognised an MLP 784-16-10 from the names and shapes"), "{}", stdout(&o));
+        }
+        assert_eq!(eval_line(&out, &data), reference, "{flags:?}: the same accuracy, loss and confusion");
     }
 }
 
@@ -77,7 +81,8 @@ fn tensors_that_do_not_fit_are_listed_like_a_strict_load() {
     write_state_dict(&file, &tensors);
     let run = |hidden: &str| {
         let mut cmd = neurite();
-        cmd.arg("import").arg("--safetensors").arg(&file).args(["--hidden", hidden, "--out"]);
+        cmd.arg("import").arg("--safetensors").arg(&file).args(["--model", "mlp", "--dropout", "0.2"]);
+        cmd.args(["--hidden", hidden, "--out"]);
         cmd.arg(dir.path().join("x.ckpt")).output().expect("runs")
     };
     let o = run("16");
@@ -91,6 +96,12 @@ fn tensors_that_do_not_fit_are_listed_like_a_strict_load() {
         stderr(&o)
     );
     assert!(!dir.path().join("x.ckpt").exists());
+    // Without --model the names and shapes must tell the network; these do not.
+    let o =
+        neurite().arg("import").arg("--safetensors").arg(&file).arg("--out").arg(dir.path().join("x.ckpt")).output();
+    let o = o.expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot tell the network from the file's names and shapes"), "{}", stderr(&o));
     // An export given where a checkpoint is expected says what it is.
     let o = neurite().arg("info").arg("--checkpoint").arg(&file).output().expect("runs");
     assert!(stderr(&o).contains("a safetensors file, not a checkpoint"), "{}", stderr(&o));

@@ -31,6 +31,7 @@ pub mod checkpoint;
 mod codec;
 pub mod data;
 pub mod footprint;
+pub mod infer;
 pub mod init;
 pub mod interchange;
 pub mod layers;

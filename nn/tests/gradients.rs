@@ -66,6 +66,13 @@ fn conv2d_with_stride_and_padding() {
 }
 
 #[test]
+fn conv2d_with_stride_2_on_an_even_side_leaving_padding_unused() {
+    // 6 + 2 − 3 = 5 is odd: the last padded row and column are never read.
+    let make = || Conv2dConfig::new(2, 3, (3, 3)).with_stride((2, 2)).with_padding((1, 1)).init::<R>(&mut rng());
+    check_module(make, smooth(&[2, 2, 6, 6], 31), true);
+}
+
+#[test]
 fn conv2d_rectangular_kernel_without_bias() {
     let make = || Conv2dConfig::new(1, 2, (2, 3)).with_bias(false).init::<R>(&mut rng());
     check_module(make, smooth(&[1, 1, 4, 5], 4), true);
@@ -200,6 +207,11 @@ fn residual_block_with_the_zero_padded_shortcut_a() {
 }
 
 #[test]
+fn residual_block_with_the_zero_padded_shortcut_a_on_an_even_side() {
+    check_module(|| residual_block(Shortcut::A, 2), smooth(&[2, 2, 6, 6], 47), true);
+}
+
+#[test]
 fn residual_block_with_the_projection_shortcut_b() {
     check_module(|| residual_block(Shortcut::B, 2), smooth(&[2, 2, 4, 4], 42), true);
 }
@@ -213,6 +225,7 @@ fn residual_block_in_evaluation() {
 fn global_average_pooling_and_channel_padding() {
     check_module(|| GlobalAvgPool, smooth(&[2, 3, 3, 2], 44), true);
     check_module(|| ChannelPad::new((2, 1), 2, 1), smooth(&[2, 2, 5, 3], 45), true);
+    check_module(|| ChannelPad::new((2, 2), 1, 1), smooth(&[2, 2, 4, 6], 46), true);
 }
 
 // ---- losses ------------------------------------------------------------------------------------

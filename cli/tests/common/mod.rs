@@ -113,3 +113,21 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     }
     out
 }
+
+/// Asserts that a command succeeded, showing its output if not.
+pub fn assert_ok(o: &Output) {
+    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status.code(), stdout(o), stderr(o));
+}
+
+/// The Python with torch, torchvision and safetensors that `cargo xtask bench --loader` makes
+/// (or `NEURITE_TORCH_PYTHON`), if it works.
+pub fn torch_python() -> Result<PathBuf, String> {
+    let python = std::env::var_os("NEURITE_TORCH_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/torch-venv/bin/python3"));
+    let works = std::process::Command::new(&python)
+        .args(["-c", "import torch, torchvision, safetensors"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if works { Ok(python) } else { Err(format!("{} has no torch, torchvision and safetensors", python.display())) }
+}
