@@ -83,7 +83,7 @@ fn neurite_rate(images: &ImageSet, workers: usize) -> Result<f64> {
 }
 
 /// The Python of a virtual environment with torch and torchvision, made if missing.
-fn python(target: &Path) -> Result<PathBuf> {
+pub(crate) fn python(target: &Path) -> Result<PathBuf> {
     let venv = target.join("torch-venv");
     let python = venv.join("bin").join("python3");
     let ready = |p: &Path| {

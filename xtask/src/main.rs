@@ -5,7 +5,8 @@
 //! - `cargo xtask bench --quick [--json]` measures the same workloads in-process in a short fixed
 //!   run; `--json` prints one object per line for scripts.
 //! - `cargo xtask bench --distributed` times data-parallel training under `mpirun`.
-//! - `cargo xtask bench --peers` compares the augmentation ops with albumentations.
+//! - `cargo xtask bench --peers` compares the training steps with PyTorch's and the augmentation
+//!   ops with albumentations.
 //! - `cargo xtask bench --loader` compares the input pipeline with torchvision's `DataLoader`.
 #![forbid(unsafe_code)]
 
@@ -36,8 +37,9 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --json           with --quick: one JSON object per line
   --only NAMES     only these workloads (e.g. matmul,mlp_train_step)
   --backend NAME   with --quick: only this backend (cpu, simd, or host for augmentation)
-  --peers          the augmentation ops against albumentations (OpenCV) in one run (makes a
-                   Python venv under target/ the first time; written to target/bench/PEERS.md)
+  --peers          the training steps (MLP, MNIST CNN, ResNet-20) against PyTorch's, then the
+                   augmentation ops against albumentations (OpenCV), in one run (makes Python
+                   venvs under target/ the first time; target/bench/PEERS-TRAINING.md, PEERS.md)
   --loader         the CIFAR-10 input pipeline (decode, crop, flip, normalise) with 1 and 2
                    workers against torchvision's DataLoader (makes a venv with torch under
                    target/ the first time; written to target/bench/LOADER.md)
@@ -95,6 +97,13 @@ fn run(args: &[String]) -> Result<()> {
         }
     }
     if peers {
+        // Training steps against PyTorch, on every backend, with as many threads as rayon has.
+        let steps = |w: &Workload| peers::TRAINING.contains(&w.name.as_str());
+        let figures = quick_run(&steps, false, backend.as_deref().filter(|b| *b != HOST));
+        let threads = rayon_threads().parse().unwrap_or(1);
+        if let Err(e) = peers::training(&target_dir(), &figures, threads) {
+            eprintln!("PyTorch training steps skipped: {e:#}");
+        }
         // Neurite's side: the quick run of the compared ops, on host data.
         let names: Vec<String> = peers::OPS.iter().map(|op| format!("augment_{op}")).collect();
         let keep = |w: &Workload| names.contains(&w.name);

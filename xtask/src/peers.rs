@@ -1,4 +1,6 @@
-//! `cargo xtask bench --peers`: the augmentation ops of Neurite against albumentations (OpenCV),
+//! `cargo xtask bench --peers`: Neurite's training steps against PyTorch's (the same networks,
+//! batches and thread count; [`training`]), and the augmentation ops of Neurite against
+//! albumentations (OpenCV),
 //! the speed reference of Python augmentation libraries, in one run on the same machine. The
 //! peers run `xtask/peers/augment.py` in a virtual environment under `target/` that this task
 //! makes (`python3 -m venv`, then `pip install albumentations opencv-python-headless`) the first
@@ -54,6 +56,58 @@ fn python(target: &Path) -> Result<PathBuf> {
         bail!("could not install albumentations into {}", venv.display());
     }
     Ok(python)
+}
+
+/// The training workloads compared with PyTorch (Neurite's workload names).
+pub const TRAINING: &[&str] = &["mlp_train_step", "cnn_train_step", "resnet20_train_step"];
+
+/// Runs PyTorch's training steps (`xtask/peers/train.py`, in the torch virtual environment of
+/// `--loader`) on as many threads as Neurite's quick run used, and prints (and writes to
+/// `target/bench/PEERS-TRAINING.md`) samples per second for both.
+pub fn training(target: &Path, neurite: &[Figure], threads: usize) -> Result<()> {
+    let python = crate::loader::python(target)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers").join("train.py");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(threads.to_string())
+        .arg(TRAINING.join(","))
+        .output()
+        .context("running train.py")?;
+    if !out.status.success() {
+        bail!("train.py failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let mut table = String::new();
+    let mut version = String::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).with_context(|| format!("train.py printed `{line}`"))?;
+        let (Some(name), Some(theirs), Some(format)) =
+            (v["name"].as_str(), v["samples_per_s"].as_f64(), v["format"].as_str())
+        else {
+            bail!("train.py printed `{line}`");
+        };
+        version = v["torch"].as_str().unwrap_or("?").to_string();
+        for f in neurite.iter().filter(|f| f.name == name) {
+            table.push_str(&format!(
+                "| {name} | {} | {} | {:.0} | {theirs:.0} ({format}) | {:.2}× |\n",
+                f.shape,
+                f.backend,
+                f.value(),
+                f.value() / theirs
+            ));
+        }
+    }
+    let table = format!(
+        "Training steps (SGD, softmax cross-entropy, the same network and batch on both sides), {threads} \
+         thread(s); PyTorch {version} CPU, convolutions in its better memory format. Samples per second.\n\n\
+         | workload | shape | Neurite backend | Neurite | PyTorch | Neurite / PyTorch |\n|---|---|---|---:|---:|---:|\n{table}"
+    );
+    println!("{table}");
+    let path = target.join("bench").join("PEERS-TRAINING.md");
+    std::fs::create_dir_all(path.parent().expect("a folder")).context("creating target/bench")?;
+    std::fs::write(&path, format!("# Training steps: Neurite and PyTorch\n\n{table}"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("report written to {}", path.display());
+    Ok(())
 }
 
 /// Runs the peers and prints Neurite / albumentations per op and size.

@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use neurite_augment::{ImageBatch, ImageSize, Pixel, Transform};
 use neurite_core::{Backend, Rng, Tensor, no_grad};
-use neurite_nn::models::{CnnConfig, MlpConfig};
+use neurite_nn::models::{CnnConfig, MlpConfig, ResNetConfig};
 use neurite_nn::{Module, Sequential};
 use neurite_optim::{Sgd, SgdConfig};
 use neurite_train::{CrossEntropy, Loss, Mse, StepSettings, train_step};
@@ -126,6 +126,14 @@ pub fn cnn_train_step<B: Backend>() -> Workload {
     let cnn = CnnConfig::new([1, 28, 28], 10).init::<B>(4).expect("28×28 images fit the CNN");
     let batch = synthetic_batch::<B>(&[64, 1, 28, 28], 10, &mut Rng::seed(4));
     training("cnn_train_step", "28x28x1-c16-c32-fc10xb64", cnn, 0.05, batch, CrossEntropy)
+}
+
+/// One SGD step of He et al.'s ResNet-20 for CIFAR-10 (`neurite train --model resnet`: widths
+/// 16/32/64, shortcut A, batch norm), softmax cross-entropy; batch 128 of 32×32×3.
+pub fn resnet20_train_step<B: Backend>() -> Workload {
+    let resnet = ResNetConfig::new([3, 32, 32], 10, 20).init::<B>(6).expect("ResNet-20 builds");
+    let batch = synthetic_batch::<B>(&[128, 3, 32, 32], 10, &mut Rng::seed(6));
+    training("resnet20_train_step", "32x32x3-resnet20xb128", resnet, 0.05, batch, CrossEntropy)
 }
 
 /// One full-batch GD step of the course's 2-4-1 sigmoid XOR network (`neurite xor`): per-op
@@ -280,6 +288,7 @@ pub fn all<B: Backend>() -> Vec<Workload> {
         mlp_train_step::<B>(),
         mlp_infer::<B>(),
         cnn_train_step::<B>(),
+        resnet20_train_step::<B>(),
         tiny_mlp_train_step::<B>(),
         conv2d::<B>(),
         relu::<B>(1 << 20),
