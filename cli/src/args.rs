@@ -379,6 +379,9 @@ pub struct ExperimentArgs {
     /// Test data (IDX folder) [default: ../shared/data/mnist when present, else held-out digits].
     #[arg(long, value_name = "PATH")]
     pub test_data: Option<PathBuf>,
+    /// Images for `residual` (e.g. the CIFAR-10 training folder) [default: the embedded digits].
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<PathBuf>,
 }
 
 /// Flags of `neurite xor`.

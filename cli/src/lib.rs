@@ -158,6 +158,7 @@ fn run_experiment(args: &ExperimentArgs) -> anyhow::Result<()> {
         quick: args.quick,
         seed: args.seed,
         test_data: args.test_data.clone(),
+        data: args.data.clone(),
     };
     let result = dispatch!(backend, experiment_on::<_>(&args.name, &options));
     result.map_err(|e| if e.is_usage() { usage(e.to_string()) } else { anyhow::Error::new(e) })

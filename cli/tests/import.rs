@@ -106,3 +106,43 @@ fn tensors_that_do_not_fit_are_listed_like_a_strict_load() {
     let o = neurite().arg("info").arg("--checkpoint").arg(&file).output().expect("runs");
     assert!(stderr(&o).contains("a safetensors file, not a checkpoint"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_cnn_imports_with_the_settings_train_takes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let train = write_idx(&dir.path().join("train"), "train-", 0..300);
+    let data = write_idx(&dir.path().join("test"), "t10k-", 300..420);
+    let source = dir.path().join("run");
+    let settings = ["--model", "cnn", "--filters", "4,8", "--convs", "2", "--kernel", "3", "--dense", "12"];
+    let o = train_tiny(&train, &source, &[&settings[..], &["--batch-norm", "--dropout", "0"]].concat());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let source = source.join("model.ckpt");
+    let mut tensors = checkpoint_tensors(&source);
+    tensors.retain(|(n, _, _)| !n.starts_with("optimizer/"));
+    let file = dir.path().join("cnn.safetensors");
+    write_state_dict(&file, &tensors);
+    let out = dir.path().join("cnn.ckpt");
+    let o = neurite()
+        .arg("import")
+        .arg("--safetensors")
+        .arg(&file)
+        .args(settings)
+        .arg("--batch-norm")
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(eval_line(&out, &data), eval_line(&source, &data), "the same accuracy, loss and confusion");
+    // Another kernel is a network whose tensors do not fit: each misshapen one is named.
+    let mut other = neurite();
+    other.arg("import").arg("--safetensors").arg(&file).args(&settings[..6]).args(["--kernel", "5"]);
+    let o =
+        other.args(["--dense", "12", "--batch-norm", "--out"]).arg(dir.path().join("x.ckpt")).output().expect("runs");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("`layers.0.weight` has shape [4, 1, 3, 3], the model expects [4, 1, 5, 5]"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -52,6 +52,7 @@ mod l1_vs_l2;
 mod learning_rate;
 mod optimizers;
 mod overfitting;
+mod residual;
 mod training_histograms;
 mod vanishing_gradient;
 mod zero_init;
@@ -68,6 +69,9 @@ pub struct ExperimentOptions {
     /// Test data (IDX folder); absent = `../shared/data/mnist/t10k-*` when present, else a
     /// held-out split of the embedded digits.
     pub test_data: Option<PathBuf>,
+    /// Images for the experiments that take other data than digits (`residual`: CIFAR-10, as
+    /// He et al.); absent = the embedded digits.
+    pub data: Option<PathBuf>,
 }
 
 /// One registered experiment.
@@ -122,6 +126,10 @@ const EXPERIMENTS: &[Experiment] = &[
         summary: "weights under no penalty, L2, L1 by subgradient and L1 by proximal step: only the last has exact zeros",
     },
     Experiment { name: "batch-norm", summary: "accuracy with and without batch norm across initial weight scales" },
+    Experiment {
+        name: "residual",
+        summary: "plain vs residual networks at depths 8 and 20: the deeper plain one trains worse, the residual one not",
+    },
     Experiment {
         name: "augmentation",
         summary: "a CNN on 1,000 digits with no augmentation, each op alone, and all together: an ablation",
@@ -192,6 +200,7 @@ pub fn run<B: Backend>(name: &str, options: &ExperimentOptions) -> Result<(), Ex
         "optimizers" => optimizers::run::<B>(options),
         "overfitting" => overfitting::run::<B>(options),
         "batch-norm" => batch_norm::run::<B>(options),
+        "residual" => residual::run::<B>(options),
         "augmentation" => augmentation::run::<B>(options),
         "adversarial" => adversarial::run::<B>(options),
         _ => {

@@ -40,7 +40,7 @@ pub fn check(name: &str, png_size: (u32, u32)) -> Output {
 /// reads its CSV, checking its PNG's size.
 pub fn check_form(name: &str, png_size: (u32, u32), quick: bool, test_data: Option<std::path::PathBuf>) -> Output {
     let dir = tempfile::tempdir().expect("a temporary folder");
-    let options = ExperimentOptions { out: dir.path().join("out"), quick, seed: 1, test_data };
+    let options = ExperimentOptions { out: dir.path().join("out"), quick, seed: 1, test_data, data: None };
     run::<SimdBackend>(name, &options).unwrap_or_else(|e| panic!("experiment {name}: {e}"));
     let png = image::open(options.out.join(format!("{name}.png"))).expect("the PNG decodes");
     assert_eq!((png.width(), png.height()), png_size, "{name}.png size");
@@ -352,7 +352,7 @@ fn the_list_names_fourteen_experiments_once_each_with_a_summary() {
 
 #[test]
 fn an_unknown_experiment_is_a_usage_error() {
-    let options = ExperimentOptions { out: std::env::temp_dir(), quick: true, seed: 1, test_data: None };
+    let options = ExperimentOptions { out: std::env::temp_dir(), quick: true, seed: 1, test_data: None, data: None };
     let err = run::<SimdBackend>("no-such-thing", &options).expect_err("unknown");
     assert!(matches!(err, ExperimentError::Unknown { .. }) && err.is_usage());
     let message = err.to_string();
@@ -377,5 +377,22 @@ fn sigmoid_first_layer_gradient_is_orders_of_magnitude_below_its_last() {
             let ratio = norm(other, phase, "1") / norm(other, phase, "10");
             assert!(ratio > 0.1, "{other} ‖∇W1‖/‖∇W10‖ = {ratio} ({phase})");
         }
+    }
+}
+
+// `neurite experiment residual --quick`: with shortcuts the deeper network trains further.
+
+#[test]
+fn the_deeper_network_trains_further_with_shortcuts_than_without() {
+    let out = check("residual", (1040, 380));
+    let final_loss = |network: &str, depth: &str| {
+        let rows: Vec<_> = out.with("network", network).into_iter().filter(|r| r["depth"] == depth).collect();
+        assert_eq!(rows.len(), 2, "{network}-{depth}: one row per epoch");
+        num(rows.last().expect("rows"), "train_loss")
+    };
+    let (plain, residual) = (final_loss("plain", "14"), final_loss("residual", "14"));
+    assert!(residual < plain - 0.03, "residual-14 ends at {residual}, plain-14 at {plain}");
+    for depth in ["8", "14"] {
+        assert!(final_loss("plain", depth) < 2.31, "below chance level's ln 10");
     }
 }

@@ -118,33 +118,27 @@ fn layer_output(index: &str, spec: &LayerSpec, input: &[usize]) -> Result<(Vec<u
         input: input.to_vec(),
         reason,
     };
-    if let LayerSpec::Sequential { layers } = spec {
+    // The layers of a chain one after the other, named `{index}{sep}{j}`.
+    let chain = |sep: &str, layers: &[LayerSpec]| -> Result<(Vec<usize>, u64), SpecError> {
         let mut shape = input.to_vec();
         let mut held = 0u64;
         for (j, inner) in layers.iter().enumerate() {
-            let (out, values) = layer_output(&format!("{index}.{j}"), inner, &shape)?;
+            let (out, values) = layer_output(&format!("{index}{sep}{j}"), inner, &shape)?;
             held = held.checked_add(values).ok_or_else(|| fail("its values overflow".into()))?;
             shape = out;
         }
-        return Ok((shape, held));
+        Ok((shape, held))
+    };
+    if let LayerSpec::Sequential { layers } = spec {
+        return chain(".", layers);
     }
     if let LayerSpec::Residual { body, shortcut, activation } = spec {
         validate(0, spec).map_err(|e| match e {
             SpecError::InvalidSettings { reason, .. } => fail(reason),
             other => other,
         })?;
-        let branch = |name: &str, layers: &[LayerSpec]| -> Result<(Vec<usize>, u64), SpecError> {
-            let mut shape = input.to_vec();
-            let mut held = 0u64;
-            for (j, inner) in layers.iter().enumerate() {
-                let (out, values) = layer_output(&format!("{index}.{name}.{j}"), inner, &shape)?;
-                held = held.checked_add(values).ok_or_else(|| fail("its values overflow".into()))?;
-                shape = out;
-            }
-            Ok((shape, held))
-        };
-        let (main, main_held) = branch("body", body)?;
-        let (skip, skip_held) = branch("shortcut", shortcut)?;
+        let (main, main_held) = chain(".body.", body)?;
+        let (skip, skip_held) = chain(".shortcut.", shortcut)?;
         if main != skip {
             return Err(fail(format!(
                 "the body gives {main:?} and the shortcut {skip:?}; the two are added, so they must agree"

@@ -476,23 +476,10 @@ pub fn build_layer<B: Backend>(index: usize, spec: &LayerSpec, rng: &mut Rng) ->
         LayerSpec::ELU { alpha } => Box::new(Activation::Elu(*alpha)),
         LayerSpec::GELU => Box::new(Activation::Gelu),
         LayerSpec::Softmax { dim } => Box::new(Activation::Softmax(*dim)),
-        LayerSpec::Sequential { layers } => {
-            let mut inner = Sequential::new();
-            for (i, s) in layers.iter().enumerate() {
-                inner.push(build_layer(i, s, rng)?);
-            }
-            Box::new(inner)
-        }
+        LayerSpec::Sequential { layers } => Box::new(build_chain::<B>(layers, rng)?),
         LayerSpec::Residual { body, shortcut, activation } => {
-            let branch = |layers: &[LayerSpec], rng: &mut Rng| -> Result<Sequential<B>, SpecError> {
-                let mut built = Sequential::new();
-                for (i, s) in layers.iter().enumerate() {
-                    built.push(build_layer(i, s, rng)?);
-                }
-                Ok(built)
-            };
-            let body = branch(body, rng)?;
-            let shortcut = branch(shortcut, rng)?;
+            let body = build_chain(body, rng)?;
+            let shortcut = build_chain(shortcut, rng)?;
             let activation = activation.as_deref().map(|a| build_layer(index, a, rng)).transpose()?;
             Box::new(Residual::new(body, shortcut, activation))
         }
@@ -512,10 +499,11 @@ pub fn build_layer<B: Backend>(index: usize, spec: &LayerSpec, rng: &mut Rng) ->
 /// # Errors
 /// [`SpecError`] if a layer is custom or has settings out of range.
 pub fn build_sequential<B: Backend>(architecture: &[LayerSpec], seed: u64) -> Result<Sequential<B>, SpecError> {
-    let mut rng = Rng::stream(seed, Stream::Init);
-    let mut model = Sequential::new();
-    for (i, spec) in architecture.iter().enumerate() {
-        model.push(build_layer(i, spec, &mut rng)?);
-    }
-    Ok(model)
+    build_chain(architecture, &mut Rng::stream(seed, Stream::Init))
+}
+
+/// The layers `architecture` describes, in order, as a [`Sequential`], drawing from `rng`.
+fn build_chain<B: Backend>(architecture: &[LayerSpec], rng: &mut Rng) -> Result<Sequential<B>, SpecError> {
+    let layers = architecture.iter().enumerate().map(|(i, spec)| build_layer(i, spec, rng));
+    layers.collect::<Result<Vec<_>, _>>().map(Sequential::from_layers)
 }
