@@ -79,13 +79,20 @@ fn resnet(tensors: &[(String, TensorRecord)]) -> Result<Inferred, String> {
             .and_then(|b| b.parse::<usize>().ok())
             .ok_or_else(|| fail(format!("`{name}` names no block")))?;
         let entry = blocks.entry(stage).or_default();
-        *entry = (*entry).max(block + 1);
+        *entry = (*entry).max(block.saturating_add(1));
     }
     let stages = blocks.len();
     if blocks.keys().copied().ne(1..=stages) {
         return Err(fail(format!("its stages are {:?}, not 1 to {stages}", blocks.keys().collect::<Vec<_>>())));
     }
     let n = blocks[&1];
+    // Each block holds at least two weights: more blocks than that are numbers, not a network.
+    if n.saturating_mul(stages).saturating_mul(2) > tensors.len() {
+        return Err(fail(format!(
+            "its blocks are numbered up to {n} per stage, and the file holds {} tensors",
+            tensors.len()
+        )));
+    }
     if blocks.values().any(|&b| b != n) {
         return Err(fail(format!(
             "its stages have {:?} blocks; He et al.'s have the same number each",
@@ -97,7 +104,12 @@ fn resnet(tensors: &[(String, TensorRecord)]) -> Result<Inferred, String> {
         return Err(fail(format!("conv1.weight is {conv1:?}, not a 3×3 convolution")));
     };
     let widths = (1..=stages)
-        .map(|s| shape_of(tensors, &format!("layer{s}.0.conv1.weight")).map(|w| w[0]).map_err(&fail))
+        .map(|s| {
+            let name = format!("layer{s}.0.conv1.weight");
+            let first = shape_of(tensors, &name)?.first().copied();
+            first.ok_or_else(|| format!("`{name}` has no dimensions"))
+        })
+        .map(|w| w.map_err(&fail))
         .collect::<Result<Vec<usize>, String>>()?;
     let projects = |s: usize| {
         ["shortcut", "downsample"]
@@ -107,7 +119,8 @@ fn resnet(tensors: &[(String, TensorRecord)]) -> Result<Inferred, String> {
     let shortcut = if (1..=stages).any(projects) { Shortcut::B } else { Shortcut::A };
     let head = ["linear", "fc"].into_iter().find(|h| tensors.iter().any(|(n, _)| *n == format!("{h}.weight")));
     let head = head.ok_or_else(|| fail("it has no `linear.weight` or `fc.weight`".into()))?;
-    let classes = shape_of(tensors, &format!("{head}.weight")).map_err(&fail)?[0];
+    let classes = shape_of(tensors, &format!("{head}.weight")).map_err(&fail)?.first().copied();
+    let classes = classes.ok_or_else(|| fail(format!("`{head}.weight` has no dimensions")))?;
     if first != widths[0] {
         return Err(fail(format!("conv1 has {first} filters and stage 1 {}", widths[0])));
     }
@@ -249,4 +262,62 @@ pub fn natural(name: &str) -> Vec<NamePart> {
         });
     }
     parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dict(tensors: &[(&str, &[usize])]) -> StateDict {
+        let tensors = tensors
+            .iter()
+            .map(|(n, shape)| {
+                let data = vec![0.0; shape.iter().product()];
+                (n.to_string(), TensorRecord { shape: shape.to_vec(), data })
+            })
+            .collect();
+        StateDict { origin: "t".into(), metadata: Default::default(), tensors }
+    }
+
+    #[test]
+    fn a_chain_of_linear_layers_is_an_mlp_in_natural_order() {
+        let found = infer(&dict(&[
+            ("fc10.weight", &[10, 32]),
+            ("fc10.bias", &[10]),
+            ("fc2.weight", &[32, 64]),
+            ("fc2.bias", &[32]),
+            ("fc1.weight", &[64, 784]),
+        ]))
+        .expect("an MLP");
+        assert_eq!(found.description, "an MLP 784-64-32-10");
+        assert_eq!(found.input, Some([1, 28, 28]));
+        let names: Vec<&str> = found.tensors.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["layers.5.weight", "layers.5.bias", "layers.3.weight", "layers.3.bias", "layers.1.weight"]);
+        assert_eq!(found.architecture[1], LayerSpec::Linear { in_features: 784, out_features: 64, bias: false });
+        let broken = infer(&dict(&[("fc1.weight", &[64, 784]), ("fc2.weight", &[10, 32])])).unwrap_err();
+        assert_eq!(broken, "layer `fc2` takes 32 inputs, the layer before it gives 64");
+    }
+
+    #[test]
+    fn crafted_names_and_shapes_are_errors_not_panics_or_huge_networks() {
+        let huge = infer(&dict(&[
+            ("conv1.weight", &[16, 3, 3, 3]),
+            ("layer1.18446744073709551615.conv1.weight", &[16, 16, 3, 3]),
+        ]));
+        assert!(huge.unwrap_err().contains("numbered up to"), "a block index near usize::MAX");
+        let scalar = infer(&dict(&[
+            ("conv1.weight", &[4, 3, 3, 3]),
+            ("layer1.0.conv1.weight", &[4, 4, 3, 3]),
+            ("layer1.0.conv2.weight", &[4, 4, 3, 3]),
+            ("linear.weight", &[]),
+        ]));
+        assert_eq!(scalar.unwrap_err(), "a ResNet by its names (layer1.…), but `linear.weight` has no dimensions");
+        let gap = infer(&dict(&[
+            ("conv1.weight", &[4, 3, 3, 3]),
+            ("layer1.0.conv1.weight", &[4, 4, 3, 3]),
+            ("layer3.0.conv1.weight", &[4, 4, 3, 3]),
+        ]));
+        assert!(gap.unwrap_err().contains("its stages are [1, 3], not 1 to 2"));
+        assert!(infer(&dict(&[("w", &[2, 2])])).unwrap_err().starts_with("cannot tell the network"));
+    }
 }
