@@ -107,13 +107,7 @@ fn mixed_sizes_are_refused_until_a_size_and_a_policy_are_given() {
 
 #[test]
 fn an_exported_colour_model_predicts_the_same_in_pytorch() {
-    let python = match torch_python() {
-        Ok(p) => p,
-        Err(reason) => {
-            eprintln!("skipped: {reason} (`cargo xtask bench --loader` makes it)");
-            return;
-        }
-    };
+    let Some(python) = torch_or_skip() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("train");
     colour_folder(&data, 12, 0);

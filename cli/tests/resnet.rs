@@ -99,13 +99,7 @@ fn a_resnet_trains_from_flags_and_info_prints_its_blocks() {
 
 #[test]
 fn a_pytorch_resnet_20_imports_without_flags_and_predicts_as_pytorch_does() {
-    let python = match torch_python() {
-        Ok(p) => p,
-        Err(reason) => {
-            eprintln!("skipped: {reason} (`cargo xtask bench --loader` makes it)");
-            return;
-        }
-    };
+    let Some(python) = torch_or_skip() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../nn/tests/torch/resnet_parity.py");
     for shortcut in ["a", "b"] {
@@ -138,13 +132,7 @@ fn a_pytorch_resnet_20_imports_without_flags_and_predicts_as_pytorch_does() {
 
 #[test]
 fn a_neurite_resnet_exported_predicts_the_same_in_pytorch() {
-    let python = match torch_python() {
-        Ok(p) => p,
-        Err(reason) => {
-            eprintln!("skipped: {reason} (`cargo xtask bench --loader` makes it)");
-            return;
-        }
-    };
+    let Some(python) = torch_or_skip() else { return };
     let dir = tempfile::tempdir().expect("temp dir");
     let images = colour_images(&dir.path().join("train"), 6);
     for shortcut in ["a", "b"] {

@@ -131,3 +131,8 @@ pub fn torch_python() -> Result<PathBuf, String> {
         .is_ok_and(|o| o.status.success());
     if works { Ok(python) } else { Err(format!("{} has no torch, torchvision and safetensors", python.display())) }
 }
+
+/// [`torch_python`], or `None` after printing why the test that asked is skipped.
+pub fn torch_or_skip() -> Option<PathBuf> {
+    torch_python().map_err(|reason| eprintln!("skipped: {reason} (`cargo xtask bench --loader` makes it)")).ok()
+}
