@@ -25,6 +25,7 @@ pub mod isa;
 mod kernel_ops;
 mod kernel_specs;
 pub mod ops;
+pub mod profile;
 pub mod record;
 pub mod reference;
 pub mod rng;

@@ -7,6 +7,7 @@
 //! - `cargo xtask bench --distributed` times data-parallel training under `mpirun`.
 //! - `cargo xtask bench --peers` compares the training steps with PyTorch's and the augmentation
 //!   ops with albumentations.
+//! - `cargo xtask bench --profile` splits one training step's time by backend kernel.
 //! - `cargo xtask bench --loader` compares the input pipeline with torchvision's `DataLoader`.
 #![forbid(unsafe_code)]
 
@@ -25,6 +26,7 @@ mod distributed;
 mod fuzz;
 mod loader;
 mod peers;
+mod profile;
 
 /// The pseudo-backend of augmentation workloads, which run on host data.
 const HOST: &str = "host";
@@ -40,6 +42,8 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --peers          the training steps (MLP, MNIST CNN, ResNet-20) against PyTorch's, then the
                    augmentation ops against albumentations (OpenCV), in one run (makes Python
                    venvs under target/ the first time; target/bench/PEERS-TRAINING.md, PEERS.md)
+  --profile        one step of each --only workload (default resnet20_train_step) split by
+                   kernel, on every backend or --backend NAME (target/bench/PROFILE.md)
   --loader         the CIFAR-10 input pipeline (decode, crop, flip, normalise) with 1 and 2
                    workers against torchvision's DataLoader (makes a venv with torch under
                    target/ the first time; written to target/bench/LOADER.md)
@@ -72,11 +76,13 @@ fn run(args: &[String]) -> Result<()> {
     let mut only: Option<Vec<String>> = None;
     let mut backend: Option<String> = None;
     let mut peers = false;
+    let mut profile = false;
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--peers" => peers = true,
+            "--profile" => profile = true,
             "--distributed" => return distributed::run(&target_dir()),
             "--loader" => return loader::run(&target_dir()),
             "--loader-workers" => {
@@ -95,6 +101,10 @@ fn run(args: &[String]) -> Result<()> {
             }
             other => bail!("unknown flag `{other}`\n{USAGE}"),
         }
+    }
+    if profile {
+        let names = only.unwrap_or_else(|| vec!["resnet20_train_step".to_string()]);
+        return profile::run(&target_dir(), &names, backend.as_deref());
     }
     if peers {
         // Training steps against PyTorch, on every backend, with as many threads as rayon has.
@@ -140,7 +150,7 @@ fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn rayon_threads() -> String {
+pub(crate) fn rayon_threads() -> String {
     std::env::var("RAYON_NUM_THREADS")
         .unwrap_or_else(|_| std::thread::available_parallelism().map(|n| n.get().to_string()).unwrap_or("?".into()))
 }
