@@ -15,11 +15,14 @@ mod buffer;
 mod conv;
 mod elementwise;
 mod gemm;
+mod norm;
 mod reduce;
 
 pub use buffer::{Buffer, clear_pool, fresh_allocations};
 
-use neurite_core::backend::{Backend, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
+use neurite_core::backend::{
+    Backend, BatchNormSpec, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp,
+};
 use neurite_core::reference;
 use neurite_core::shape::Shape;
 
@@ -76,6 +79,30 @@ impl Backend for SimdBackend {
 
     fn bias_act_backward(y: &Buffer, dy: &Buffer, channels: usize, inner: usize, act: BiasAct) -> (Buffer, Buffer) {
         elementwise::bias_act_backward(y.as_slice(), dy.as_slice(), channels, inner, act)
+    }
+
+    fn batch_norm(x: &Buffer, gamma: &Buffer, beta: &Buffer, spec: &BatchNormSpec) -> (Buffer, Buffer, Buffer) {
+        norm::batch_norm(x.as_slice(), gamma.as_slice(), beta.as_slice(), spec)
+    }
+
+    fn batch_norm_backward(
+        x: &Buffer,
+        y: &Buffer,
+        dy: &Buffer,
+        gamma: &Buffer,
+        (mean, var): (&Buffer, &Buffer),
+        spec: &BatchNormSpec,
+    ) -> (Buffer, Buffer, Buffer) {
+        let data = (x.as_slice(), y.as_slice(), dy.as_slice());
+        norm::batch_norm_backward(data, gamma.as_slice(), (mean.as_slice(), var.as_slice()), spec)
+    }
+
+    fn add_act(a: &Buffer, b: &Buffer, act: BiasAct) -> Buffer {
+        norm::add_act(a.as_slice(), b.as_slice(), act)
+    }
+
+    fn add_act_backward(y: &Buffer, dy: &Buffer, act: BiasAct) -> Buffer {
+        norm::add_act_backward(y.as_slice(), dy.as_slice(), act)
     }
 
     fn reduce(op: ReduceOp, x: &Buffer, shape: &Shape, axis: usize) -> Buffer {

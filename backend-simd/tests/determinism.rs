@@ -1,5 +1,6 @@
 //! The same inputs give bit-identical outputs with 1, 2 and 4 rayon threads on `SimdBackend`:
-//! sgemm tiles, convolution chunks and reduction chunks depend on shapes only.
+//! sgemm tiles, convolution chunks, reduction chunks and batch norm's per-channel sums depend on
+//! shapes only.
 
 use neurite_backend_simd::SimdBackend;
 use neurite_core::{Rng, Tensor};
@@ -45,5 +46,21 @@ fn a_cnn_training_step_is_identical_at_any_thread_count() {
         let g = loss.backward();
         let big = T::randn([1_000_003], 0.0, 1.0, &mut rng);
         vec![loss.to_vec(), g.get(&c1).unwrap().to_vec(), g.get(&w).unwrap().to_vec(), big.sum().to_vec()]
+    });
+}
+
+#[test]
+fn a_resnet_training_step_is_identical_at_any_thread_count() {
+    use neurite_nn::Module;
+    use neurite_nn::models::ResNetConfig;
+    check(&|| {
+        let net = ResNetConfig::new([3, 8, 8], 4, 8).with_widths(&[4, 8, 8]).init::<SimdBackend>(2).expect("builds");
+        let x = T::randn([9, 3, 8, 8], 0.0, 1.0, &mut Rng::seed(4));
+        let labels = T::from_vec((0..9).map(|i| (i % 4) as f32).collect(), [9]).one_hot(4);
+        let loss = net.forward(&x).softmax_cross_entropy(&labels);
+        let g = loss.backward();
+        let mut out = vec![loss.to_vec()];
+        out.extend(net.params().into_iter().map(|(_, p)| g.get(p).expect("a gradient").to_vec()));
+        out
     });
 }

@@ -11,7 +11,7 @@
 use std::fmt::Debug;
 
 pub use crate::kernel_ops::{BiasAct, BinaryOp, ReduceOp, UnaryOp};
-pub use crate::kernel_specs::{Conv2dSpec, MatmulSpec, Pool2dSpec, window_positions};
+pub use crate::kernel_specs::{BatchNormSpec, Conv2dSpec, MatmulSpec, Pool2dSpec, window_positions};
 use crate::reference;
 use crate::shape::Shape;
 
@@ -256,6 +256,52 @@ pub trait Backend: Copy + Clone + Default + Debug + Send + Sync + 'static {
     ) -> (Self::Storage, Self::Storage) {
         let (dz, db) = reference::bias_act_backward(Self::as_slice(y), Self::as_slice(dy), channels, inner, act);
         (Self::from_vec(dz), Self::from_vec(db))
+    }
+
+    /// Training-mode batch normalisation with its activation, as described by `spec`: per channel
+    /// c, the mean μ and the biased variance σ² of its values, then
+    /// `y = act(γ[c]·(x − μ)/√(σ² + ε) + β[c])`. Returns `(y, μ, σ²)`; μ and σ² are `[channels]`.
+    fn batch_norm(
+        x: &Self::Storage,
+        gamma: &Self::Storage,
+        beta: &Self::Storage,
+        spec: &BatchNormSpec,
+    ) -> (Self::Storage, Self::Storage, Self::Storage) {
+        let (y, mean, var) =
+            reference::batch_norm(Self::as_slice(x), Self::as_slice(gamma), Self::as_slice(beta), spec);
+        (Self::from_vec(y), Self::from_vec(mean), Self::from_vec(var))
+    }
+
+    /// The gradients of [`Backend::batch_norm`] with respect to x, γ and β, from its input `x`,
+    /// output `y`, output gradient `dy`, γ, and the μ and σ² it returned.
+    fn batch_norm_backward(
+        x: &Self::Storage,
+        y: &Self::Storage,
+        dy: &Self::Storage,
+        gamma: &Self::Storage,
+        stats: (&Self::Storage, &Self::Storage),
+        spec: &BatchNormSpec,
+    ) -> (Self::Storage, Self::Storage, Self::Storage) {
+        let (dx, dgamma, dbeta) = reference::batch_norm_backward(
+            (Self::as_slice(x), Self::as_slice(y), Self::as_slice(dy)),
+            Self::as_slice(gamma),
+            (Self::as_slice(stats.0), Self::as_slice(stats.1)),
+            spec,
+        );
+        (Self::from_vec(dx), Self::from_vec(dgamma), Self::from_vec(dbeta))
+    }
+
+    /// `act(a + b)` for two buffers of the same length (a residual sum and its activation, in one
+    /// pass).
+    fn add_act(a: &Self::Storage, b: &Self::Storage, act: BiasAct) -> Self::Storage {
+        Self::from_vec(Self::as_slice(a).iter().zip(Self::as_slice(b)).map(|(&a, &b)| act.apply(a + b)).collect())
+    }
+
+    /// The gradient of [`Backend::add_act`] with respect to either operand, `dy·act′`, from its
+    /// output `y`.
+    fn add_act_backward(y: &Self::Storage, dy: &Self::Storage, act: BiasAct) -> Self::Storage {
+        let (y, dy) = (Self::as_slice(y), Self::as_slice(dy));
+        Self::from_vec(y.iter().zip(dy).map(|(&y, &g)| g * act.derivative_from_output(y)).collect())
     }
 
     /// Max pooling: the outputs and, for each, the flat index into the input of the winner.

@@ -190,3 +190,32 @@ impl Pool2dSpec {
         Shape::new([self.batch, self.channels, self.out_h(), self.out_w()])
     }
 }
+
+/// A fused batch-norm pass over `x` viewed as `[outer, channels, inner]` (`[N, C]` rows have
+/// inner = 1; `[N, C, H, W]` maps have inner = H·W): each channel is normalised with the mean and
+/// variance of its `outer·inner` values, scaled by γ, shifted by β, then `act` is applied.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct BatchNormSpec {
+    /// Leading extent (the batch).
+    pub outer: usize,
+    /// Channels (features): one mean, variance, γ and β each.
+    pub channels: usize,
+    /// Trailing extent (pixels per channel).
+    pub inner: usize,
+    /// Added to the variance before the square root.
+    pub eps: f32,
+    /// The activation after the affine step.
+    pub act: crate::backend::BiasAct,
+}
+
+impl BatchNormSpec {
+    /// Values each channel's statistics are taken over: outer·inner.
+    pub fn count(&self) -> usize {
+        self.outer * self.inner
+    }
+
+    /// 1/√(σ² + ε), the one formula every backend uses for it.
+    pub fn inv_std(&self, var: f32) -> f32 {
+        1.0 / (var + self.eps).sqrt()
+    }
+}

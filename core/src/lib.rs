@@ -36,7 +36,7 @@ mod tensor;
 pub mod conformance;
 
 pub use autodiff::Gradients;
-pub use backend::{Backend, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
+pub use backend::{Backend, BatchNormSpec, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
 pub use gradcheck::{GradcheckConfig, GradcheckReport, gradcheck};
 pub use record::{RecordError, TensorRecord};
 pub use rng::{Rng, RngState, Stream};

@@ -23,7 +23,9 @@ use std::marker::PhantomData;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Backend, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp};
+use crate::backend::{
+    Backend, BatchNormSpec, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp,
+};
 use crate::shape::Shape;
 
 /// One kernel's share of the time since the last [`reset`] or [`take`].
@@ -167,6 +169,14 @@ impl<B: Backend> Backend for Profiled<B> {
             -> Self::Storage, op_name("bias_act", act);
         bias_act_backward(y: &Self::Storage, dy: &Self::Storage, channels: usize, inner: usize, act: BiasAct)
             -> (Self::Storage, Self::Storage), op_name("bias_act_backward", act);
+        batch_norm(x: &Self::Storage, gamma: &Self::Storage, beta: &Self::Storage, spec: &BatchNormSpec)
+            -> (Self::Storage, Self::Storage, Self::Storage), op_name("batch_norm", spec.act);
+        batch_norm_backward(x: &Self::Storage, y: &Self::Storage, dy: &Self::Storage, gamma: &Self::Storage,
+            stats: (&Self::Storage, &Self::Storage), spec: &BatchNormSpec)
+            -> (Self::Storage, Self::Storage, Self::Storage), op_name("batch_norm_backward", spec.act);
+        add_act(a: &Self::Storage, b: &Self::Storage, act: BiasAct) -> Self::Storage, op_name("add_act", act);
+        add_act_backward(y: &Self::Storage, dy: &Self::Storage, act: BiasAct) -> Self::Storage,
+            op_name("add_act_backward", act);
         max_pool2d(x: &Self::Storage, spec: &Pool2dSpec) -> (Self::Storage, Vec<usize>), "max_pool2d".into();
         max_pool2d_backward(dy: &Self::Storage, argmax: &[usize], spec: &Pool2dSpec) -> Self::Storage,
             "max_pool2d_backward".into();

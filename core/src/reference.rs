@@ -2,7 +2,7 @@
 //! reference a new backend can start from or be compared with. Written for clarity, not speed;
 //! backends override the hot ones.
 
-use crate::backend::{BiasAct, Conv2dSpec};
+use crate::backend::{BatchNormSpec, BiasAct, Conv2dSpec};
 use crate::backend::{BinaryOp, MatmulSpec, Pool2dSpec, REDUCE_CHUNK, ReduceOp, UnaryOp};
 use crate::shape::{Shape, broadcast_offsets};
 
@@ -443,6 +443,70 @@ pub fn bias_act_backward(y: &[f32], dy: &[f32], channels: usize, inner: usize, a
         }
     }
     (dz, db)
+}
+
+/// The rows `x[n, c, ..]` of channel `c` of a `[outer, channels, inner]` buffer, in order of n.
+fn channel_rows<'a>(x: &'a [f32], spec: &BatchNormSpec, c: usize) -> impl Iterator<Item = &'a [f32]> {
+    let (channels, inner) = (spec.channels, spec.inner);
+    (0..spec.outer).map(move |n| &x[(n * channels + c) * inner..(n * channels + c + 1) * inner])
+}
+
+/// Batch normalisation and its activation (see [`crate::Backend::batch_norm`]): each channel's
+/// mean and variance by two passes (the variance from values with the mean taken away), each sum
+/// over its rows in order, each row summed by [`chunked_sum`].
+pub fn batch_norm(x: &[f32], gamma: &[f32], beta: &[f32], spec: &BatchNormSpec) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let count = spec.count().max(1) as f32;
+    let mut mean = vec![0.0; spec.channels];
+    let mut var = vec![0.0; spec.channels];
+    for c in 0..spec.channels {
+        let m = channel_rows(x, spec, c).map(|row| chunked_sum(row.iter().copied())).sum::<f32>() / count;
+        let squares = channel_rows(x, spec, c).map(|row| chunked_sum(row.iter().map(|&v| (v - m) * (v - m))));
+        (mean[c], var[c]) = (m, squares.sum::<f32>() / count);
+    }
+    let mut y = x.to_vec();
+    for (i, row) in y.chunks_mut(spec.inner.max(1)).enumerate() {
+        let c = i % spec.channels.max(1);
+        let scale = gamma[c] * spec.inv_std(var[c]);
+        for v in row {
+            *v = spec.act.apply((*v - mean[c]) * scale + beta[c]);
+        }
+    }
+    (y, mean, var)
+}
+
+/// The gradients of [`batch_norm`]: with dz = dy·act′ (from y), x̂ = (x − μ)/√(σ² + ε) and M
+/// values per channel, dβ = Σ dz, dγ = Σ dz·x̂, and dx = γ/√(σ² + ε)·(dz − dβ/M − x̂·dγ/M).
+pub fn batch_norm_backward(
+    (x, y, dy): (&[f32], &[f32], &[f32]),
+    gamma: &[f32],
+    (mean, var): (&[f32], &[f32]),
+    spec: &BatchNormSpec,
+) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let count = spec.count().max(1) as f32;
+    let act = spec.act;
+    let mut dgamma = vec![0.0; spec.channels];
+    let mut dbeta = vec![0.0; spec.channels];
+    for c in 0..spec.channels {
+        let inv_std = spec.inv_std(var[c]);
+        let rows = channel_rows(x, spec, c).zip(channel_rows(y, spec, c)).zip(channel_rows(dy, spec, c));
+        for ((x, y), dy) in rows {
+            let dz = || y.iter().zip(dy).map(|(&y, &g)| g * act.derivative_from_output(y));
+            dbeta[c] += chunked_sum(dz());
+            dgamma[c] += chunked_sum(dz().zip(x).map(|(dz, &x)| dz * (x - mean[c]) * inv_std));
+        }
+    }
+    let mut dx = vec![0.0; x.len()];
+    for (i, row) in dx.chunks_mut(spec.inner.max(1)).enumerate() {
+        let c = i % spec.channels.max(1);
+        let inv_std = spec.inv_std(var[c]);
+        let at = i * spec.inner;
+        for (j, d) in row.iter_mut().enumerate() {
+            let dz = dy[at + j] * act.derivative_from_output(y[at + j]);
+            let x_hat = (x[at + j] - mean[c]) * inv_std;
+            *d = gamma[c] * inv_std * (dz - dbeta[c] / count - x_hat * dgamma[c] / count);
+        }
+    }
+    (dx, dgamma, dbeta)
 }
 
 /// Routes each output gradient to its window's winner.

@@ -49,6 +49,18 @@ fn select() -> Level {
     Level::Scalar
 }
 
+/// Runs `f` compiled with AVX2 enabled when this process's level is AVX2, else as built (the
+/// baseline). For plain-Rust loops that LLVM vectorises: `f` and what it calls must be
+/// `#[inline(always)]`. Used by the fused batch-norm passes, whose loops need no intrinsics.
+#[inline(always)]
+pub(crate) fn vectorized<R>(f: impl FnOnce() -> R) -> R {
+    match (level(), neurite_core::isa::Isa::detect()) {
+        #[cfg(target_arch = "x86_64")]
+        (Level::Avx2, isa @ neurite_core::isa::Isa::Avx2(_)) => isa.run(f),
+        _ => f(),
+    }
+}
+
 /// Whether the AVX2 kernels may run: the detected level, re-checked so that every `unsafe` call
 /// below names the check that makes it sound.
 #[inline]

@@ -1,7 +1,8 @@
-//! Conformance of convolution (im2col, col2im, conv2d and its two gradients) and pooling.
+//! Conformance of convolution (im2col, col2im, conv2d and its two gradients), pooling, and the
+//! fused batch-norm and residual-sum passes.
 
 use super::{assert_close, random, store, values};
-use crate::backend::{Backend, Conv2dSpec, Pool2dSpec};
+use crate::backend::{Backend, BatchNormSpec, BiasAct, Conv2dSpec, Pool2dSpec};
 use crate::reference::{self, ReferenceBackend};
 
 #[allow(clippy::too_many_arguments)]
@@ -178,5 +179,74 @@ pub fn pooling_matches_reference<B: Backend>() {
         assert_close("avg_pool2d", &avg, &reference::avg_pool2d(&x, &s), 1e-6, 1e-5);
         let davg = values::<B>(&B::avg_pool2d_backward(&store::<B>(&dy), &s));
         assert_close("avg_pool2d backward", &davg, &reference::avg_pool2d_backward(&dy, &s), 1e-6, 1e-5);
+    }
+}
+
+/// One channel of [1, 2, 3, 6] (mean 3, variance 3.5) with γ = 2, β = 0.5, then ReLU:
+/// y = 2·(x − 3)/√3.5 + 0.5 = [−1.638, −0.569, 0.5, 3.707] → [0, 0, 0.5, 3.707].
+pub fn batch_norm_by_hand<B: Backend>() {
+    let spec = BatchNormSpec { outer: 2, channels: 1, inner: 2, eps: 1e-5, act: BiasAct::Relu };
+    let (y, mean, var) = B::batch_norm(&store::<B>(&[1., 2., 3., 6.]), &store::<B>(&[2.]), &store::<B>(&[0.5]), &spec);
+    assert_close("batch_norm y", &values::<B>(&y), &[0.0, 0.0, 0.5, 3.707_135], 1e-5, 1e-5);
+    assert_close("batch_norm mean, var", &[values::<B>(&mean)[0], values::<B>(&var)[0]], &[3.0, 3.5], 1e-6, 1e-6);
+}
+
+/// The fused pass against the formula in f64, on shapes with one-value rows ([N, C]), odd rows
+/// and long ones, every activation; its gradients against the reference kernel's (which the
+/// gradient-check table checks against finite differences).
+pub fn batch_norm_matches_formula<B: Backend>() {
+    let shapes = [(5, 3, 1), (4, 2, 33), (3, 5, 7), (2, 3, 257), (1, 2, 1000)];
+    let acts = [BiasAct::None, BiasAct::Relu, BiasAct::Sigmoid, BiasAct::Tanh];
+    for (i, &(outer, channels, inner)) in shapes.iter().enumerate() {
+        let act = acts[i % acts.len()];
+        let spec = BatchNormSpec { outer, channels, inner, eps: 1e-5, act };
+        let x: Vec<f32> = random(outer * channels * inner, 300 + i as u64).iter().map(|v| v * 3.0 + 1.0).collect();
+        let gamma = random(channels, 310 + i as u64);
+        let beta = random(channels, 320 + i as u64);
+        let dy = random(x.len(), 330 + i as u64);
+        let (y, mean, var) = B::batch_norm(&store::<B>(&x), &store::<B>(&gamma), &store::<B>(&beta), &spec);
+        let mut want = vec![0.0; x.len()];
+        for c in 0..channels {
+            let idx = |n: usize, j: usize| (n * channels + c) * inner + j;
+            let all = || (0..outer).flat_map(move |n| (0..inner).map(move |j| idx(n, j)));
+            let m = all().map(|k| f64::from(x[k])).sum::<f64>() / spec.count() as f64;
+            let v = all().map(|k| (f64::from(x[k]) - m).powi(2)).sum::<f64>() / spec.count() as f64;
+            let scale = f64::from(gamma[c]) / (v + 1e-5).sqrt();
+            for k in all() {
+                want[k] = act.apply(((f64::from(x[k]) - m) * scale + f64::from(beta[c])) as f32);
+            }
+            assert_close("batch_norm mean", &[values::<B>(&mean)[c]], &[m as f32], 1e-5, 1e-5);
+            assert_close("batch_norm var", &[values::<B>(&var)[c]], &[v as f32], 1e-5, 1e-4);
+        }
+        assert_close(&format!("batch_norm {spec:?}"), &values::<B>(&y), &want, 1e-4, 1e-4);
+        let stats = (&values::<B>(&mean), &values::<B>(&var));
+        let (ry, rm, rv) = <ReferenceBackend as Backend>::batch_norm(&x, &gamma, &beta, &spec);
+        let got = B::batch_norm_backward(
+            &store::<B>(&x),
+            &y,
+            &store::<B>(&dy),
+            &store::<B>(&gamma),
+            (&store::<B>(stats.0), &store::<B>(stats.1)),
+            &spec,
+        );
+        let want = <ReferenceBackend as Backend>::batch_norm_backward(&x, &ry, &dy, &gamma, (&rm, &rv), &spec);
+        assert_close(&format!("batch_norm dx {spec:?}"), &values::<B>(&got.0), &want.0, 1e-4, 1e-3);
+        assert_close(&format!("batch_norm dgamma {spec:?}"), &values::<B>(&got.1), &want.1, 1e-3, 1e-3);
+        assert_close(&format!("batch_norm dbeta {spec:?}"), &values::<B>(&got.2), &want.2, 1e-3, 1e-3);
+    }
+}
+
+/// `add_act` is the sum followed by the activation, and its gradient dy·act′, at every length.
+pub fn add_act_matches_add_then_act<B: Backend>() {
+    for (i, &n) in super::LENGTHS.iter().enumerate() {
+        let (a, b, dy) = (random(n, 340 + i as u64), random(n, 350 + i as u64), random(n, 360 + i as u64));
+        for act in [BiasAct::None, BiasAct::Relu, BiasAct::Sigmoid, BiasAct::Tanh] {
+            let y = B::add_act(&store::<B>(&a), &store::<B>(&b), act);
+            let want: Vec<f32> = a.iter().zip(&b).map(|(&a, &b)| act.apply(a + b)).collect();
+            assert_close(&format!("add_act {act:?} of {n}"), &values::<B>(&y), &want, 1e-6, 1e-6);
+            let dz = values::<B>(&B::add_act_backward(&y, &store::<B>(&dy), act));
+            let want: Vec<f32> = want.iter().zip(&dy).map(|(&y, &g)| g * act.derivative_from_output(y)).collect();
+            assert_close(&format!("add_act backward {act:?} of {n}"), &dz, &want, 1e-6, 1e-6);
+        }
     }
 }

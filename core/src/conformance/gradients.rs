@@ -139,6 +139,23 @@ pub fn cases<B: Backend>() -> Vec<Case<B>> {
         case!("bias_act tanh on [N, C, L]", [param(&[3, 2, 7], 94), small(&[2], 95)], |x| {
             x[0].bias_act(&x[1], crate::BiasAct::Tanh)
         }),
+        case!(
+            "batch_norm relu on [N, C, H, W]",
+            [param(&[3, 2, 2, 3], 120), param(&[2], 121), small(&[2], 122)],
+            |x| {
+                // Weighted, so that the gradient is not the trivially zero one of Σ y over a channel.
+                let w = Tensor::from_vec(smooth_values(Shape::new([3, 2, 2, 3]), 123), [3, 2, 2, 3]);
+                x[0].batch_norm(&x[1], &x[2], 1e-5, crate::BiasAct::Relu).y.mul(&w)
+            }
+        ),
+        case!("batch_norm none on [N, C]", [param(&[5, 3], 124), param(&[3], 125), small(&[3], 126)], |x| {
+            let w = Tensor::from_vec(smooth_values(Shape::new([5, 3]), 127), [5, 3]);
+            x[0].batch_norm(&x[1], &x[2], 1e-3, crate::BiasAct::None).y.mul(&w)
+        }),
+        case!("add_act relu", [param(&[2, 3, 4], 128), small(&[2, 3, 4], 129)], |x| {
+            x[0].add_act(&x[1], crate::BiasAct::Relu)
+        }),
+        case!("add_act tanh, one operand twice", [param(&[7], 130)], |x| x[0].add_act(&x[0], crate::BiasAct::Tanh)),
         case!("bias_act none on [1, C, 1]", [param(&[1, 4, 1], 96), small(&[4], 97)], |x| {
             x[0].bias_act(&x[1], crate::BiasAct::None)
         }),

@@ -93,7 +93,8 @@ macro_rules! conformance_suite {
             }
             conv {
                 im2col_by_hand, conv2d_by_hand, conv2d_matches_direct_loops, conv2d_gradients_match_reference,
-                max_pool_by_hand, avg_pool_by_hand, pooling_matches_reference,
+                max_pool_by_hand, avg_pool_by_hand, pooling_matches_reference, batch_norm_by_hand,
+                batch_norm_matches_formula, add_act_matches_add_then_act,
             }
             gradients {
                 every_differentiable_op_passes_gradcheck,

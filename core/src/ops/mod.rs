@@ -1,6 +1,6 @@
 //! Tensor ops: each one's forward (a backend kernel) and backward rule, written once for every
 //! backend. One file per family: `unary.rs`, `binary.rs`, `matmul.rs`, `reduce.rs`, `layout.rs`,
-//! `nn.rs` (softmax, losses, convolution, pooling), and `overload.rs` (operators `+ − × ÷`).
+//! `nn.rs` (softmax, losses, batch norm, convolution, pooling), and `overload.rs` (operators `+ − × ÷`).
 
 mod binary;
 mod layout;
@@ -9,6 +9,8 @@ mod nn;
 mod overload;
 mod reduce;
 mod unary;
+
+pub use nn::BatchNormOutput;
 
 use crate::backend::{BinaryOp, UnaryOp};
 
@@ -40,6 +42,8 @@ const STRUCTURAL_OPS: &[&str] = &[
     "log_softmax",
     "softmax_cross_entropy",
     "bias_act",
+    "batch_norm",
+    "add_act",
     "conv2d",
     "max_pool2d",
     "avg_pool2d",

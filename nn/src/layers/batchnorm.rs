@@ -1,7 +1,9 @@
 //! Batch normalisation (Ioffe & Szegedy, 2015). In training, each feature (a column of
 //! `[n, features]`, or a channel of `[n, c, h, w]`) is normalised with its batch mean and variance,
 //! x̂ = (x − μ)/√(σ² + ε), then scaled and shifted by learnable γ (`weight`) and β (`bias`): the
-//! gradient flows through μ and σ² too, as the graph records them. Running statistics follow
+//! gradient flows through μ and σ² too. Training runs core's fused [`Tensor::batch_norm`], one
+//! pass forward and one backward, with the activation that follows folded in when the layer sits
+//! before ReLU, sigmoid or tanh in a `Sequential`. Running statistics follow
 //! PyTorch: r ← (1 − momentum)·r + momentum·batch, with the unbiased batch variance for
 //! `running_var`; evaluation normalises with them instead.
 //!
@@ -9,7 +11,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use neurite_core::{Backend, Tensor, no_grad};
+use neurite_core::{Backend, BiasAct, Tensor, no_grad};
 
 use crate::module::Module;
 use crate::spec::LayerSpec;
@@ -134,10 +136,36 @@ impl<B: Backend, const D: usize> BatchNorm<B, D> {
         );
     }
 
-    /// The mean over every axis but the feature axis (1), kept as size-1 dimensions.
-    fn mean_over_batch(&self, t: &Tensor<B>) -> Tensor<B> {
-        let m = t.mean_axis(0, true);
-        if D == 1 { m } else { m.mean_axis(2, true).mean_axis(3, true) }
+    /// `act(batch_norm(x))`. In training, one fused pass ([`Tensor::batch_norm`]) with the batch
+    /// statistics, which also update the running ones; in evaluation, the running statistics.
+    ///
+    /// # Panics
+    /// If the input does not fit the layer (see [`Module::forward`]).
+    fn normalise(&self, x: &Tensor<B>, act: BiasAct) -> Tensor<B> {
+        self.check_input(x);
+        if self.training {
+            let out = x.batch_norm(&self.weight, &self.bias, self.eps, act);
+            let count = x.numel() / self.num_features();
+            no_grad(|| {
+                // PyTorch keeps the unbiased variance in the running estimate.
+                let unbiased = if count > 1 { count as f32 / (count - 1) as f32 } else { 1.0 };
+                let m = self.momentum;
+                let mut r = self.running.lock().unwrap_or_else(PoisonError::into_inner);
+                r.mean = r.mean.mul_scalar(1.0 - m).add(&out.mean.mul_scalar(m));
+                r.var = r.var.mul_scalar(1.0 - m).add(&out.var.mul_scalar(m * unbiased));
+            });
+            return out.y;
+        }
+        let stat = self.stat_shape();
+        let (mean, var) = self.running_stats();
+        let x_hat = x.sub(&mean.reshape(stat.clone())).div(&var.add_scalar(self.eps).sqrt().reshape(stat.clone()));
+        let y = x_hat.mul(&self.weight.reshape(stat.clone())).add(&self.bias.reshape(stat));
+        match act {
+            BiasAct::None => y,
+            BiasAct::Relu => y.relu(),
+            BiasAct::Sigmoid => y.sigmoid(),
+            BiasAct::Tanh => y.tanh(),
+        }
     }
 }
 
@@ -146,28 +174,13 @@ impl<B: Backend, const D: usize> Module<B> for BatchNorm<B, D> {
     /// If the input is not `[n, features]` (1-D) or `[n, channels, h, w]` (2-D) with this layer's
     /// feature count.
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
-        self.check_input(x);
-        let stat = self.stat_shape();
-        let x_hat = if self.training {
-            let mean = self.mean_over_batch(x);
-            let centered = x.sub(&mean);
-            let var = self.mean_over_batch(&centered.square());
-            let count = x.numel() / self.num_features();
-            no_grad(|| {
-                // PyTorch keeps the unbiased variance in the running estimate.
-                let unbiased = if count > 1 { count as f32 / (count - 1) as f32 } else { 1.0 };
-                let c = [self.num_features()];
-                let m = self.momentum;
-                let mut r = self.running.lock().unwrap_or_else(PoisonError::into_inner);
-                r.mean = r.mean.mul_scalar(1.0 - m).add(&mean.detach().reshape(c).mul_scalar(m));
-                r.var = r.var.mul_scalar(1.0 - m).add(&var.detach().reshape(c).mul_scalar(m * unbiased));
-            });
-            centered.div(&var.add_scalar(self.eps).sqrt())
-        } else {
-            let (mean, var) = self.running_stats();
-            x.sub(&mean.reshape(stat.clone())).div(&var.add_scalar(self.eps).sqrt().reshape(stat.clone()))
-        };
-        x_hat.mul(&self.weight.reshape(stat.clone())).add(&self.bias.reshape(stat))
+        self.normalise(x, BiasAct::None)
+    }
+
+    /// Training runs batch norm and the activation as one fused pass; evaluation normalises with
+    /// the running statistics and applies the activation after.
+    fn forward_activated(&self, x: &Tensor<B>, act: BiasAct) -> Option<Tensor<B>> {
+        Some(self.normalise(x, act))
     }
 
     fn params(&self) -> Vec<(String, &Tensor<B>)> {

@@ -69,10 +69,14 @@ impl<B: Backend> Module<B> for Residual<B> {
     /// If the two branches give different shapes (a checked architecture never does).
     fn forward(&self, x: &Tensor<B>) -> Tensor<B> {
         let main = self.body.forward(x);
-        let sum = if self.shortcut.is_empty() { main.add(x) } else { main.add(&self.shortcut.forward(x)) };
+        let shortcut = if self.shortcut.is_empty() { x.clone() } else { self.shortcut.forward(x) };
         match &self.activation {
-            Some(activation) => activation.forward(&sum),
-            None => sum,
+            // ReLU, sigmoid or tanh after the sum: one fused pass, no tensor for the sum.
+            Some(activation) => match activation.fusable_activation() {
+                Some(act) if main.dims() == shortcut.dims() => main.add_act(&shortcut, act),
+                _ => activation.forward(&main.add(&shortcut)),
+            },
+            None => main.add(&shortcut),
         }
     }
 
