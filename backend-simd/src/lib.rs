@@ -1,12 +1,13 @@
-//! `SimdBackend`: Neurite's fast CPU backend. Matrix products go through `matrixmultiply`'s
-//! sgemm (operands read through strides, never transposed by copy) split into shape-determined
-//! output tiles on rayon; element-wise ops, activations, reductions and softmax use explicit AVX2 +
+//! `SimdBackend`: Neurite's fast CPU backend. Matrix products go through the `gemm` crate's sgemm
+//! (AVX2 + FMA, or AVX-512 where the CPU has it; `matrixmultiply` is the measured alternative,
+//! see [`engine`]) with operands read through strides, never transposed by copy, split into
+//! shape-determined output tiles on rayon; element-wise ops, activations, reductions and softmax use explicit AVX2 +
 //! FMA kernels chosen once at run time, with scalar twins for other CPUs (`NEURITE_SIMD=scalar`
 //! forces them); convolution is chunked im2col + one wide sgemm per chunk. Buffers come from a
 //! pool, so a steady-state training step allocates no new tensor memory.
 //!
-//! `unsafe` lives in this crate only: the intrinsics in `arch/x86_avx2.rs` and the single sgemm
-//! call in `gemm.rs`, each block with a `// SAFETY:` line.
+//! `unsafe` lives in this crate only: the intrinsics in `arch/x86_avx2.rs` and the two sgemm
+//! calls in `gemm.rs`, each block with a `// SAFETY:` line.
 #![warn(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -19,6 +20,7 @@ mod norm;
 mod reduce;
 
 pub use buffer::{Buffer, clear_pool, fresh_allocations};
+pub use gemm::{Engine, engine, gemm_level};
 
 use neurite_core::backend::{
     Backend, BatchNormSpec, BiasAct, BinaryOp, Conv2dSpec, MatmulSpec, Pool2dSpec, ReduceOp, UnaryOp,

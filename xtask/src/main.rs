@@ -159,6 +159,7 @@ fn quick_one<B: Backend>(keep: &dyn Fn(&Workload) -> bool, json: bool, out: &mut
     for mut w in workloads::all::<B>().into_iter().filter(|w| keep(w)) {
         let per_second = report::measure(&mut w, Duration::from_millis(300), 5, Duration::from_millis(200));
         let f = Figure {
+            level: level(B::name()),
             backend: B::name().into(),
             name: w.name.clone(),
             shape: w.shape.clone(),
@@ -170,18 +171,46 @@ fn quick_one<B: Backend>(keep: &dyn Fn(&Workload) -> bool, json: bool, out: &mut
     }
 }
 
+/// The instruction sets a backend's kernels run with here. `simd`: its own kernels' level
+/// (`avx2`, or `scalar` under `NEURITE_SIMD=scalar`) and the sgemm engines' (`gemm` dispatches
+/// to AVX-512 where the CPU has it; `matrixmultiply` to AVX2 + FMA at best). `cpu` and host
+/// code: the level their plain-Rust loops are compiled for at run time.
+pub(crate) fn level(backend: &str) -> String {
+    let loops = match neurite_core::isa::Isa::detect() {
+        neurite_core::isa::Isa::Baseline => "scalar",
+        #[cfg(target_arch = "x86_64")]
+        neurite_core::isa::Isa::Avx2(_) => "avx2",
+    };
+    if backend == SimdBackend::name() {
+        let own = format!("{:?}", neurite_backend_simd::arch::level()).to_lowercase();
+        let mm = if neurite_backend_simd::gemm_level() == "scalar" { "scalar" } else { "avx2" };
+        format!("{own}; sgemm gemm:{} matrixmultiply:{mm}", neurite_backend_simd::gemm_level())
+    } else {
+        loops.to_string()
+    }
+}
+
 /// Prints one figure as a JSON line or a progress line.
 fn emit(f: &Figure, json: bool) {
     if json {
         println!(
-            "{{\"backend\": \"{}\", \"bench\": \"{}\", \"value\": {:.1}, \"unit\": \"{}\"}}",
+            "{{\"backend\": \"{}\", \"bench\": \"{}\", \"value\": {:.1}, \"unit\": \"{}\", \"level\": \"{}\"}}",
             f.backend,
             f.script_name(),
             f.value(),
-            f.unit_name()
+            f.unit_name(),
+            f.level
         );
     } else {
-        eprintln!("{:>6} {:<22} {:<18} {:>12.1} {}", f.backend, f.script_name(), f.shape, f.value(), f.unit_name());
+        eprintln!(
+            "{:>6} {:<22} {:<18} {:>12.1} {:<10} [{}]",
+            f.backend,
+            f.script_name(),
+            f.shape,
+            f.value(),
+            f.unit_name(),
+            f.level
+        );
     }
 }
 
@@ -190,8 +219,14 @@ fn quick_run(keep: &dyn Fn(&Workload) -> bool, json: bool, backend: Option<&str>
     if backend.is_none_or(|b| b == HOST) {
         for mut w in workloads::augmentation().into_iter().filter(|w| keep(w)) {
             let per_second = report::measure(&mut w, Duration::from_millis(200), 5, Duration::from_millis(100));
-            let f =
-                Figure { backend: HOST.into(), name: w.name.clone(), shape: w.shape.clone(), unit: w.unit, per_second };
+            let f = Figure {
+                backend: HOST.into(),
+                name: w.name.clone(),
+                shape: w.shape.clone(),
+                unit: w.unit,
+                per_second,
+                level: level(HOST),
+            };
             emit(&f, json);
             figures.push(f);
         }
@@ -241,6 +276,7 @@ fn criterion_run(only: &Option<Vec<String>>) -> Result<Vec<Figure>> {
                 serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))?;
             let median_ns = v["median"]["point_estimate"].as_f64().context("estimates.json without a median")?;
             figures.push(Figure {
+                level: level(backend),
                 backend: backend.into(),
                 name: w.name.clone(),
                 shape: w.shape.clone(),

@@ -24,8 +24,8 @@ const MIN_TIME: Duration = Duration::from_secs(3);
 pub fn run(target: &Path, names: &[String], backend: Option<&str>) -> Result<()> {
     let mut report = String::from("# Where the time goes, kernel by kernel\n");
     let threads = crate::rayon_threads();
-    let level = format!("{:?}", neurite_backend_simd::arch::level()).to_lowercase();
-    writeln!(report, "\n{threads} rayon thread(s); simd kernel level: {level}.").ok();
+    let level = crate::level(SimdBackend::name());
+    writeln!(report, "\n{threads} rayon thread(s); `simd` runs {level}.").ok();
     let mut found = false;
     if backend.is_none_or(|b| b == SimdBackend::name()) {
         found |= one::<SimdBackend>(names, &mut report);
