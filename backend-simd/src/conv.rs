@@ -26,13 +26,15 @@ fn images_per_chunk(spec: &Conv2dSpec) -> usize {
     spec.batch.div_ceil(CHUNKS).min(CHUNK_VALUES / per_image).max(1)
 }
 
-/// The product of one chunk: single-threaded when there are chunks enough to keep every thread
-/// busy, else split into tiles too. Either way every output value is the same (see `gemm`).
-fn chunk_sgemm(chunks: usize, m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+/// A product within one chunk, into output rows `ldc` apart: single-threaded when there are
+/// chunks enough to keep every thread busy, else split into tiles too. Either way every output
+/// value is the same (see `gemm`).
+#[allow(clippy::too_many_arguments)]
+fn chunk_sgemm(chunks: usize, m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32], ldc: usize) {
     if chunks >= rayon::current_num_threads() {
-        gemm::sgemm_serial(m, k, n, a, b, c);
+        gemm::sgemm_serial_strided(m, k, n, a, b, c, ldc);
     } else {
-        gemm::sgemm(m, k, n, a, b, c);
+        gemm::sgemm_strided(m, k, n, a, b, c, ldc);
     }
 }
 
@@ -258,21 +260,17 @@ pub(crate) fn conv2d(x: &[f32], w: &[f32], spec: &Conv2dSpec) -> Buffer {
     }
     let chunks = spec.batch.div_ceil(g);
     y.as_mut_slice().par_chunks_mut(g * f * p).enumerate().for_each(|(c, y_chunk)| {
-        let n0 = c * g;
         let gi = y_chunk.len() / (f * p);
-        let cols = chunk_cols(x, spec, n0, gi);
+        let cols = chunk_cols(x, spec, c * g, gi);
+        let (a, b) = (Operand::new(w, f, kk, false), Operand::new(cols.as_slice(), kk, gi * p, false));
+        if gi == 1 {
+            // One image: W·cols is already its [F, P] output.
+            return chunk_sgemm(chunks, f, kk, p, a, b, y_chunk, p);
+        }
+        // Several images side by side: one wide product, then [F, g·P] → [g, F, P].
         let mut out = Buffer::uninit(f * gi * p);
         let out = out.as_mut_slice();
-        chunk_sgemm(
-            chunks,
-            f,
-            kk,
-            gi * p,
-            Operand::new(w, f, kk, false),
-            Operand::new(cols.as_slice(), kk, gi * p, false),
-            out,
-        );
-        // [F, g·P] → [g, F, P]
+        chunk_sgemm(chunks, f, kk, gi * p, a, b, out, gi * p);
         for i in 0..gi {
             for fi in 0..f {
                 y_chunk[(i * f + fi) * p..(i * f + fi + 1) * p]
@@ -313,12 +311,18 @@ pub(crate) fn conv2d_backward_input(dy: &[f32], w: &[f32], spec: &Conv2dSpec) ->
         dx_chunk.fill(0.0);
         let n0 = c * g;
         let gi = dx_chunk.len() / image;
-        let dyc = chunk_dy(dy, spec, n0, gi);
         let mut dcols = Buffer::uninit(kk * gi * p);
-        // dcols = Wᵀ·dy, with W read transposed through strides.
+        // dcols = Wᵀ·dy, W read transposed through strides; one image's dy is read where it
+        // lies, several are first rearranged from [g, F, P] to [F, g·P].
         let wt = Operand::new(w, kk, f, true);
-        let dyc = Operand::new(dyc.as_slice(), f, gi * p, false);
-        chunk_sgemm(chunks, kk, f, gi * p, wt, dyc, dcols.as_mut_slice());
+        if gi == 1 {
+            let dy_n = Operand::new(&dy[n0 * f * p..(n0 + 1) * f * p], f, p, false);
+            chunk_sgemm(chunks, kk, f, p, wt, dy_n, dcols.as_mut_slice(), p);
+        } else {
+            let dyc = chunk_dy(dy, spec, n0, gi);
+            let dyc = Operand::new(dyc.as_slice(), f, gi * p, false);
+            chunk_sgemm(chunks, kk, f, gi * p, wt, dyc, dcols.as_mut_slice(), gi * p);
+        }
         for i in 0..gi {
             col2im_scratch(dcols.as_mut_slice(), gi * p, i * p, spec, &mut dx_chunk[i * image..(i + 1) * image]);
         }
@@ -342,9 +346,14 @@ pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -
         let n0 = c * g;
         let gi = g.min(spec.batch - n0);
         let cols = chunk_cols(x, spec, n0, gi);
+        let a = Operand::new(cols.as_slice(), kk, gi * p, false);
+        if gi == 1 {
+            // One image's dy, [F, P], is already the transposed right operand.
+            let b = Operand::new(&dy[n0 * f * p..(n0 + 1) * f * p], p, f, true);
+            return chunk_sgemm(groups, kk, p, f, a, b, out, f);
+        }
         let dyc = chunk_dy(dy, spec, n0, gi);
-        let (a, b) = (Operand::new(cols.as_slice(), kk, gi * p, false), Operand::new(dyc.as_slice(), gi * p, f, true));
-        chunk_sgemm(groups, kk, gi * p, f, a, b, out);
+        chunk_sgemm(groups, kk, gi * p, f, a, Operand::new(dyc.as_slice(), gi * p, f, true), out, f);
     };
     let partials: Vec<Buffer> = (0..groups)
         .into_par_iter()

@@ -179,35 +179,50 @@ impl SharedOut {
     }
 }
 
-/// `c[m, n] = a·b` (c contiguous, overwritten) on the calling thread, for callers that already
-/// run in parallel (one chunk of a convolution per task).
+/// Whether `c` holds an `[m, n]` output with row stride `ldc`.
+fn check_output(m: usize, n: usize, c: &[f32], ldc: usize) {
+    assert!(ldc >= n && c.len() >= (m - 1) * ldc + n, "sgemm: output too short");
+}
+
+/// `c = a·b` into rows `ldc` apart (row i of the output is `c[i·ldc..i·ldc + n]`; what lies
+/// between rows is left alone), on the calling thread.
 ///
 /// # Panics
-/// If `c` or an operand is too short for the shape.
-pub(crate) fn sgemm_serial(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+/// If `c` or an operand is too short for the shape, or `ldc < n`.
+pub(crate) fn sgemm_serial_strided(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: Operand<'_>,
+    b: Operand<'_>,
+    c: &mut [f32],
+    ldc: usize,
+) {
     if m == 0 || n == 0 {
         return;
     }
-    assert!(c.len() >= m * n, "sgemm: output too short");
+    check_output(m, n, c, ldc);
     if k == 0 {
-        c[..m * n].fill(0.0);
+        for row in 0..m {
+            c[row * ldc..row * ldc + n].fill(0.0);
+        }
         return;
     }
     check_operands(m, k, n, &a, &b);
-    // SAFETY: c holds m·n elements (asserted) and is borrowed mutably, so nothing else touches
-    // it; operands checked above.
-    unsafe { engine_raw(engine(m, k, n), m, k, n, a, b, c.as_mut_ptr(), n) };
+    // SAFETY: c holds the m rows of n elements ldc apart (checked) and is borrowed mutably, so
+    // nothing else touches it; operands checked above.
+    unsafe { engine_raw(engine(m, k, n), m, k, n, a, b, c.as_mut_ptr(), ldc) };
 }
 
-/// `c[m, n] = a·b` (c contiguous, overwritten), split into tiles over rayon when large.
+/// [`sgemm_serial_strided`], split into tiles over rayon when large.
 ///
 /// # Panics
-/// If `c` or an operand is too short for the shape.
-pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32]) {
+/// If `c` or an operand is too short for the shape, or `ldc < n`.
+pub(crate) fn sgemm_strided(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>, c: &mut [f32], ldc: usize) {
     if k == 0 || 2 * m * n * k < PARALLEL_FLOPS || (m < 2 * MIN_TILE && n < 2 * MIN_TILE) {
-        return sgemm_serial(m, k, n, a, b, c);
+        return sgemm_serial_strided(m, k, n, a, b, c, ldc);
     }
-    assert!(c.len() >= m * n, "sgemm: output too short");
+    check_output(m, n, c, ldc);
     check_operands(m, k, n, &a, &b);
     // One tile per thread along the longer side, at least MIN_TILE wide. Fewer, larger tiles
     // pack the shared operand fewer times. The split cannot change any output value: sgemm sums
@@ -222,9 +237,9 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
             let r0 = t * tile;
             let rows = tile.min(m - r0);
             let a_tile = Operand { data: &a.data[r0 * a.row_stride..], ..a };
-            // SAFETY: this tile writes rows r0..r0 + rows of the m·n output (asserted in
-            // bounds), which no other tile writes; `c` is exclusively borrowed for the call.
-            unsafe { engine_raw(engine, rows, k, n, a_tile, b, out.get().add(r0 * n), n) };
+            // SAFETY: this tile writes rows r0..r0 + rows of the output (checked in bounds),
+            // which no other tile writes; `c` is exclusively borrowed for the call.
+            unsafe { engine_raw(engine, rows, k, n, a_tile, b, out.get().add(r0 * ldc), ldc) };
         });
     } else {
         let tile = n.div_ceil(tiles).max(MIN_TILE).next_multiple_of(8);
@@ -232,9 +247,9 @@ pub(crate) fn sgemm(m: usize, k: usize, n: usize, a: Operand<'_>, b: Operand<'_>
             let c0 = t * tile;
             let cols = tile.min(n - c0);
             let b_tile = Operand { data: &b.data[c0 * b.col_stride..], ..b };
-            // SAFETY: this tile writes columns c0..c0 + cols of every row (row stride n) of the
-            // m·n output, which no other tile writes; `c` is exclusively borrowed for the call.
-            unsafe { engine_raw(engine, m, k, cols, a, b_tile, out.get().add(c0), n) };
+            // SAFETY: this tile writes columns c0..c0 + cols of every row (row stride ldc) of
+            // the output, which no other tile writes; `c` is exclusively borrowed for the call.
+            unsafe { engine_raw(engine, m, k, cols, a, b_tile, out.get().add(c0), ldc) };
         });
     }
 }
@@ -269,7 +284,7 @@ pub(crate) fn matmul(lhs: &[f32], rhs: &[f32], spec: MatmulSpec, out: &mut [f32]
         if m * k * n <= SMALL {
             small_product(m, k, n, a, bm, c);
         } else {
-            sgemm(m, k, n, a, bm, c);
+            sgemm_strided(m, k, n, a, bm, c, n);
         }
     };
     if batch > 1 && 2 * m * n * k < PARALLEL_FLOPS {

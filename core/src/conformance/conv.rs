@@ -90,6 +90,10 @@ const SPECS: &[Geometry] = &[
     (3, 2, 8, 8, 5, 5, 1, 2),
     (2, 1, 28, 28, 8, 5, 1, 0),
     (1, 4, 9, 7, 3, 1, 1, 0),
+    // Batches past eight, which backends may cut into chunks of several images (19 = 6·3 + 1: a
+    // last chunk of one), at stride 1 and 2.
+    (19, 3, 6, 6, 5, 3, 1, 1),
+    (9, 2, 5, 5, 3, 3, 2, 1),
 ];
 
 /// Odd geometries (stride, padding, 1×1 kernels, MNIST-sized images) agree with the definition.
