@@ -251,6 +251,9 @@ fn chunk_cols(x: &[f32], spec: &Conv2dSpec, n0: usize, g: usize) -> Buffer {
 }
 
 pub(crate) fn conv2d(x: &[f32], w: &[f32], spec: &Conv2dSpec) -> Buffer {
+    if crate::direct::applies(spec) {
+        return crate::direct::conv2d(x, w, spec);
+    }
     let p = spec.out_h() * spec.out_w();
     let (f, kk) = (spec.out_channels, spec.patch_len());
     let mut y = Buffer::uninit(spec.batch * f * p);
@@ -297,6 +300,9 @@ fn chunk_dy(dy: &[f32], spec: &Conv2dSpec, n0: usize, g: usize) -> Buffer {
 }
 
 pub(crate) fn conv2d_backward_input(dy: &[f32], w: &[f32], spec: &Conv2dSpec) -> Buffer {
+    if crate::direct::applies_backward(spec) {
+        return crate::direct::conv2d_backward_input(dy, w, spec);
+    }
     let p = spec.out_h() * spec.out_w();
     let (f, kk) = (spec.out_channels, spec.patch_len());
     let image = spec.in_channels * spec.height * spec.width;

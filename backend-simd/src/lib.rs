@@ -14,6 +14,7 @@
 pub mod arch;
 mod buffer;
 mod conv;
+mod direct;
 mod elementwise;
 mod gemm;
 mod norm;

@@ -1,6 +1,7 @@
 //! Where a step's time goes, kernel by kernel. [`Profiled<B>`] is a backend that runs every kernel
 //! of `B` unchanged and adds its wall time to a process-wide table, keyed by the kernel and its
-//! operation (`binary Mul`, `conv2d_backward_input`, `reduce Sum`). Train a model on
+//! operation (`binary Mul`, `reduce Sum`) or, for convolutions, its geometry
+//! (`conv2d_backward_input 16→16 32×32 k3 s1`). Train a model on
 //! `Profiled<SimdBackend>` instead of `SimdBackend`, then read [`take`]: the figures are the same
 //! kernels, so the numbers are the backend's own, plus one clock read per call.
 //!
@@ -68,6 +69,15 @@ fn op_name(kind: &str, op: impl std::fmt::Debug) -> String {
     let text = format!("{op:?}");
     let name = text.split('(').next().unwrap_or(&text);
     format!("{kind} {name}")
+}
+
+/// A convolution kernel's row: its name and geometry (`conv2d 16→32 16×16 k3 s2`), so that a
+/// network's layers of different shapes get rows of their own.
+fn conv_name(kernel: &str, spec: &Conv2dSpec) -> String {
+    format!(
+        "{kernel} {}→{} {}×{} k{} s{}",
+        spec.in_channels, spec.out_channels, spec.height, spec.width, spec.kernel_h, spec.stride.0
+    )
 }
 
 /// Runs `f`, charging its time to `kernel`.
@@ -160,11 +170,12 @@ impl<B: Backend> Backend for Profiled<B> {
         one_hot(indices: &Self::Storage, classes: usize) -> Self::Storage, "one_hot".into();
         im2col(x: &Self::Storage, spec: &Conv2dSpec) -> Self::Storage, "im2col".into();
         col2im(cols: &Self::Storage, spec: &Conv2dSpec) -> Self::Storage, "col2im".into();
-        conv2d(x: &Self::Storage, weight: &Self::Storage, spec: &Conv2dSpec) -> Self::Storage, "conv2d".into();
+        conv2d(x: &Self::Storage, weight: &Self::Storage, spec: &Conv2dSpec) -> Self::Storage,
+            conv_name("conv2d", spec);
         conv2d_backward_input(dy: &Self::Storage, weight: &Self::Storage, spec: &Conv2dSpec) -> Self::Storage,
-            "conv2d_backward_input".into();
+            conv_name("conv2d_backward_input", spec);
         conv2d_backward_weight(x: &Self::Storage, dy: &Self::Storage, spec: &Conv2dSpec) -> Self::Storage,
-            "conv2d_backward_weight".into();
+            conv_name("conv2d_backward_weight", spec);
         bias_act(x: &Self::Storage, bias: &Self::Storage, channels: usize, inner: usize, act: BiasAct)
             -> Self::Storage, op_name("bias_act", act);
         bias_act_backward(y: &Self::Storage, dy: &Self::Storage, channels: usize, inner: usize, act: BiasAct)

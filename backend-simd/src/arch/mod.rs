@@ -122,6 +122,47 @@ pub(crate) fn add_assign(acc: &mut [f32], x: &[f32]) {
     scalar::add_assign(acc, x)
 }
 
+/// Output rows (filters) of one direct-convolution block.
+pub(crate) const CONV_FILTERS: usize = 6;
+/// Output values (flattened pixels) per row of one direct-convolution block.
+pub(crate) const CONV_PIXELS: usize = 16;
+
+/// Panics unless every index a convolution block reads or writes lies in its slice.
+pub(crate) fn conv_block_bounds(
+    w: &[f32],
+    x: &[f32],
+    (channels, channel_stride): (usize, usize),
+    offsets: &[usize],
+    out: &[f32],
+    out_stride: usize,
+) {
+    if channels == 0 || offsets.is_empty() {
+        return;
+    }
+    let far = offsets.iter().max().copied().unwrap_or(0) + CONV_PIXELS;
+    assert!(x.len() >= (channels - 1) * channel_stride + far, "conv block: input too short");
+    assert!(w.len() >= channels * offsets.len() * CONV_FILTERS, "conv block: weights too short");
+    assert!(out.len() >= (CONV_FILTERS - 1) * out_stride + CONV_PIXELS, "conv block: output too short");
+}
+
+/// One block of a direct stride-1 convolution (see `x86_avx2::conv_block`): 6 output rows of
+/// 16 values, each `Σ_c Σ_t w[(c·taps + t)·6 + i] · x[c·channel_stride + offsets[t] + j]`.
+pub(crate) fn conv_block(
+    w: &[f32],
+    x: &[f32],
+    channels: (usize, usize),
+    offsets: &[usize],
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: avx2 and fma were detected in select().
+        return unsafe { x86_avx2::conv_block(w, x, channels, offsets, out, out_stride) };
+    }
+    scalar::conv_block(w, x, channels, offsets, out, out_stride)
+}
+
 /// Softmax or log-softmax of one row in place.
 pub(crate) fn softmax_row(row: &mut [f32], log: bool) {
     #[cfg(target_arch = "x86_64")]

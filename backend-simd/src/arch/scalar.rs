@@ -68,3 +68,34 @@ pub(crate) fn add_assign(acc: &mut [f32], x: &[f32]) {
 pub(crate) fn softmax_row(row: &mut [f32], log: bool) {
     reference::softmax_row(row, log);
 }
+
+/// The scalar twin of the AVX2 `conv_block`: the same sums in the same order, each term a
+/// multiply and an add (no fused multiply-add), so the two agree within rounding.
+pub(crate) fn conv_block(
+    w: &[f32],
+    x: &[f32],
+    (channels, channel_stride): (usize, usize),
+    offsets: &[usize],
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    const F: usize = super::CONV_FILTERS;
+    const P: usize = super::CONV_PIXELS;
+    super::conv_block_bounds(w, x, (channels, channel_stride), offsets, out, out_stride);
+    let taps = offsets.len();
+    let mut acc = [[0.0f32; P]; F];
+    for c in 0..channels {
+        for (t, &off) in offsets.iter().enumerate() {
+            let xs = &x[c * channel_stride + off..c * channel_stride + off + P];
+            for (i, a) in acc.iter_mut().enumerate() {
+                let wv = w[(c * taps + t) * F + i];
+                for (a, &xv) in a.iter_mut().zip(xs) {
+                    *a += wv * xv;
+                }
+            }
+        }
+    }
+    for (i, a) in acc.iter().enumerate() {
+        out[i * out_stride..i * out_stride + P].copy_from_slice(a);
+    }
+}

@@ -382,3 +382,50 @@ pub(crate) unsafe fn softmax_row(row: &mut [f32], log: bool) {
         map8_in_place(row, |v| _mm256_mul_ps(v, splat(inv)), |v| v * inv);
     }
 }
+
+/// One block of a direct stride-1 convolution: `CONV_FILTERS` output rows of `CONV_PIXELS`
+/// values, `out[i·out_stride + j]` = Σ_c Σ_t `w[(c·taps + t)·CONV_FILTERS + i]` ·
+/// `x[c·channel_stride + offsets[t] + j]`, the sum over c and t in that order, one FMA per
+/// term. Twelve accumulators
+/// (6 filters × 2 vectors of 8 pixels) stay in registers for the whole sum; each step loads two
+/// input vectors and broadcasts six weights.
+///
+/// # Safety
+/// AVX2 and FMA must be available. The bounds are checked (`conv_block_bounds`).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn conv_block(
+    w: &[f32],
+    x: &[f32],
+    (channels, channel_stride): (usize, usize),
+    offsets: &[usize],
+    out: &mut [f32],
+    out_stride: usize,
+) {
+    const F: usize = super::CONV_FILTERS;
+    super::conv_block_bounds(w, x, (channels, channel_stride), offsets, out, out_stride);
+    let taps = offsets.len();
+    let zero = _mm256_setzero_ps();
+    let mut acc = [[zero; 2]; F];
+    for c in 0..channels {
+        // SAFETY (pointer arithmetic and loads below): conv_block_bounds checked that every
+        // x index c·channel_stride + offsets[t] + j (j < 16) and every w index
+        // (c·taps + t)·6 + i lies in its slice.
+        let xc = unsafe { x.as_ptr().add(c * channel_stride) };
+        let wc = unsafe { w.as_ptr().add(c * taps * F) };
+        for (t, &off) in offsets.iter().enumerate() {
+            let (x0, x1) = unsafe { (_mm256_loadu_ps(xc.add(off)), _mm256_loadu_ps(xc.add(off + 8))) };
+            for (i, a) in acc.iter_mut().enumerate() {
+                let wv = unsafe { _mm256_broadcast_ss(&*wc.add(t * F + i)) };
+                a[0] = _mm256_fmadd_ps(wv, x0, a[0]);
+                a[1] = _mm256_fmadd_ps(wv, x1, a[1]);
+            }
+        }
+    }
+    for (i, a) in acc.iter().enumerate() {
+        // SAFETY: conv_block_bounds checked i·out_stride + 16 ≤ out.len() for i < 6.
+        unsafe {
+            _mm256_storeu_ps(out.as_mut_ptr().add(i * out_stride), a[0]);
+            _mm256_storeu_ps(out.as_mut_ptr().add(i * out_stride + 8), a[1]);
+        }
+    }
+}
