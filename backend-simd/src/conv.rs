@@ -337,6 +337,9 @@ pub(crate) fn conv2d_backward_input(dy: &[f32], w: &[f32], spec: &Conv2dSpec) ->
 }
 
 pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -> Buffer {
+    if crate::direct::applies_weight(spec) {
+        return crate::direct::conv2d_backward_weight(x, dy, spec);
+    }
     let p = spec.out_h() * spec.out_w();
     let (f, kk) = (spec.out_channels, spec.patch_len());
     let g = images_per_chunk(spec);

@@ -64,3 +64,16 @@ fn a_resnet_training_step_is_identical_at_any_thread_count() {
         out
     });
 }
+
+#[test]
+fn convolution_gradients_on_large_maps_are_identical_at_any_thread_count() {
+    check(&|| {
+        let mut rng = Rng::seed(5);
+        let x = T::randn([19, 3, 30, 30], 0.0, 1.0, &mut rng).require_grad();
+        let w = T::randn([7, 3, 3, 3], 0.0, 0.3, &mut rng).require_grad();
+        let weights = T::randn([19, 7, 30, 30], 0.0, 1.0, &mut rng);
+        let y = x.conv2d(&w, None, (1, 1), (1, 1));
+        let g = y.mul(&weights).sum().backward();
+        vec![y.to_vec(), g.get(&x).unwrap().to_vec(), g.get(&w).unwrap().to_vec()]
+    });
+}

@@ -163,6 +163,41 @@ pub(crate) fn conv_block(
     scalar::conv_block(w, x, channels, offsets, out, out_stride)
 }
 
+/// Eight lane sums folded pairwise in a fixed order.
+#[inline(always)]
+pub(crate) fn fold_lanes(a: [f32; 8]) -> f32 {
+    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
+}
+
+/// Panics unless every index a weight-gradient block reads lies in its slice, and `len` is a
+/// whole number of 8-value steps.
+pub(crate) fn dw_block_bounds(dy: &[f32], dy_stride: usize, rows: usize, x: &[f32], offsets: &[usize], len: usize) {
+    assert!(len.is_multiple_of(8), "weight-gradient block: length {len} is not a multiple of 8");
+    if len == 0 || rows == 0 {
+        return;
+    }
+    assert!(dy.len() >= (rows - 1) * dy_stride + len, "weight-gradient block: output gradient too short");
+    let far = offsets.iter().max().copied().unwrap_or(0);
+    assert!(offsets.is_empty() || x.len() >= far + len, "weight-gradient block: input too short");
+}
+
+/// `NF × NT` dot products of a direct convolution's weight gradient (see
+/// `x86_avx2::dw_block`): `Σ_q dy[i·dy_stride + q] · x[offsets[t] + q]`, in 8 lanes.
+pub(crate) fn dw_block<const NF: usize, const NT: usize>(
+    dy: &[f32],
+    dy_stride: usize,
+    x: &[f32],
+    offsets: &[usize; NT],
+    len: usize,
+) -> [[f32; NT]; NF] {
+    #[cfg(target_arch = "x86_64")]
+    if avx2() {
+        // SAFETY: avx2 and fma were detected in select().
+        return unsafe { x86_avx2::dw_block::<NF, NT>(dy, dy_stride, x, offsets, len) };
+    }
+    scalar::dw_block::<NF, NT>(dy, dy_stride, x, offsets, len)
+}
+
 /// Softmax or log-softmax of one row in place.
 pub(crate) fn softmax_row(row: &mut [f32], log: bool) {
     #[cfg(target_arch = "x86_64")]
@@ -201,6 +236,37 @@ mod tests {
             let ok = (g.is_nan() && w.is_nan()) || g == w || (g - w).abs() <= atol + rtol * w.abs();
             assert!(ok, "{what}[{i}]: {g} vs {w}");
         }
+    }
+
+    #[test]
+    fn convolution_blocks_match_their_scalar_twins() {
+        if !has_avx2() {
+            return;
+        }
+        // Three channels of 70-value planes, nine taps at offsets like a 3×3 kernel's on
+        // 10-wide rows; weights for 6 filters.
+        let (channels, plane) = (3, 70);
+        let offsets: Vec<usize> = (0..9).map(|t| t / 3 * 10 + t % 3).collect();
+        let (x, w) = (data(channels * plane), data(channels * 9 * CONV_FILTERS + 5));
+        let mut avx = vec![0.0; 5 * 20 + CONV_PIXELS];
+        let mut scalar_out = avx.clone();
+        // SAFETY: AVX2 and FMA detected above.
+        unsafe { x86_avx2::conv_block(&w[5..], &x[3..], (channels, plane), &offsets, &mut avx, 20) };
+        scalar::conv_block(&w[5..], &x[3..], (channels, plane), &offsets, &mut scalar_out, 20);
+        close("conv_block", &avx, &scalar_out, 1e-5, 1e-5);
+        assert!(avx.iter().any(|&v| v != 0.0));
+
+        let dy = data(4 * 40 + 9);
+        let taps = [0, 1, 2];
+        // SAFETY: AVX2 and FMA detected above.
+        let avx = unsafe { x86_avx2::dw_block::<4, 3>(&dy[1..], 40, &x, &taps, 40) };
+        let scalar_sums = scalar::dw_block::<4, 3>(&dy[1..], 40, &x, &taps, 40);
+        for (a, s) in avx.iter().zip(&scalar_sums) {
+            close("dw_block", a, s, 1e-4, 1e-5);
+        }
+        // Against a plain dot product.
+        let want: f32 = (0..40).map(|q| dy[1 + 40 + q] * x[2 + q]).sum();
+        close("dw_block by hand", &[avx[1][2]], &[want], 1e-4, 1e-5);
     }
 
     #[test]

@@ -99,3 +99,26 @@ pub(crate) fn conv_block(
         out[i * out_stride..i * out_stride + P].copy_from_slice(a);
     }
 }
+
+/// The scalar twin of the AVX2 `dw_block`: the same eight lanes of partial sums, each term a
+/// multiply and an add, folded in the same order.
+pub(crate) fn dw_block<const NF: usize, const NT: usize>(
+    dy: &[f32],
+    dy_stride: usize,
+    x: &[f32],
+    offsets: &[usize; NT],
+    len: usize,
+) -> [[f32; NT]; NF] {
+    super::dw_block_bounds(dy, dy_stride, NF, x, offsets, len);
+    let mut acc = [[[0.0f32; 8]; NT]; NF];
+    for q in (0..len).step_by(8) {
+        for (i, row) in acc.iter_mut().enumerate() {
+            for (t, lanes) in row.iter_mut().enumerate() {
+                for (l, a) in lanes.iter_mut().enumerate() {
+                    *a += dy[i * dy_stride + q + l] * x[offsets[t] + q + l];
+                }
+            }
+        }
+    }
+    acc.map(|row| row.map(super::fold_lanes))
+}

@@ -429,3 +429,45 @@ pub(crate) unsafe fn conv_block(
         }
     }
 }
+
+/// Dot products of a direct convolution's weight gradient: `acc[i][t]` = Σ_{q < len}
+/// `dy[i·dy_stride + q]` · `x[offsets[t] + q]`, for NF output-gradient rows against NT shifted
+/// input rows. NF·NT accumulators of 8 lanes stay in registers; each step of 8 values loads NF +
+/// NT vectors for NF·NT FMAs. The 8 lanes are summed at the end in a fixed pairwise order.
+///
+/// # Safety
+/// AVX2 and FMA must be available. The bounds are checked (`dw_block_bounds`).
+#[target_feature(enable = "avx2,fma")]
+pub(crate) unsafe fn dw_block<const NF: usize, const NT: usize>(
+    dy: &[f32],
+    dy_stride: usize,
+    x: &[f32],
+    offsets: &[usize; NT],
+    len: usize,
+) -> [[f32; NT]; NF] {
+    super::dw_block_bounds(dy, dy_stride, NF, x, offsets, len);
+    let mut acc = [[_mm256_setzero_ps(); NT]; NF];
+    let mut q = 0;
+    while q < len {
+        // SAFETY (loads): dw_block_bounds checked (NF − 1)·dy_stride + len ≤ dy.len() and
+        // max(offsets) + len ≤ x.len(), and q + 8 ≤ len (len is a multiple of 8).
+        let xs: [__m256; NT] = std::array::from_fn(|t| unsafe { _mm256_loadu_ps(x.as_ptr().add(offsets[t] + q)) });
+        for (i, row) in acc.iter_mut().enumerate() {
+            let d = unsafe { _mm256_loadu_ps(dy.as_ptr().add(i * dy_stride + q)) };
+            for (a, &xv) in row.iter_mut().zip(&xs) {
+                *a = _mm256_fmadd_ps(d, xv, *a);
+            }
+        }
+        q += LANES;
+    }
+    let mut out = [[0.0f32; NT]; NF];
+    for (o, a) in out.iter_mut().zip(&acc) {
+        for (v, &lanes) in o.iter_mut().zip(a) {
+            let mut l = [0.0f32; LANES];
+            // SAFETY: l holds 8 values.
+            unsafe { _mm256_storeu_ps(l.as_mut_ptr(), lanes) };
+            *v = super::fold_lanes(l);
+        }
+    }
+    out
+}

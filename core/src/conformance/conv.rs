@@ -94,6 +94,9 @@ const SPECS: &[Geometry] = &[
     // last chunk of one), at stride 1 and 2.
     (19, 3, 6, 6, 5, 3, 1, 1),
     (9, 2, 5, 5, 3, 3, 2, 1),
+    // A large image in a batch of eleven, and a kernel of a width no block is built for.
+    (11, 3, 23, 23, 4, 3, 1, 1),
+    (2, 2, 24, 24, 3, 7, 1, 3),
 ];
 
 /// Odd geometries (stride, padding, 1×1 kernels, MNIST-sized images) agree with the definition.
