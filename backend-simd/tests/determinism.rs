@@ -5,6 +5,8 @@
 use neurite_backend_simd::SimdBackend;
 use neurite_core::{Rng, Tensor};
 
+mod common;
+
 type T = Tensor<SimdBackend>;
 
 fn bits_with_threads(threads: usize, f: &(dyn Fn() -> Vec<Vec<f32>> + Sync)) -> Vec<Vec<u32>> {
@@ -51,18 +53,7 @@ fn a_cnn_training_step_is_identical_at_any_thread_count() {
 
 #[test]
 fn a_resnet_training_step_is_identical_at_any_thread_count() {
-    use neurite_nn::Module;
-    use neurite_nn::models::ResNetConfig;
-    check(&|| {
-        let net = ResNetConfig::new([3, 8, 8], 4, 8).with_widths(&[4, 8, 8]).init::<SimdBackend>(2).expect("builds");
-        let x = T::randn([9, 3, 8, 8], 0.0, 1.0, &mut Rng::seed(4));
-        let labels = T::from_vec((0..9).map(|i| (i % 4) as f32).collect(), [9]).one_hot(4);
-        let loss = net.forward(&x).softmax_cross_entropy(&labels);
-        let g = loss.backward();
-        let mut out = vec![loss.to_vec()];
-        out.extend(net.params().into_iter().map(|(_, p)| g.get(p).expect("a gradient").to_vec()));
-        out
-    });
+    check(&common::resnet_step);
 }
 
 #[test]

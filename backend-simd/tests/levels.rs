@@ -6,22 +6,9 @@
 
 use neurite_backend_simd::SimdBackend;
 use neurite_backend_simd::arch::{self, Level};
-use neurite_core::{Backend, BatchNormSpec, BiasAct, Rng, Tensor};
-use neurite_nn::Module;
-use neurite_nn::models::ResNetConfig;
+use neurite_core::{Backend, BatchNormSpec, BiasAct, Rng};
 
-type T = Tensor<SimdBackend>;
-
-fn step() -> Vec<Vec<f32>> {
-    let net = ResNetConfig::new([3, 8, 8], 4, 8).with_widths(&[4, 8, 8]).init::<SimdBackend>(2).expect("builds");
-    let x = T::randn([9, 3, 8, 8], 0.0, 1.0, &mut Rng::seed(4));
-    let labels = T::from_vec((0..9).map(|i| (i % 4) as f32).collect(), [9]).one_hot(4);
-    let loss = net.forward(&x).softmax_cross_entropy(&labels);
-    let g = loss.backward();
-    let mut out = vec![loss.to_vec()];
-    out.extend(net.params().into_iter().map(|(_, p)| g.get(p).expect("a gradient").to_vec()));
-    out
-}
+mod common;
 
 fn fused_kernels() -> Vec<Vec<f32>> {
     let mut rng = Rng::seed(5);
@@ -43,10 +30,10 @@ fn avx2_and_scalar_kernels_agree() {
         eprintln!("skipped: this CPU has no AVX2 + FMA, so there is only the scalar level");
         return;
     }
-    let (avx2_step, avx2_fused) = (step(), fused_kernels());
+    let (avx2_step, avx2_fused) = (common::resnet_step(), fused_kernels());
     arch::force_scalar();
     assert_eq!(arch::level(), Level::Scalar);
-    let (scalar_step, scalar_fused) = (step(), fused_kernels());
+    let (scalar_step, scalar_fused) = (common::resnet_step(), fused_kernels());
     let bits = |v: &[Vec<f32>]| v.iter().map(|t| t.iter().map(|x| x.to_bits()).collect::<Vec<_>>()).collect::<Vec<_>>();
     assert_eq!(bits(&avx2_fused), bits(&scalar_fused), "batch norm and add_act: the same bits at both levels");
     for (i, (a, s)) in avx2_step.iter().zip(&scalar_step).enumerate() {
