@@ -17,7 +17,7 @@ const CHUNK_VALUES: usize = 1 << 17;
 /// Chunks a batch is cut into at least, enough for two or four threads to share evenly; more
 /// when a chunk's column matrix would pass `CHUNK_VALUES` (a 64-image batch of 28×28 images under
 /// a 5×5 kernel is 11 chunks of at most 6; of 16-channel 14×14 images, 64 chunks of one).
-const CHUNKS: usize = 8;
+pub(crate) const CHUNKS: usize = 8;
 
 /// Images per chunk: a function of the geometry only, so the order in which the weight gradient
 /// sums its chunks (the one result chunking could change) does not depend on the threads.

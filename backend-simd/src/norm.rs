@@ -85,12 +85,6 @@ macro_rules! with_act {
     };
 }
 
-/// Eight partial sums combined pairwise.
-#[inline(always)]
-fn fold(a: [f32; 8]) -> f32 {
-    ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]))
-}
-
 /// Σ f(i) over a row of `len` values, in eight lanes, then the tail in order.
 #[inline(always)]
 fn lane_sum(len: usize, f: impl Fn(usize) -> f32) -> f32 {
@@ -101,7 +95,7 @@ fn lane_sum(len: usize, f: impl Fn(usize) -> f32) -> f32 {
             *a += f(i + l);
         }
     }
-    let mut total = fold(acc);
+    let mut total = crate::arch::fold_lanes(acc);
     for i in body..len {
         total += f(i);
     }
