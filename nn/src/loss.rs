@@ -1,6 +1,6 @@
 //! Losses, each a scalar tensor whose graph `backward` differentiates: mean squared error (the
 //! course's E = 1/(2N)·Σ‖d − y‖², or the plain mean), softmax cross-entropy fused with
-//! log-softmax (integer labels or one-hot/soft targets), binary cross-entropy on
+//! log-softmax (integer labels, with or without label smoothing, or one-hot/soft targets), binary cross-entropy on
 //! probabilities (clamped) or on logits (stable through softplus), and for regression the mean
 //! absolute error ([`l1`]) and the Huber loss ([`huber`]).
 
@@ -58,6 +58,30 @@ pub fn cross_entropy<B: Backend>(logits: &Tensor<B>, labels: &Tensor<B>) -> Tens
         logits.shape()
     );
     logits.softmax_cross_entropy(&labels.one_hot(logits.dims()[1]))
+}
+
+/// [`cross_entropy`] with label smoothing ε (Szegedy et al. 2016, "Rethinking the Inception
+/// Architecture", §7): the target of a sample of class y is (1 − ε)·one_hot(y) + ε/K over K
+/// classes, so the loss is (1 − ε)·CE + ε·(the mean over classes of −log softmax). The network is
+/// no longer pushed towards infinite margins; ε = 0 is [`cross_entropy`].
+///
+/// # Panics
+/// As [`cross_entropy`], or if ε is not in [0, 1).
+#[track_caller]
+pub fn cross_entropy_smoothed<B: Backend>(logits: &Tensor<B>, labels: &Tensor<B>, smoothing: f32) -> Tensor<B> {
+    assert!((0.0..1.0).contains(&smoothing), "cross_entropy_smoothed: ε = {smoothing} must be in [0, 1)");
+    assert_eq!(logits.rank(), 2, "cross_entropy_smoothed: logits {} must be [n, classes]", logits.shape());
+    assert_eq!(
+        labels.dims(),
+        [logits.dims()[0]],
+        "cross_entropy_smoothed: labels {} must be [{}] for logits {}",
+        labels.shape(),
+        logits.dims()[0],
+        logits.shape()
+    );
+    let classes = logits.dims()[1];
+    let targets = labels.one_hot(classes).mul_scalar(1.0 - smoothing).add_scalar(smoothing / classes as f32);
+    logits.softmax_cross_entropy(&targets)
 }
 
 /// Mean softmax cross-entropy of `[n, classes]` logits against `[n, classes]` target

@@ -259,6 +259,15 @@ fn cross_entropy_with_integer_labels() {
 }
 
 #[test]
+fn cross_entropy_with_label_smoothing() {
+    let labels = T::from_vec(vec![1.0, 0.0, 3.0], [3]);
+    check_loss(
+        |xs| loss::cross_entropy_smoothed(&xs[0], &xs[1], 0.1),
+        vec![smooth(&[3, 4], 48).require_grad(), labels],
+    );
+}
+
+#[test]
 fn cross_entropy_with_soft_targets_wrt_logits_and_targets() {
     let targets = within(&[3, 4], 0.05..0.45, 43).require_grad();
     check_loss(|xs| loss::cross_entropy_one_hot(&xs[0], &xs[1]), vec![smooth(&[3, 4], 44).require_grad(), targets]);

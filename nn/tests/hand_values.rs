@@ -56,6 +56,20 @@ fn cross_entropy_on_labels_and_one_hot_targets() {
 }
 
 #[test]
+fn label_smoothing_by_hand() {
+    // Logits [ln 3, 0] give softmax [0.75, 0.25]. Label 0 with ε = 0.2 over 2 classes is the
+    // target [0.9, 0.1]: −(0.9·ln 0.75 + 0.1·ln 0.25) = 0.258914 + 0.138629 = 0.397543.
+    let logits = T::from_vec(vec![3f32.ln(), 0.0], [1, 2]).require_grad();
+    let labels = T::from_vec(vec![0.0], [1]);
+    let smoothed = loss::cross_entropy_smoothed(&logits, &labels, 0.2);
+    close(smoothed.item(), 0.397_543);
+    // ∂L/∂x = softmax − target = [0.75 − 0.9, 0.25 − 0.1].
+    close_all(smoothed.backward().get(&logits).expect("leaf").as_slice(), &[-0.15, 0.15]);
+    // ε = 0 is the plain loss: −ln 0.75.
+    close(loss::cross_entropy_smoothed(&logits, &labels, 0.0).item(), -(0.75f32.ln()));
+}
+
+#[test]
 fn cross_entropy_of_the_course_example() {
     // The network says 0.6 for the right class: E = −ln 0.6 = 0.510826. Logits ln p reproduce
     // those probabilities exactly, as softmax(ln p) = p when Σp = 1.

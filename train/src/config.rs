@@ -313,10 +313,14 @@ impl TrainConfig {
         if !self.augment.trim().is_empty() {
             neurite_augment::spec::parse_pipeline(&self.augment).map_err(|e| e.to_string())?;
         }
-        if let LossKind::Huber(delta) = self.loss {
-            if !(delta.is_finite() && delta > 0.0) {
+        match self.loss {
+            LossKind::Huber(delta) if !(delta.is_finite() && delta > 0.0) => {
                 return Err(format!("loss huber:{delta}: the threshold must be a positive number"));
             }
+            LossKind::SmoothedCrossEntropy(eps) if !(0.0..1.0).contains(&eps) => {
+                return Err(format!("loss cross-entropy:{eps}: the label smoothing must be in [0, 1)"));
+            }
+            _ => {}
         }
         for (name, v) in [("l1", self.l1), ("l2", self.l2)] {
             if !(v.is_finite() && v >= 0.0) {
@@ -1078,6 +1082,10 @@ mod tests {
         assert_eq!(
             check(TrainConfig { loss: LossKind::Huber(-1.0), ..Default::default() }),
             "loss huber:-1: the threshold must be a positive number"
+        );
+        assert_eq!(
+            check(TrainConfig { loss: LossKind::SmoothedCrossEntropy(1.0), ..Default::default() }),
+            "loss cross-entropy:1: the label smoothing must be in [0, 1)"
         );
         assert!(TrainConfig::default().validate().is_ok());
     }

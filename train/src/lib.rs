@@ -75,7 +75,9 @@ pub use learner::{
     BEST_FILE, BatchSize, CHECKPOINT_FILE, CURVES_FILE, EpochHook, FitReport, Learner, METRICS_FILE, TIMING_FILE,
     TRAFFIC_FILE, batch_seed, epoch_seed,
 };
-pub use loss::{Bce, BceWithLogits, CrossEntropy, Huber, L1, LOSS_FORMS, Loss, LossKind, Mse, TargetForm};
+pub use loss::{
+    Bce, BceWithLogits, CrossEntropy, Huber, L1, LOSS_FORMS, Loss, LossKind, Mse, SmoothedCrossEntropy, TargetForm,
+};
 pub use metric::{
     Accuracy, ClassReport, METRIC_FORMS, MeanAbsoluteError, Metric, MetricBatch, MetricKind, MetricList, TopK,
     precision_recall_f1,

@@ -1,6 +1,6 @@
 //! What a training step minimises: the [`Loss`] trait, which a user's own loss implements to plug
 //! into [`crate::train_step`], [`crate::Learner`] and [`crate::evaluate`], and the built-in losses
-//! on it ([`CrossEntropy`], [`Mse`], [`Bce`], [`BceWithLogits`], [`L1`], [`Huber`]). [`LossKind`]
+//! on it ([`CrossEntropy`], [`SmoothedCrossEntropy`], [`Mse`], [`Bce`], [`BceWithLogits`], [`L1`], [`Huber`]). [`LossKind`]
 //! names a built-in one in settings files and flags.
 
 use std::fmt;
@@ -133,6 +133,26 @@ impl<B: Backend> Loss<B> for CrossEntropy {
     }
 }
 
+/// Softmax cross-entropy with label smoothing (see [`neurite_nn::loss::cross_entropy_smoothed`]):
+/// each target is (1 − ε)·one_hot + ε/classes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SmoothedCrossEntropy {
+    /// ε, in [0, 1).
+    pub smoothing: f32,
+}
+
+impl<B: Backend> Loss<B> for SmoothedCrossEntropy {
+    fn name(&self) -> &str {
+        "smoothed cross-entropy"
+    }
+    fn targets(&self) -> TargetForm {
+        TargetForm::ClassIndices
+    }
+    fn of(&self, outputs: &Tensor<B>, targets: &Tensor<B>) -> Tensor<B> {
+        loss::cross_entropy_smoothed(outputs, targets, self.smoothing)
+    }
+}
+
 /// The course's mean squared error E = 1/(2N)·Σ‖y − t‖² over a batch of N.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Mse;
@@ -220,7 +240,7 @@ impl<B: Backend> Loss<B> for Huber {
     }
 }
 
-/// A built-in loss by name: `cross-entropy`, `mse`, `bce`, `bce-with-logits`, `l1` or
+/// A built-in loss by name: `cross-entropy[:SMOOTHING]` (label smoothing ε, 0 by default), `mse`, `bce`, `bce-with-logits`, `l1` or
 /// `huber[:DELTA]` (δ = 1 by default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -228,6 +248,8 @@ pub enum LossKind {
     /// [`CrossEntropy`].
     #[default]
     CrossEntropy,
+    /// [`SmoothedCrossEntropy`] with this ε.
+    SmoothedCrossEntropy(f32),
     /// [`Mse`].
     Mse,
     /// [`Bce`].
@@ -241,13 +263,15 @@ pub enum LossKind {
 }
 
 /// The text forms of [`LossKind`], for help texts and errors.
-pub const LOSS_FORMS: &str = "cross-entropy, mse, bce, bce-with-logits, l1 or huber[:DELTA]";
+pub const LOSS_FORMS: &str =
+    "cross-entropy[:SMOOTHING], mse, bce, bce-with-logits, l1 or huber[:DELTA] (0 ≤ SMOOTHING < 1, DELTA > 0)";
 
 impl LossKind {
     /// The loss itself.
     pub fn build<B: Backend>(self) -> Arc<dyn Loss<B>> {
         match self {
             LossKind::CrossEntropy => Arc::new(CrossEntropy),
+            LossKind::SmoothedCrossEntropy(smoothing) => Arc::new(SmoothedCrossEntropy { smoothing }),
             LossKind::Mse => Arc::new(Mse),
             LossKind::Bce => Arc::new(Bce),
             LossKind::BceWithLogits => Arc::new(BceWithLogits),
@@ -273,9 +297,14 @@ impl FromStr for LossKind {
             Some(("huber", delta)) => {
                 delta.trim().parse::<f32>().ok().filter(|d| d.is_finite() && *d > 0.0).map(LossKind::Huber)
             }
+            Some(("cross-entropy", eps)) => match eps.trim().parse::<f32>() {
+                Ok(0.0) => Some(LossKind::CrossEntropy),
+                Ok(e) if (0.0..1.0).contains(&e) => Some(LossKind::SmoothedCrossEntropy(e)),
+                _ => None,
+            },
             Some(_) => None,
         };
-        parsed.ok_or_else(|| format!("unknown loss `{text}`; choose {LOSS_FORMS} (DELTA > 0)"))
+        parsed.ok_or_else(|| format!("unknown loss `{text}`; choose {LOSS_FORMS}"))
     }
 }
 
@@ -283,6 +312,7 @@ impl fmt::Display for LossKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             LossKind::CrossEntropy => f.write_str("cross-entropy"),
+            LossKind::SmoothedCrossEntropy(eps) => write!(f, "cross-entropy:{eps}"),
             LossKind::Mse => f.write_str("mse"),
             LossKind::Bce => f.write_str("bce"),
             LossKind::BceWithLogits => f.write_str("bce-with-logits"),
@@ -302,12 +332,17 @@ mod tests {
 
     #[test]
     fn loss_names_round_trip() {
-        for text in ["cross-entropy", "mse", "bce", "bce-with-logits", "l1", "huber", "huber:0.5"] {
+        for text in ["cross-entropy", "cross-entropy:0.1", "mse", "bce", "bce-with-logits", "l1", "huber", "huber:0.5"]
+        {
             let kind: LossKind = text.parse().expect(text);
             assert_eq!(kind.to_string(), text);
         }
         assert!("huber:-1".parse::<LossKind>().unwrap_err().starts_with("unknown loss `huber:-1`"));
         assert_eq!(LossKind::Huber(2.0).build::<R>().name(), "Huber loss");
+        assert_eq!("cross-entropy:0".parse(), Ok(LossKind::CrossEntropy));
+        for bad in ["cross-entropy:1", "cross-entropy:-0.1", "cross-entropy:NaN", "cross-entropy:x"] {
+            assert!(bad.parse::<LossKind>().unwrap_err().starts_with(&format!("unknown loss `{bad}`")), "{bad}");
+        }
     }
 
     #[test]
