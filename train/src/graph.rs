@@ -70,12 +70,20 @@ pub struct Layout {
     pub size: (u32, u32),
 }
 
+/// The size of the edges' value and gradient labels (plotters' units: 17 draws 13.7 px in SVG).
+const LABEL_SIZE: i32 = 17;
+
+/// Pixels right of the last column's centre: half a node, the output arrow and its labels.
+const OUTPUT_ROOM: i32 = 110;
+
 /// The lecture's graphs that [`example`] builds: name and what it shows.
 pub const EXAMPLES: &[(&str, &str)] = &[
     ("apples", "the shopping bill: 2 apples at 100, 3 oranges at 150, 10 % tax = 715"),
     ("add-mul", "f = (x + y)·z: an add node passes its gradient on, a multiply node swaps its inputs"),
     ("sigmoid", "y = 1/(1 + exp(−x)) as four nodes: the gradient at x is y(1 − y)"),
     ("two-layer", "a 2-3-2 network on one sample: affine, sigmoid, affine, softmax with cross-entropy"),
+    ("composite", "z = t², t = x + y: ∂z/∂x = ∂z/∂t·∂t/∂x = 2t"),
+    ("chain-rule", "u = x² + 2y, x = r·sin t, y = sin² t: ∂u/∂r = 2r·sin² t, ∂u/∂t = (r² + 2)·sin 2t"),
 ];
 
 /// A number with four significant digits and no trailing zeros: `715`, `2.2`, `0.04521`.
@@ -351,7 +359,7 @@ impl ValueGraph {
             .max()
             .unwrap_or(4);
         let column_width = (label_chars as i32 * 8 + 90).max(170);
-        let (margin, row_height) = (70, 100);
+        let (margin, row_height) = (70, 120);
         let positions = (0..n)
             .map(|v| {
                 (
@@ -360,7 +368,8 @@ impl ValueGraph {
                 )
             })
             .collect();
-        let width = 2 * margin + (columns.max(1) as i32) * column_width;
+        // The last column needs room for its node, the output arrow and that arrow's labels only.
+        let width = 2 * margin + (columns.max(1) as i32 - 1) * column_width + OUTPUT_ROOM;
         let height = 2 * margin + 30 + (rows * row_height as f32).round() as i32;
         Layout { positions, columns: column, size: (width as u32, height.max(200) as u32) }
     }
@@ -420,7 +429,7 @@ impl ValueGraph {
         };
         root.draw(&Text::new(self.title.clone(), (20, 24), TextStyle::from(font(18)).color(&BLACK))).map_err(fail)?;
         let legend = "above each arrow: the value passed forward; below, in red: ∂output/∂value";
-        root.draw(&Text::new(legend, (20, 48), TextStyle::from(font(13)).color(&RGBColor(90, 90, 90))))
+        root.draw(&Text::new(legend, (20, 48), TextStyle::from(font(15)).color(&RGBColor(90, 90, 90))))
             .map_err(fail)?;
         let half_width = |v: usize| match self.nodes[v].kind {
             NodeKind::Op if self.nodes[v].label.chars().count() <= 4 => 22,
@@ -439,11 +448,11 @@ impl ValueGraph {
             // side, the gradient on the lower, pushed further out the steeper the edge.
             let mid = (from.0 as f32 + 0.4 * dx, from.1 as f32 + 0.4 * dy);
             let (nx, ny) = if ux >= 0.0 { (uy, -ux) } else { (-uy, ux) };
-            let away = 11.0 + 14.0 * uy.abs();
+            let away = 13.0 + 14.0 * uy.abs();
             let at = |side: f32| ((mid.0 + nx * away * side) as i32, (mid.1 + ny * away * side) as i32);
-            root.draw(&Text::new(value.to_string(), at(1.0), centred(14, &BLACK))).map_err(fail)?;
+            root.draw(&Text::new(value.to_string(), at(1.0), centred(LABEL_SIZE, &BLACK))).map_err(fail)?;
             if let Some(g) = grad {
-                root.draw(&Text::new(g.to_string(), at(-1.0), centred(13, &GRADIENT_RED))).map_err(fail)?;
+                root.draw(&Text::new(g.to_string(), at(-1.0), centred(LABEL_SIZE, &GRADIENT_RED))).map_err(fail)?;
             }
             Ok::<(), PlotError>(())
         };
@@ -477,7 +486,7 @@ impl ValueGraph {
                     root.draw(&Rectangle::new(corners, BLACK.stroke_width(1))).map_err(fail)?;
                 }
             }
-            let size = if node.kind == NodeKind::Op && hw == 22 { 18 } else { 14 };
+            let size = if node.kind == NodeKind::Op && hw == 22 { 20 } else { 16 };
             root.draw(&Text::new(node.label.clone(), (x, y), centred(size, &BLACK))).map_err(fail)?;
         }
         Ok(())
@@ -588,6 +597,40 @@ pub fn example<B: Backend>(name: &str) -> Option<ValueGraph> {
                     (&b2, "b2"),
                     (&target, "one-hot label"),
                     (&loss, "CE"),
+                ],
+            )
+        }
+        "composite" => {
+            let (x, y) = (scalar(1.0), scalar(2.0));
+            let t = x.add(&y);
+            let z = t.square();
+            ValueGraph::of_tensor(
+                "z = t², t = x + y at x = 1, y = 2",
+                &z,
+                &[(&x, "x"), (&y, "y"), (&t, "t = x + y"), (&z, "z = t²")],
+            )
+        }
+        "chain-rule" => {
+            // sin t feeds both x and y, so t's gradient is the sum of the two paths' products.
+            let (r, t) = (scalar(2.0), scalar(std::f32::consts::FRAC_PI_6));
+            let sin_t = t.sin();
+            let x = r.mul(&sin_t);
+            let y = sin_t.square();
+            let x2 = x.square();
+            let two_y = y.mul_scalar(2.0);
+            let u = x2.add(&two_y);
+            ValueGraph::of_tensor(
+                "u = x² + 2y, x = r·sin t, y = sin² t at r = 2, t = π/6",
+                &u,
+                &[
+                    (&r, "r"),
+                    (&t, "t"),
+                    (&sin_t, "sin"),
+                    (&x, "x = r·sin t"),
+                    (&y, "y = sin² t"),
+                    (&x2, "x²"),
+                    (&two_y, "2y"),
+                    (&u, "u = x² + 2y"),
                 ],
             )
         }

@@ -100,6 +100,34 @@ fn the_two_layer_graph_gives_softmax_minus_one_hot_at_the_output_bias() {
 }
 
 #[test]
+fn the_chain_rule_exercise_gives_both_partial_derivatives() {
+    let graph = example::<R>("chain-rule").expect("a known example");
+    let node = |label: &str| graph.nodes.iter().find(|n| n.label == label).expect("a node");
+    let (r, t) = (2.0f32, std::f32::consts::FRAC_PI_6);
+    // u = (r sin t)² + 2 sin² t; ∂u/∂r = 2r·sin² t = 1, ∂u/∂t = (r² + 2)·sin 2t = 6·(√3/2).
+    assert_eq!(node("u = x² + 2y").value, format_number(r * r * t.sin().powi(2) + 2.0 * t.sin().powi(2)));
+    let grad = |label: &str| node(label).grad.as_deref().expect("a gradient").parse::<f32>().expect("a number");
+    assert!((grad("r") - 2.0 * r * t.sin().powi(2)).abs() < 1e-3, "∂u/∂r = {}", grad("r"));
+    assert!((grad("t") - (r * r + 2.0) * (2.0 * t).sin()).abs() < 1e-3, "∂u/∂t = {}", grad("t"));
+    // sin t feeds x and y: two edges leave it, and its gradient sums both paths' products.
+    let sin = graph.nodes.iter().position(|n| n.label == "sin").expect("sin");
+    assert_eq!(graph.edges.iter().filter(|e| e.0 == sin).count(), 2);
+    insta::assert_snapshot!(describe(&graph));
+}
+
+#[test]
+fn the_composite_function_gives_two_t() {
+    let graph = example::<R>("composite").expect("a known example");
+    let node = |label: &str| graph.nodes.iter().find(|n| n.label == label).expect("a node");
+    assert_eq!(node("z = t²").value, "9");
+    // ∂z/∂t = 2t = 6, and t = x + y passes it on to both.
+    for label in ["t = x + y", "x", "y"] {
+        assert_eq!(node(label).grad.as_deref(), Some("6"), "{label}");
+    }
+    insta::assert_snapshot!(describe(&graph));
+}
+
+#[test]
 fn a_model_graph_has_one_node_per_layer_and_its_weights() {
     let mut model = MlpConfig::new(4, &[3], 2).init::<R>(1);
     neurite_nn::Module::set_training(&mut model, false);
