@@ -110,11 +110,24 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     summary.print();
     let panel = Panel {
         title: format!("CNN on {size} digits, {steps} steps: one augmentation at a time, then all"),
-        x_label: CONFIGS.iter().enumerate().map(|(k, (n, _))| format!("{} {n}", k + 1)).collect::<Vec<_>>().join(", "),
+        x_label: "augmentation".into(),
         y_label: "accuracy".into(),
+        y_range: Some(zoomed_range(train_bars.iter().chain(&test_bars).map(|p| p.1))),
         series: vec![Series::bars("train", train_bars, 0.4), Series::bars("test", test_bars, 0.4)],
-        y_range: Some((0.0, 1.0)),
+        x_ticks: CONFIGS.iter().enumerate().map(|(k, (n, _))| (k as f64 + 1.0, (*n).to_string())).collect(),
         ..Panel::default()
     };
     run.finish(&csv, &[panel], 1, (1040, 420))
+}
+
+/// A y range for accuracies close together: from a little under the lowest, rounded down to a
+/// multiple of 0.05, to a quarter of the span above the highest, which leaves the top of the
+/// chart free for the legend.
+fn zoomed_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let bottom = ((lo - 0.02) / 0.05).floor().max(0.0) * 0.05;
+    (bottom, hi + 0.25 * (hi - bottom).max(0.01))
 }

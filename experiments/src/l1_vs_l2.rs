@@ -49,7 +49,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let mut csv = Table::new(&["penalty", "exact_zero_fraction", "small_fraction", "mean_abs", "test_acc"]);
     let mut summary = Table::new(&["penalty", "weights exactly 0 %", "weights |w| < 1e-3 %", "mean |w|", "test acc %"]);
     let mut histograms = Vec::new();
-    let mut zeros = Vec::new();
+    let (mut zeros, mut names) = (Vec::new(), Vec::new());
     for (k, (name, penalty)) in cases.into_iter().enumerate() {
         let mut model = mlp(1, 100, Activation::Relu, Init::He).init::<B>(run.seed());
         let mut sgd = Sgd::new(SgdConfig { lr: LR, ..Default::default() })?;
@@ -79,7 +79,8 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
             pct(acc),
         ]);
         histograms.push(Series::line(name, magnitude_histogram(&w)));
-        zeros.push(Series::bars(name, vec![(k as f64 + 1.0, 100.0 * exact)], 0.6));
+        zeros.push((k as f64 + 1.0, 100.0 * exact));
+        names.push((k as f64 + 1.0, name.to_string()));
     }
     summary.print();
     let distribution = Panel {
@@ -91,10 +92,11 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     };
     let exact = Panel {
         title: "weights that are exactly 0".into(),
-        x_label: "1 none, 2 L2, 3 L1 subgradient, 4 L1 proximal".into(),
+        x_label: "penalty".into(),
         y_label: "% of first-layer weights".into(),
-        series: zeros,
+        series: vec![Series::bars("", zeros, 0.6)],
         y_range: Some((0.0, 100.0)),
+        x_ticks: names,
         ..Panel::default()
     };
     run.finish(&csv, &[distribution, exact], 2, (640, 420))

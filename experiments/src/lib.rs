@@ -52,6 +52,7 @@ mod l1_vs_l2;
 mod learning_rate;
 mod optimizers;
 mod overfitting;
+mod regression;
 mod residual;
 mod training_histograms;
 mod vanishing_gradient;
@@ -98,7 +99,7 @@ const EXPERIMENTS: &[Experiment] = &[
     },
     Experiment {
         name: "training-histograms",
-        summary: "each layer's outputs, gradients and dead ReLUs epoch by epoch, sigmoid/ReLU × σ = 0.01/He",
+        summary: "each layer's outputs, gradients and dead ReLUs epoch by epoch: sigmoid/ReLU from σ = 0.01 and Xavier/He",
     },
     Experiment {
         name: "init",
@@ -126,6 +127,10 @@ const EXPERIMENTS: &[Experiment] = &[
         summary: "weights under no penalty, L2, L1 by subgradient and L1 by proximal step: only the last has exact zeros",
     },
     Experiment { name: "batch-norm", summary: "accuracy with and without batch norm across initial weight scales" },
+    Experiment {
+        name: "regression",
+        summary: "a real-valued target with the course's squared error 1/2N·Σ(y − d)²: sin(2x) from noisy samples",
+    },
     Experiment {
         name: "residual",
         summary: "plain vs residual networks at depths 8 and 20: the deeper plain one trains worse, the residual one not",
@@ -200,6 +205,7 @@ pub fn run<B: Backend>(name: &str, options: &ExperimentOptions) -> Result<(), Ex
         "optimizers" => optimizers::run::<B>(options),
         "overfitting" => overfitting::run::<B>(options),
         "batch-norm" => batch_norm::run::<B>(options),
+        "regression" => regression::run::<B>(options),
         "residual" => residual::run::<B>(options),
         "augmentation" => augmentation::run::<B>(options),
         "adversarial" => adversarial::run::<B>(options),

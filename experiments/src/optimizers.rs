@@ -6,6 +6,13 @@
 //! "optimizer_compare_mnist"): SGD lr 0.01; Momentum lr 0.01, 0.9; AdaGrad lr 0.01;
 //! RMSProp lr 0.01, decay 0.99; Adam lr 0.001.
 //!
+//! A last panel shows why AdaGrad slows down: each weight's effective learning rate η/√(h + ε),
+//! the median over the first layer's weights, read from the optimizer's state along the MNIST
+//! run. AdaGrad's h is the *sum* of every squared gradient so far, so its rate can only fall,
+//! about as 1/√t; RMSProp's h is a decaying average, which forgets, so its rate follows the
+//! gradients' current size instead. The ravine's table also gives the step each optimizer took
+//! along x divided by the gradient there (|Δx|/|∂f/∂x|), which is the same rate seen from outside.
+//!
 //! Differences from the book: 5,000 training digits instead of 60,000; RMSProp takes part in the
 //! MNIST comparison too (the book leaves it out there); ε sits inside the square root of AdaGrad
 //! and RMSProp (the course's form) rather than outside. The quick form runs 200 MNIST iterations
@@ -79,12 +86,22 @@ fn contours() -> Vec<Vec<(f64, f64)>> {
 /// Runs the experiment on backend `B`.
 pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), ExperimentError> {
     let run = Run::start::<B>("optimizers", options)?;
-    let mut csv = Table::new(&["part", "optimizer", "step", "x", "y", "loss"]);
+    let mut csv = Table::new(&["part", "optimizer", "step", "x", "y", "loss", "effective_lr"]);
     let mut panels = Vec::new();
 
     say!("ravine f(x, y) = x²/20 + y², {RAVINE_STEPS} steps from ({}, {})", RAVINE_START[0], RAVINE_START[1]);
-    let mut ravine_table = Table::new(&["optimizer", "x", "y", "f(x, y)", "distance to (0, 0)"]);
+    let mut ravine_table = Table::new(&[
+        "optimizer",
+        "x",
+        "y",
+        "f(x, y)",
+        "distance to (0, 0)",
+        "|Δx|/|∂f/∂x| step 1",
+        "step 10",
+        "step 30",
+    ]);
     for trajectory in ravine_trajectories::<B>() {
+        let effective = effective_rates(&trajectory.points);
         for (step, &[x, y]) in trajectory.points.iter().enumerate() {
             csv.row(vec![
                 "ravine".into(),
@@ -93,8 +110,10 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
                 x.to_string(),
                 y.to_string(),
                 ravine(x, y).to_string(),
+                effective.get(step).map_or(String::new(), |r| r.map_or(String::new(), |r| r.to_string())),
             ]);
         }
+        let at = |step: usize| effective.get(step - 1).copied().flatten().map_or("-".to_string(), |r| sig(r, 3));
         let [x, y] = trajectory.end();
         ravine_table.row(vec![
             trajectory.optimizer.clone(),
@@ -102,6 +121,9 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
             sig(y, 4),
             sig(ravine(x, y), 4),
             sig(trajectory.end_distance(), 4),
+            at(1),
+            at(10),
+            at(30),
         ]);
         let points = trajectory.points.iter().map(|&[x, y]| (f64::from(x), f64::from(y))).collect();
         panels.push(Panel {
@@ -129,13 +151,21 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     let mut mnist_table = Table::new(&header.iter().map(String::as_str).collect::<Vec<_>>());
     let window = (iterations / 40).max(5);
     let mut series = Vec::new();
+    let mut effective_series = Vec::new();
+    let every = (iterations / 100).max(1);
     for (name, label, mut optimizer) in mnist_optimizers::<B>()? {
+        let adaptive = ["adagrad", "rmsprop"].contains(&name);
+        let mut effective = Vec::new();
         let mut model = mlp(4, 100, Activation::Relu, Init::He).init::<B>(run.seed());
         let mut batches = Endless::<B>::new(&digits.train, batch, flat(), run.seed());
         let mut losses = Vec::with_capacity(iterations);
         for i in 0..iterations {
             let b = batches.next_batch();
             let loss = step(&mut model, optimizer.as_mut(), &b.inputs, &b.labels, None);
+            let rate = if adaptive && (i + 1) % every == 0 { median_effective_rate(optimizer.as_ref()) } else { None };
+            if let Some(r) = rate {
+                effective.push(((i + 1) as f64, f64::from(r)));
+            }
             csv.row(vec![
                 "mnist".into(),
                 name.into(),
@@ -143,6 +173,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
                 String::new(),
                 String::new(),
                 loss.to_string(),
+                rate.map_or(String::new(), |r| r.to_string()),
             ]);
             losses.push(loss);
         }
@@ -153,6 +184,9 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
         row.push(pct(test_acc));
         mnist_table.row(row);
         series.push(Series::line(label, clamp_y(indexed(&smoothed), MNIST_Y_RANGE)));
+        if adaptive {
+            effective_series.push(Series::line(label, effective));
+        }
     }
     mnist_table.print();
     panels.push(Panel {
@@ -163,5 +197,39 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
         y_range: Some(MNIST_Y_RANGE),
         ..Panel::default()
     });
+    panels.push(Panel {
+        title: "MNIST: the effective learning rate η/√(h + ε)".into(),
+        x_label: "iteration".into(),
+        y_label: "median over the first layer's weights".into(),
+        series: effective_series,
+        log_y: true,
+        ..Panel::default()
+    });
     run.finish(&csv, &panels, 3, (520, 400))
+}
+
+/// The median of η/√(h + ε) over the first weight matrix's elements, from the optimizer's state
+/// (AdaGrad's `sum_sq`, RMSProp's `mean_sq`; ε = 10⁻⁸, both configurations' default); `None` for
+/// an optimizer without such a buffer.
+fn median_effective_rate<B: Backend>(optimizer: &dyn Optimizer<B>) -> Option<f32> {
+    let state = optimizer.state();
+    let (_, first) = state.params.iter().find(|(path, _)| path.ends_with("weight"))?;
+    let h = first.buffers.get("sum_sq").or_else(|| first.buffers.get("mean_sq"))?;
+    let mut rates: Vec<f32> = h.iter().map(|&h| state.lr / (h + 1e-8).sqrt()).collect();
+    let middle = rates.len() / 2;
+    rates.select_nth_unstable_by(middle, f32::total_cmp);
+    rates.get(middle).copied()
+}
+
+/// Each step's effective learning rate along x on the ravine, |x₊ − x| / |∂f/∂x| with
+/// ∂f/∂x = x/10: the rate plain gradient descent would need to take the same step. `None` where
+/// the gradient is too small for the ratio to mean anything.
+fn effective_rates(points: &[[f32; 2]]) -> Vec<Option<f32>> {
+    points
+        .windows(2)
+        .map(|w| {
+            let gradient = w[0][0] / 10.0;
+            (gradient.abs() > 1e-4).then(|| (w[1][0] - w[0][0]).abs() / gradient.abs())
+        })
+        .collect()
 }

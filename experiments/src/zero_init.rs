@@ -122,9 +122,11 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
     }
     let units = Panel {
         title: "layer-1 weights of units 1–6: sum over each image quadrant".into(),
-        x_label: "unit 1 … unit 6, four quadrants each".into(),
+        x_label: "four bars per unit: the image's top left, top right, bottom left, bottom right".into(),
         y_label: "sum of incoming weights".into(),
         series: bars,
+        // Each unit's group spans positions 5u + 1 … 5u + 4.45; its name goes under the middle.
+        x_ticks: (0..6).map(|unit| (unit as f64 * 5.0 + 2.725, format!("unit {}", unit + 1))).collect(),
         ..Panel::default()
     };
     run.finish(&csv, &[accuracy, units], 2, (640, 420))

@@ -8,6 +8,7 @@ use std::sync::Once;
 
 pub use image::RgbImage;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 const FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
@@ -19,6 +20,8 @@ pub enum Style {
     Line,
     /// Points joined by lines, each point also marked.
     LineMarkers,
+    /// Points marked, not joined (samples).
+    Markers,
     /// Vertical bars centred on each x, of the given width.
     Bars(f64),
 }
@@ -67,6 +70,9 @@ pub struct Panel {
     pub background: Vec<Vec<(f64, f64)>>,
     /// Label only whole numbers on the x axis (epochs).
     pub integer_x: bool,
+    /// Named ticks for a categorical x axis: each name is written under its position, and the
+    /// axis shows no numbers.
+    pub x_ticks: Vec<(f64, String)>,
 }
 
 /// A figure that could not be drawn or saved.
@@ -158,7 +164,7 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
     let transform = |y: f64| if panel.log_y { if y > 0.0 { y.log10() } else { f64::NAN } } else { y };
     let all_points = || panel.series.iter().flat_map(|s| s.points.iter()).chain(panel.background.iter().flatten());
     let x_range = panel.x_range.unwrap_or_else(|| {
-        let mut r = span(all_points().map(|p| p.0));
+        let mut r = span(all_points().map(|p| p.0).chain(panel.x_ticks.iter().map(|t| t.0)));
         for s in &panel.series {
             if let Style::Bars(width) = s.style {
                 r = (r.0 - width / 2.0, r.1 + width / 2.0);
@@ -183,22 +189,34 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
         .map_err(|e| draw_error(what, e))?;
     let log_y = panel.log_y;
     let integer_x = panel.integer_x;
+    let categorical = !panel.x_ticks.is_empty();
     let x_fmt = move |v: &f64| {
-        if integer_x && (v - v.round()).abs() > 1e-9 { String::new() } else { tick_label(*v) }
+        if categorical || (integer_x && (v - v.round()).abs() > 1e-9) { String::new() } else { tick_label(*v) }
     };
     let whole_numbers = (x_range.1.floor() - x_range.0.ceil()).max(0.0) as usize + 1;
     let x_labels = if integer_x { whole_numbers.clamp(2, 12) } else { 10 };
     let y_fmt = move |v: &f64| tick_label(if log_y { 10f64.powf(*v) } else { *v });
-    chart
-        .configure_mesh()
-        .x_desc(panel.x_label.as_str())
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(panel.x_label.as_str())
         .y_desc(panel.y_label.as_str())
         .x_labels(x_labels)
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
-        .label_style(("sans-serif", 12))
-        .draw()
-        .map_err(|e| draw_error(what, e))?;
+        .label_style(("sans-serif", 12));
+    if categorical {
+        // No vertical lines or ticks: the names below stand for the positions.
+        mesh.disable_x_mesh().x_labels(0);
+    }
+    mesh.draw().map_err(|e| draw_error(what, e))?;
+    // Category names under the axis, centred on their positions: the chart's coordinates turned
+    // into the panel's pixels.
+    let base = area.get_base_pixel();
+    let name_style = TextStyle::from(("sans-serif", 13).into_font()).pos(Pos::new(HPos::Center, VPos::Top));
+    for (x, name) in &panel.x_ticks {
+        let (px, py) = chart.backend_coord(&(*x, y_range.0));
+        area.draw(&Text::new(name.clone(), (px - base.0, py - base.1 + 6), name_style.clone()))
+            .map_err(|e| draw_error(what, e))?;
+    }
     for line in &panel.background {
         let pts: Vec<(f64, f64)> = line.iter().map(|&(x, y)| (x, transform(y))).filter(|p| p.1.is_finite()).collect();
         chart.draw_series(LineSeries::new(pts, RGBColor(200, 200, 200))).map_err(|e| draw_error(what, e))?;
@@ -215,8 +233,9 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
                     .map_err(|e| draw_error(what, e))?;
                 chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))
             }
+            Style::Markers => chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 2, color.mix(0.7).filled()))),
             Style::Bars(width) => {
-                let base = if panel.log_y { y_range.0 } else { 0.0 };
+                let base = if panel.log_y { y_range.0 } else { y_range.0.max(0.0) };
                 chart.draw_series(pts.into_iter().map(|(x, y)| {
                     Rectangle::new([(x - width / 2.0, base), (x + width / 2.0, y)], color.mix(0.6).filled())
                 }))
