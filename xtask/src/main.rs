@@ -50,7 +50,7 @@ const USAGE: &str = "usage: cargo xtask bench [--quick] [--json] [--only NAME[,N
   --distributed    data-parallel training steps at 1, 2 and 4 ranks under mpirun, split into
                    compute and communication (needs Open MPI; written to target/bench/DISTRIBUTED.md)
 
-usage: cargo xtask fuzz [--seconds N] [--target NAME]   (see README, Fuzzing)";
+usage: cargo xtask fuzz [--seconds N] [--target NAME]   (see docs/fuzzing.md)";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
