@@ -48,16 +48,22 @@ pub fn mse<B: Backend>(prediction: &Tensor<B>, target: &Tensor<B>, reduction: Ms
 /// If `logits` is not 2-D, or `labels` is not `[n]` of integers in `0..classes`.
 #[track_caller]
 pub fn cross_entropy<B: Backend>(logits: &Tensor<B>, labels: &Tensor<B>) -> Tensor<B> {
-    assert_eq!(logits.rank(), 2, "cross_entropy: logits {} must be [n, classes]", logits.shape());
+    check_labels("cross_entropy", logits, labels);
+    logits.softmax_cross_entropy(&labels.one_hot(logits.dims()[1]))
+}
+
+/// Panics, naming `who`, unless `logits` is `[n, classes]` and `labels` is `[n]`.
+#[track_caller]
+fn check_labels<B: Backend>(who: &str, logits: &Tensor<B>, labels: &Tensor<B>) {
+    assert_eq!(logits.rank(), 2, "{who}: logits {} must be [n, classes]", logits.shape());
     assert_eq!(
         labels.dims(),
         [logits.dims()[0]],
-        "cross_entropy: labels {} must be [{}] for logits {}",
+        "{who}: labels {} must be [{}] for logits {}",
         labels.shape(),
         logits.dims()[0],
         logits.shape()
     );
-    logits.softmax_cross_entropy(&labels.one_hot(logits.dims()[1]))
 }
 
 /// [`cross_entropy`] with label smoothing ε (Szegedy et al. 2016, "Rethinking the Inception
@@ -70,15 +76,7 @@ pub fn cross_entropy<B: Backend>(logits: &Tensor<B>, labels: &Tensor<B>) -> Tens
 #[track_caller]
 pub fn cross_entropy_smoothed<B: Backend>(logits: &Tensor<B>, labels: &Tensor<B>, smoothing: f32) -> Tensor<B> {
     assert!((0.0..1.0).contains(&smoothing), "cross_entropy_smoothed: ε = {smoothing} must be in [0, 1)");
-    assert_eq!(logits.rank(), 2, "cross_entropy_smoothed: logits {} must be [n, classes]", logits.shape());
-    assert_eq!(
-        labels.dims(),
-        [logits.dims()[0]],
-        "cross_entropy_smoothed: labels {} must be [{}] for logits {}",
-        labels.shape(),
-        logits.dims()[0],
-        logits.shape()
-    );
+    check_labels("cross_entropy_smoothed", logits, labels);
     let classes = logits.dims()[1];
     let targets = labels.one_hot(classes).mul_scalar(1.0 - smoothing).add_scalar(smoothing / classes as f32);
     logits.softmax_cross_entropy(&targets)
