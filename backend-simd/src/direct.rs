@@ -173,7 +173,8 @@ fn images_per_group(batch: usize) -> usize {
 /// The gradient of a stride-1 convolution with respect to its weight: for every filter f,
 /// channel c and tap (ky, kx), the dot product over images and output positions of dy and the
 /// input read at that tap's offset, straight from the padded planes (no im2col). Images are cut
-/// into at most `CHUNKS` (eight) groups summed in parallel, each in image order, then the groups in order.
+/// into at most `CHUNKS` (eight) groups summed in parallel, each in image order, then the groups
+/// in order.
 pub(crate) fn conv2d_backward_weight(x: &[f32], dy: &[f32], spec: &Conv2dSpec) -> Buffer {
     let plan = Plan::new(spec);
     let (f, c, kh, kw) = (spec.out_channels, spec.in_channels, spec.kernel_h, spec.kernel_w);

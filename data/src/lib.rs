@@ -50,7 +50,8 @@ pub(crate) fn invalid(message: impl Into<String>) -> LoadError {
     LoadError::Invalid(message.into())
 }
 
-/// The gzip IDX file of the 5,000 embedded training images (MNIST, see the README's "The embedded digits").
+/// The gzip IDX file of the 5,000 embedded training images (MNIST; see the README's "The
+/// embedded digits").
 pub const EMBEDDED_IMAGES: &[u8] = include_bytes!("../mnist/train-5k-images-idx3-ubyte.gz");
 /// The gzip IDX file of their labels.
 pub const EMBEDDED_LABELS: &[u8] = include_bytes!("../mnist/train-5k-labels-idx1-ubyte.gz");

@@ -40,12 +40,17 @@ fn target(x: f32) -> f32 {
     (2.0 * x).sin()
 }
 
-/// The course's E = 1/(2N)·Σ(y − d)² of the network on `(x, d)`, without a graph.
-fn squared_error<B: Backend>(model: &mut dyn Module<B>, x: &Tensor<B>, d: &Tensor<B>) -> f32 {
+/// The network's outputs for `x` in evaluation mode, without a graph; it is left training.
+fn predict<B: Backend>(model: &mut dyn Module<B>, x: &Tensor<B>) -> Tensor<B> {
     model.set_training(false);
-    let e = no_grad(|| mse(&model.forward(x), d, MseReduction::HalfSumPerSample).item());
+    let y = no_grad(|| model.forward(x));
     model.set_training(true);
-    e
+    y
+}
+
+/// The course's E = 1/(2N)·Σ(y − d)² of the network on `(x, d)`.
+fn squared_error<B: Backend>(model: &mut dyn Module<B>, x: &Tensor<B>, d: &Tensor<B>) -> f32 {
+    no_grad(|| mse(&predict(model, x), d, MseReduction::HalfSumPerSample).item())
 }
 
 /// Runs the experiment on backend `B`.
@@ -90,9 +95,7 @@ pub(crate) fn run<B: Backend>(options: &ExperimentOptions) -> Result<(), Experim
         val_curve.push((epoch as f64, f64::from(val_e)));
         if shown.contains(&epoch) {
             summary.row(vec![epoch.to_string(), sig(train_e, 3), sig(val_e, 3), sig(val_e / floor, 3)]);
-            model.set_training(false);
-            let predicted = no_grad(|| model.forward(&grid_x)).to_vec();
-            model.set_training(true);
+            let predicted = predict(&mut model, &grid_x).to_vec();
             let points = grid.iter().zip(&predicted).map(|(&x, &y)| (f64::from(x), f64::from(y))).collect();
             snapshots.push(Series::line(format!("network after epoch {epoch}"), points));
         }

@@ -1,8 +1,8 @@
 //! `training-histograms`: the hidden layers while the network learns. A 784-100-100-100-100-10
 //! network with sigmoid or ReLU units, starting from small weights (σ = 0.01) or from the scale
 //! made for the activation (the lecture's pairing: Xavier's N(0, 1/n_in) for sigmoid, He's
-//! N(0, 2/n_in) for ReLU), trains with SGD; before training and after every epoch a fixed batch of 500
-//! training digits goes through it, and `neurite_train::histograms::Recorder` keeps each hidden
+//! N(0, 2/n_in) for ReLU), trains with SGD; before training and after every epoch a fixed batch
+//! of 500 training digits goes through it, and `neurite_train::histograms::Recorder` keeps each hidden
 //! layer's outputs, the gradient of the loss with respect to them, and its dead units (the same
 //! recorder as `neurite train --histograms`).
 //!
@@ -10,9 +10,9 @@
 //! gradient shrinks by a large factor per layer on the way down, so the first layers barely
 //! learn; the last layer's ReLUs even die as training pushes their biases below zero. From He the
 //! ReLU outputs stay spread at every depth, the gradient reaches the first layer at the same size,
-//! and almost no unit dies. Sigmoid shrinks the gradient about fourfold per layer even from Xavier
-//! (σ' ≤ 1/4 where Xavier keeps the weights' gain at 1): the vanishing gradient. The table gives, at the end, the spread of the last hidden
-//! layer's outputs, the ratio of the gradient at layer 1 to layer 4, the fraction of dead ReLUs
+//! and almost no unit dies. Sigmoid shrinks the gradient about fourfold per layer even from
+//! Xavier (σ' ≤ 1/4 where Xavier keeps the weights' gain at 1): the vanishing gradient. The table
+//! gives, at the end, the spread of the last hidden layer's outputs, the ratio of the gradient at layer 1 to layer 4, the fraction of dead ReLUs
 //! and the test accuracy.
 //!
 //! The quick form trains 2 epochs on 1,000 digits.

@@ -1,7 +1,7 @@
 //! Losses, each a scalar tensor whose graph `backward` differentiates: mean squared error (the
 //! course's E = 1/(2N)·Σ‖d − y‖², or the plain mean), softmax cross-entropy fused with
-//! log-softmax (integer labels, with or without label smoothing, or one-hot/soft targets), binary cross-entropy on
-//! probabilities (clamped) or on logits (stable through softplus), and for regression the mean
+//! log-softmax (integer labels, with or without label smoothing, or one-hot/soft targets), binary
+//! cross-entropy on probabilities (clamped) or on logits (stable through softplus), and for regression the mean
 //! absolute error ([`l1`]) and the Huber loss ([`huber`]).
 
 use neurite_core::{Backend, Tensor};

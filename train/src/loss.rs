@@ -1,7 +1,7 @@
 //! What a training step minimises: the [`Loss`] trait, which a user's own loss implements to plug
 //! into [`crate::train_step`], [`crate::Learner`] and [`crate::evaluate`], and the built-in losses
-//! on it ([`CrossEntropy`], [`SmoothedCrossEntropy`], [`Mse`], [`Bce`], [`BceWithLogits`], [`L1`], [`Huber`]). [`LossKind`]
-//! names a built-in one in settings files and flags.
+//! on it ([`CrossEntropy`], [`SmoothedCrossEntropy`], [`Mse`], [`Bce`], [`BceWithLogits`], [`L1`],
+//! [`Huber`]). [`LossKind`] names a built-in one in settings files and flags.
 
 use std::fmt;
 use std::str::FromStr;
@@ -240,8 +240,8 @@ impl<B: Backend> Loss<B> for Huber {
     }
 }
 
-/// A built-in loss by name: `cross-entropy[:SMOOTHING]` (label smoothing ε, 0 by default), `mse`, `bce`, `bce-with-logits`, `l1` or
-/// `huber[:DELTA]` (δ = 1 by default).
+/// A built-in loss by name: `cross-entropy[:SMOOTHING]` (label smoothing ε, 0 by default), `mse`,
+/// `bce`, `bce-with-logits`, `l1` or `huber[:DELTA]` (δ = 1 by default).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub enum LossKind {

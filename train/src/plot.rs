@@ -189,9 +189,8 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
         .map_err(|e| draw_error(what, e))?;
     let log_y = panel.log_y;
     let integer_x = panel.integer_x;
-    let categorical = !panel.x_ticks.is_empty();
     let x_fmt = move |v: &f64| {
-        if categorical || (integer_x && (v - v.round()).abs() > 1e-9) { String::new() } else { tick_label(*v) }
+        if integer_x && (v - v.round()).abs() > 1e-9 { String::new() } else { tick_label(*v) }
     };
     let whole_numbers = (x_range.1.floor() - x_range.0.ceil()).max(0.0) as usize + 1;
     let x_labels = if integer_x { whole_numbers.clamp(2, 12) } else { 10 };
@@ -203,7 +202,7 @@ fn draw_panel(panel: &Panel, area: &DrawingArea<BitMapBackend<'_>, plotters::coo
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .label_style(("sans-serif", 12));
-    if categorical {
+    if !panel.x_ticks.is_empty() {
         // No vertical lines or ticks: the names below stand for the positions.
         mesh.disable_x_mesh().x_labels(0);
     }
